@@ -1,0 +1,340 @@
+"""An async client for Moodle's REST web services.
+
+One :class:`MoodleClient` holds one ``httpx.AsyncClient`` and one semaphore, so a whole
+fan-out (a thousand courses) shares a bounded number of connections: a PHP site serves
+only a few requests at once, and more concurrency only queues inside PHP-FPM.
+
+The token travels in the POST body, never in the URL, so httpx's own error texts (which
+quote the URL) cannot leak it; every text this module stores or logs is redacted anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import email.utils
+import json
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from .encoding import encode_params
+from .errors import (
+    InvalidTokenError,
+    MoodleError,
+    MoodleUnavailableError,
+    NotMoodleResponseError,
+    error_from_envelope,
+    is_error_envelope,
+    redact,
+    redact_fields,
+)
+
+__all__ = ["REST_PATH", "CallStats", "ClientSettings", "MoodleClient"]
+
+logger = logging.getLogger("moodle_assets.moodle")
+
+REST_PATH = "/webservice/rest/server.php"
+RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Transport failures worth another attempt: the request may never have reached PHP, or the
+# answer was cut off. Everything else (bad URL scheme, local protocol misuse) will not heal.
+RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Where the site is, how to authenticate, and how hard to push it."""
+
+    url: str
+    token: str = field(repr=False)
+    timeout: float = 60.0
+    connect_timeout: float = 10.0
+    max_concurrency: int = 4
+    max_retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    verify: bool | str = True
+
+    def __post_init__(self) -> None:
+        scheme = urlsplit(self.url.strip()).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(
+                f"the Moodle URL {_strip_userinfo(self.url)!r} must start with http:// or https://: "
+                "set it to the site root, e.g. https://moodle.example.edu"
+            )
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {self.max_concurrency}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries}")
+        if self.timeout <= 0 or self.connect_timeout <= 0:
+            raise ValueError(
+                f"timeouts must be positive seconds (timeout={self.timeout}, "
+                f"connect_timeout={self.connect_timeout})"
+            )
+        if self.backoff_base < 0 or self.backoff_max < 0:
+            raise ValueError("backoff_base and backoff_max must not be negative")
+
+    @property
+    def endpoint(self) -> str:
+        """``{url}/webservice/rest/server.php``, whether or not the URL already ends in it."""
+        base = self.url.strip().rstrip("/")
+        return base if base.endswith(REST_PATH) else base + REST_PATH
+
+
+@dataclass
+class CallStats:
+    """Counters a materialisation reports as metadata.
+
+    ``calls`` counts logical calls (one per :meth:`MoodleClient.call`), ``attempts`` the
+    HTTP requests actually sent, ``retries`` the repeated ones, ``errors`` the calls that
+    finally failed, by Moodle errorcode or error class.
+    """
+
+    calls: collections.Counter[str] = field(default_factory=collections.Counter)
+    attempts: int = 0
+    retries: int = 0
+    errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    seconds: float = 0.0
+
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, ready to be metadata."""
+        return {
+            "calls": dict(self.calls),
+            "total_calls": self.total_calls(),
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "errors": dict(self.errors),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class MoodleClient:
+    """Calls Moodle web-service functions; use one instance per event loop.
+
+    ``async with MoodleClient(settings) as client: await client.call("core_webservice_get_site_info")``
+    """
+
+    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None):
+        self.settings = settings
+        self.stats = CallStats()
+        self.on_request: Callable[[str, list[tuple[str, str]]], None] | None = None
+        self._semaphore = asyncio.Semaphore(settings.max_concurrency)
+        # Seams for tests: waiting and jitter without real time.
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._random = random.Random()
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=settings.max_concurrency,
+                max_keepalive_connections=settings.max_concurrency,
+            ),
+            verify=_ssl_verify(settings.verify),
+            # A redirect would resend (or, for 301/302, drop) the body with the token, maybe
+            # to another host; better to tell the user the right URL.
+            follow_redirects=False,
+            headers={"Accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> MoodleClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call one web-service function and return its parsed JSON.
+
+        POSTs ``wstoken``, ``wsfunction``, ``moodlewsrestformat=json`` and the
+        PHP-encoded params. Retries only what may heal (transport errors, timeouts,
+        HTTP 408/429/5xx) with jittered exponential backoff; Moodle's error envelope is
+        an answer, never retried, and raised as a typed :class:`MoodleAPIError`.
+        """
+        fields = encode_params(params or {})
+        form = [
+            ("wstoken", self.settings.token),
+            ("wsfunction", function),
+            ("moodlewsrestformat", "json"),
+            *fields,
+        ]
+        shown = redact_fields(form, self.settings.token)
+        self.stats.calls[function] += 1
+        if self.on_request is not None:
+            self.on_request(function, shown)
+        logger.debug("call %s %s", function, _format_fields(shown[3:]))
+        try:
+            return await self._call_with_retries(function, form, shown)
+        except MoodleError as error:
+            key = getattr(error, "errorcode", None) or type(error).__name__
+            self.stats.errors[key] += 1
+            logger.debug("call %s failed: %s", function, error)
+            raise
+
+    async def _call_with_retries(
+        self, function: str, form: list[tuple[str, str]], shown: list[tuple[str, str]]
+    ) -> Any:
+        body = urlencode(form).encode("ascii")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        attempts_allowed = self.settings.max_retries + 1
+        for attempt in range(1, attempts_allowed + 1):
+            retry_after: float | None = None
+            self.stats.attempts += 1
+            started = time.monotonic()
+            try:
+                async with self._semaphore:
+                    response = await self._http.post(self.settings.endpoint, content=body, headers=headers)
+            except RETRY_EXCEPTIONS as exc:
+                cause = self._redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            except httpx.HTTPError as exc:
+                raise NotMoodleResponseError(
+                    self._redact(
+                        f"{function}: the request to {self._safe_endpoint()} could not be sent "
+                        f"({type(exc).__name__}: {exc}). Check the Moodle URL and TLS settings."
+                    ),
+                    function=function,
+                ) from None
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return self._interpret(function, response, shown)
+                cause = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                if response.status_code in RETRY_AFTER_STATUSES:
+                    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            finally:
+                self.stats.seconds += time.monotonic() - started
+
+            if attempt == attempts_allowed:
+                raise MoodleUnavailableError(
+                    f"{function}: Moodle at {self._safe_endpoint()} did not answer successfully "
+                    f"after {attempt} attempt{'s' if attempt != 1 else ''} (last: {cause}). "
+                    "Check that the site is up and reachable from here; if it is slow or "
+                    f"overloaded, raise the timeout (now {self.settings.timeout:g}s) or lower "
+                    f"max_concurrency (now {self.settings.max_concurrency}).",
+                    function=function,
+                    attempts=attempt,
+                    cause=cause,
+                )
+            delay = self._backoff(attempt, retry_after)
+            self.stats.retries += 1
+            logger.info(
+                "retrying %s in %.2fs after %s (attempt %d of %d)",
+                function, delay, cause, attempt, attempts_allowed,
+            )
+            await self._sleep(delay)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _interpret(self, function: str, response: httpx.Response, shown: list[tuple[str, str]]) -> Any:
+        """Parse a non-retryable HTTP answer into JSON, or the error it stands for."""
+        status = response.status_code
+        content_type = response.headers.get("Content-Type", "")
+        if 300 <= status < 400:
+            location = self._redact(response.headers.get("Location", "?"))
+            raise NotMoodleResponseError(
+                f"{function}: {self._safe_endpoint()} redirects (HTTP {status}) to {location}. "
+                "Set the Moodle URL to the site root the redirect points to (for example "
+                "https:// instead of http://), so the token is posted to the right place.",
+                function=function,
+                status_code=status,
+                content_type=content_type,
+            )
+        text = response.text
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise self._not_moodle(function, status, content_type, text) from None
+        if is_error_envelope(body):
+            error = error_from_envelope(body, function, shown, token=self.settings.token)
+            if isinstance(error, InvalidTokenError) and not self.settings.token:
+                error.args = (error.message + " (MOODLE_TOKEN is empty.)",)
+            raise error
+        if not 200 <= status < 300:
+            raise self._not_moodle(function, status, content_type, text)
+        return body
+
+    def _not_moodle(self, function: str, status: int, content_type: str, text: str) -> NotMoodleResponseError:
+        head = text.lstrip()[:200].lower()
+        if head.startswith("<?xml") or "xml" in content_type:
+            what = "XML (Moodle ignored moodlewsrestformat=json, or a proxy rewrote the request)"
+        elif head.startswith(("<!doctype html", "<html")) or "html" in content_type:
+            what = "an HTML page (often the login page)"
+        elif not text.strip():
+            what = "an empty body"
+        else:
+            what = "invalid or truncated JSON"
+        snippet = self._redact(" ".join(text.split())[:120])
+        return NotMoodleResponseError(
+            f"{function}: {self._safe_endpoint()} answered HTTP {status} with {what}, not Moodle's "
+            f"web-service JSON (starts: {snippet!r}). The URL is not the Moodle site root, or the "
+            "REST protocol is disabled (Site administration > Server > Web services > Manage "
+            "protocols). Set the URL to the site's front page address, without /login or /my.",
+            function=function,
+            status_code=status,
+            content_type=content_type,
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before the next attempt: the server's Retry-After, else jittered doubling."""
+        ceiling = self.settings.backoff_max
+        if retry_after is not None:
+            return min(retry_after, ceiling)
+        step = min(ceiling, self.settings.backoff_base * 2 ** (attempt - 1))
+        return step / 2 + self._random.uniform(0, step / 2)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.settings.token)
+
+    def _safe_endpoint(self) -> str:
+        return self._redact(_strip_userinfo(self.settings.endpoint))
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx 0.28 wants an SSLContext for a CA bundle path."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+def _strip_userinfo(url: str) -> str:
+    """Drop ``user:password@`` from a URL before it goes into a message."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _format_fields(fields: list[tuple[str, str]], limit: int = 500) -> str:
+    text = "&".join(f"{name}={value}" for name, value in fields)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
