@@ -1,0 +1,106 @@
+"""The ``moodle._errors`` and ``moodle._loads`` tables.
+
+Per-item failures of a fan-out (one course the service account may not read) must not sink
+the load, but they must not vanish either: they are written in the same transaction as the
+data they belong to, so the errors table always describes the rows actually in the table.
+``_loads`` is the append-only history of every write, for freshness checks and audits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+SCHEMA = "moodle"
+ERRORS_TABLE = f"{SCHEMA}._errors"
+LOADS_TABLE = f"{SCHEMA}._loads"
+
+_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {ERRORS_TABLE} (
+    table_name VARCHAR, partition_key VARCHAR, item JSON, "function" VARCHAR,
+    errorcode VARCHAR, message VARCHAR, _loaded_at TIMESTAMP WITH TIME ZONE);
+CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+    table_name VARCHAR, partition_key VARCHAR, row_count BIGINT,
+    loaded_at TIMESTAMP WITH TIME ZONE, meta JSON);
+"""
+
+_ERRORS_SCHEMA = pa.schema([
+    ("partition_key", pa.string()), ("item", pa.string()), ("function", pa.string()),
+    ("errorcode", pa.string()), ("message", pa.string()),
+])
+_LOADS_SCHEMA = pa.schema([("partition_key", pa.string()), ("row_count", pa.int64())])
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_DDL)
+
+
+def replace_errors(con: duckdb.DuckDBPyConnection, table: str, partitions: Sequence[str] | None,
+                   errors: Sequence[Mapping[str, Any]], loaded_at: datetime) -> None:
+    """Replace ``table``'s errors (all of them, or those of ``partitions``) with ``errors``.
+
+    An error without a ``partition_key`` belongs to every partition of the load.
+    """
+    if partitions is None:
+        con.execute(f"DELETE FROM {ERRORS_TABLE} WHERE table_name = ?", [table])
+    else:
+        con.execute(f"DELETE FROM {ERRORS_TABLE} WHERE table_name = ? AND partition_key IN "
+                    "(SELECT unnest(?::VARCHAR[]))", [table, list(partitions)])
+    rows = list(_error_rows(errors, partitions))
+    if not rows:
+        return
+    batch = pa.Table.from_pylist(rows, schema=_ERRORS_SCHEMA)
+    con.register("__moodle_errors", batch)
+    try:
+        con.execute(
+            f"INSERT INTO {ERRORS_TABLE} SELECT ?, partition_key, item::JSON, \"function\", errorcode, "
+            "message, ?::TIMESTAMPTZ FROM __moodle_errors",
+            [table, loaded_at],
+        )
+    finally:
+        con.unregister("__moodle_errors")
+
+
+def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping[str | None, int],
+                 loaded_at: datetime, meta: Mapping[str, Any] | None) -> None:
+    """Append one ``_loads`` row per partition (key None for unpartitioned tables)."""
+    meta_json = json.dumps(dict(meta), ensure_ascii=False, default=str) if meta is not None else None
+    batch = pa.Table.from_pylist(
+        [{"partition_key": key, "row_count": count} for key, count in row_counts.items()],
+        schema=_LOADS_SCHEMA,
+    )
+    con.register("__moodle_loads", batch)
+    try:
+        con.execute(
+            f"INSERT INTO {LOADS_TABLE} SELECT ?, partition_key, row_count, ?::TIMESTAMPTZ, ?::JSON "
+            "FROM __moodle_loads",
+            [table, loaded_at, meta_json],
+        )
+    finally:
+        con.unregister("__moodle_loads")
+
+
+def _error_rows(errors: Sequence[Mapping[str, Any]], partitions: Sequence[str] | None):
+    for error in errors:
+        row = {
+            "item": json.dumps(error.get("item"), ensure_ascii=False, default=str),
+            "function": _text(error.get("function")),
+            "errorcode": _text(error.get("errorcode")),
+            "message": _text(error.get("message")),
+        }
+        key = error.get("partition_key")
+        if partitions is None or key is not None:
+            yield {**row, "partition_key": _text(key)}
+        else:
+            for partition in partitions:
+                yield {**row, "partition_key": partition}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

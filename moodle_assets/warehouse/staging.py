@@ -1,0 +1,154 @@
+"""Records of one load, staged on local disk while they are fetched.
+
+A fan-out over thousands of courses can yield millions of records. Holding them in a list
+until the write would make memory grow with the site, so records stream into an NDJSON
+file as they arrive and only a small buffer stays in RAM. Types are tracked on the fly, so
+the single write transaction can read the file with an explicit column list and never
+has to guess (DuckDB copies the JSON text of ``JSON`` columns verbatim, which keeps nested
+objects, lists and big integers exactly as Moodle sent them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .column_types import VARCHAR, normalise_declared, type_of, widen
+
+STAGED_FILE = "records.ndjson"
+
+
+class StagedRecords:
+    """Accumulates the records of ONE load on disk and tracks each column's DuckDB type.
+
+    Column order is: declared ``columns`` and context columns first (the caller's keys,
+    e.g. ``courseid``), then record fields in first-seen order. Context values fill a column
+    only where the record lacks that key; a record's own value always wins.
+    """
+
+    def __init__(
+        self,
+        staging_dir: str | os.PathLike[str] | None = None,
+        buffer_rows: int = 5000,
+        columns: Mapping[str, str] | None = None,
+        preview_rows: int = 20,
+    ) -> None:
+        if buffer_rows < 1:
+            raise ValueError("buffer_rows must be at least 1")
+        self._dir = Path(tempfile.mkdtemp(prefix="moodle-stage-", dir=staging_dir))
+        self._path = self._dir / STAGED_FILE
+        self._file = self._path.open("w", encoding="utf-8")
+        self._buffer: list[str] = []
+        self._buffer_rows = buffer_rows
+        self._preview: list[str] = []
+        self._preview_rows = preview_rows
+        self._leading: dict[str, str | None] = {}
+        self._fields: dict[str, str | None] = {}
+        self._rows = 0
+        self._closed = False
+        for name, type_name in (columns or {}).items():
+            self._leading[name] = normalise_declared(type_name)
+
+    @property
+    def row_count(self) -> int:
+        """Rows added so far."""
+        return self._rows
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Column name -> DuckDB type, in table order. Columns only ever null are VARCHAR."""
+        merged = {**self._leading, **self._fields}
+        return {name: type_name or VARCHAR for name, type_name in merged.items()}
+
+    @property
+    def directory(self) -> Path:
+        """The temporary directory holding the staged files."""
+        return self._dir
+
+    def add(self, records: Iterable[Mapping[str, Any]], context: Mapping[str, Any] | None = None) -> int:
+        """Stage ``records`` (each a JSON object), adding ``context`` keys the records lack.
+
+        Returns the number of rows added by this call.
+        """
+        self._check_open()
+        context = dict(context or {})
+        for name, value in context.items():
+            if name not in self._fields:
+                self._leading[name] = widen(self._leading.get(name), None)
+        added = 0
+        for record in records:
+            if not isinstance(record, Mapping):
+                raise TypeError(
+                    f"Record {self._rows + 1} is a {type(record).__name__}, expected a JSON object "
+                    "(point the data path at the objects, not at their values)."
+                )
+            row = {**context, **record} if context else record
+            self._track(row)
+            line = json.dumps(row, ensure_ascii=False, default=str)
+            self._buffer.append(line)
+            if len(self._preview) < self._preview_rows:
+                self._preview.append(line)
+            added += 1
+            self._rows += 1
+            if len(self._buffer) >= self._buffer_rows:
+                self._flush()
+        return added
+
+    def preview(self, n: int = 5) -> list[dict[str, Any]]:
+        """The first ``n`` records as staged (context columns included), for UI previews."""
+        return [json.loads(line) for line in self._preview[:n]]
+
+    def paths(self) -> list[str]:
+        """Flush the buffer and return the staged files, ready for DuckDB to read."""
+        self._check_open()
+        self._flush()
+        self._file.flush()
+        return [str(self._path)]
+
+    def close(self) -> None:
+        """Delete the staged files. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._buffer.clear()
+        self._file.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> StagedRecords:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StagedRecords(rows={self._rows}, columns={len(self.columns)}, dir={str(self._dir)!r})"
+
+    def _track(self, row: Mapping[str, Any]) -> None:
+        leading, fields = self._leading, self._fields
+        for name, value in row.items():
+            if not isinstance(name, str):
+                name = str(name)
+            if name in leading:
+                leading[name] = widen(leading[name], type_of(value))
+            elif name in fields:
+                fields[name] = widen(fields[name], type_of(value))
+            else:
+                fields[name] = type_of(value)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._file.write("\n".join(self._buffer))
+            self._file.write("\n")
+            self._buffer.clear()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("StagedRecords is closed; stage a new load instead.")

@@ -1,0 +1,350 @@
+"""The DuckDB warehouse: atomic table loads, partition replace, schema evolution, lookups.
+
+Every write is one short transaction over records already staged on disk, so no DuckDB
+connection (and no file lock) is held while Moodle is being called, and a failure at any
+step leaves the previous table exactly as it was. Other Dagster step processes wanting to
+write wait on the file lock (see :mod:`.locking`) for the few seconds a write takes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import bookkeeping
+from .column_types import JSON, VARCHAR, widen
+from .locking import connect_with_retry
+from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
+from .sql import TableName, quote
+from .staging import StagedRecords
+
+LOADED_AT = "_loaded_at"
+LOADED_AT_TYPE = "TIMESTAMP WITH TIME ZONE"
+# A single Moodle record (a course with its summary files, a quiz attempt with its
+# questions) can be large; DuckDB's 16 MB default would reject it.
+MAX_RECORD_BYTES = 256 * 2**20
+_NO_COLUMNS = "__no_columns__"
+
+
+@dataclass
+class LoadResult:
+    """What one write did, for the materialisation's metadata."""
+
+    table: str
+    row_count: int
+    columns: dict[str, str]
+    loaded_at: datetime
+    partitions: list[str] | None = None
+
+
+class MissingTableError(LookupError):
+    """A lookup read a table or column that has not been materialised yet."""
+
+    def __init__(self, message: str, table: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.table = table
+        self.column = column
+
+
+class Warehouse:
+    """One DuckDB database (a local file, ``:memory:`` or a MotherDuck ``md:`` URI)."""
+
+    def __init__(self, path: str | None = None, lock_timeout: float = 120.0,
+                 snapshot_path: str | None = "auto") -> None:
+        self.path: str = resolve_database_path(path)
+        self.lock_timeout = lock_timeout
+        if snapshot_path == "auto" or not is_local_file(self.path):
+            self.snapshot_path = default_snapshot_path(self.path)
+        else:
+            self.snapshot_path = snapshot_path
+        self._memory: duckdb.DuckDBPyConnection | None = None
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.path!r})"
+
+    # -- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection that is always closed, retrying the file lock up to ``lock_timeout``.
+
+        Keep it short: while it is open, no other process can open the file. An in-memory
+        database lives as long as this object, so every call sees the same data.
+        """
+        if self.path.startswith(":memory:"):
+            if self._memory is None:
+                self._memory = duckdb.connect(self.path)
+            con = self._memory.cursor()
+        else:
+            if is_local_file(self.path):
+                ensure_parent_dir(self.path)
+                if read_only and not os.path.exists(self.path):
+                    # DuckDB cannot open a missing file read-only; start an empty database.
+                    connect_with_retry(self.path, False, self.lock_timeout, self.snapshot_path).close()
+            con = connect_with_retry(self.path, read_only, self.lock_timeout, self.snapshot_path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the failed statement already aborted the transaction
+                raise
+            con.execute("COMMIT")
+
+    # -- writes ------------------------------------------------------------------------
+
+    def replace_table(self, table: str, records: StagedRecords, *,
+                      errors: Sequence[Mapping[str, Any]] | None = None,
+                      meta: Mapping[str, Any] | None = None) -> LoadResult:
+        """Replace ``table`` ("schema.name") with the staged records, atomically.
+
+        The new table is built under a temporary name, the old one dropped and the new one
+        renamed, all in one transaction together with this table's ``moodle._errors`` rows
+        (replaced by ``errors``) and a new ``moodle._loads`` row.
+        """
+        name = TableName.parse(table)
+        types = _staged_types(records)
+        files = records.paths()
+        loaded_at = datetime.now(timezone.utc)
+        building = TableName(name.schema, f"{name.name}__loading")
+        select, params = _staged_select(files, types, loaded_at)
+        with self._transaction() as con:
+            bookkeeping.ensure_tables(con)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
+            con.execute(f"CREATE OR REPLACE TABLE {building.sql} AS {select}", params)
+            con.execute(f"DROP TABLE IF EXISTS {name.sql}")
+            con.execute(f"ALTER TABLE {building.sql} RENAME TO {quote(name.name)}")
+            row_count = _count(con, f"SELECT count(*) FROM {name.sql}")
+            bookkeeping.replace_errors(con, str(name), None, errors or [], loaded_at)
+            bookkeeping.record_loads(con, str(name), {None: row_count}, loaded_at, meta)
+            columns = _describe(con, name)
+        return LoadResult(str(name), row_count, columns, loaded_at)
+
+    def replace_partitions(self, table: str, records: StagedRecords, *, partition_column: str,
+                           partitions: Sequence[str],
+                           errors: Sequence[Mapping[str, Any]] | None = None,
+                           meta: Mapping[str, Any] | None = None) -> LoadResult:
+        """Replace exactly ``partitions`` of ``table`` with the staged records, atomically.
+
+        Records must carry ``partition_column`` (usually as load context) with values among
+        ``partitions``; values are compared as text. In one transaction the table is created
+        if missing, new columns are added, conflicting types widened, the partitions' old
+        rows deleted and the new ones inserted by name, so re-running a backfill leaves no
+        duplicates and other partitions untouched. Errors carrying a ``partition_key``
+        belong to that partition, others to every partition of this load.
+        """
+        name = TableName.parse(table)
+        partitions = [str(p) for p in partitions]
+        if not partitions:
+            raise ValueError(f"replace_partitions({table!r}) needs at least one partition.")
+        staged = _staged_types(records)
+        if records.row_count and partition_column not in staged:
+            raise ValueError(
+                f"Records for {name} lack the partition column {partition_column!r}; "
+                "pass it as load context so every record carries its partition."
+            )
+        files = records.paths()
+        loaded_at = datetime.now(timezone.utc)
+        with self._transaction() as con:
+            bookkeeping.ensure_tables(con)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
+            existing = _describe(con, name)
+            if not existing:
+                wanted = {partition_column: VARCHAR, **staged} if partition_column not in staged else staged
+                definition = ", ".join(f"{quote(c)} {t}" for c, t in {**wanted, LOADED_AT: LOADED_AT_TYPE}.items())
+                con.execute(f"CREATE TABLE {name.sql} ({definition})")
+                existing = _describe(con, name)
+            load_types = _evolve(con, name, existing, staged)
+            select, params = _staged_select(files, load_types, loaded_at)
+            counts = _partition_counts(con, select, params, partition_column, partitions, name) \
+                if partition_column in load_types else {p: 0 for p in partitions}
+            con.execute(
+                f"DELETE FROM {name.sql} WHERE CAST({quote(partition_column)} AS VARCHAR) IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [partitions],
+            )
+            con.execute(f"INSERT INTO {name.sql} BY NAME {select}", params)
+            bookkeeping.replace_errors(con, str(name), partitions, errors or [], loaded_at)
+            bookkeeping.record_loads(con, str(name), counts, loaded_at, meta)
+            columns = _describe(con, name)
+        return LoadResult(str(name), sum(counts.values()), columns, loaded_at, partitions)
+
+    def create_table_as(self, table: str, sql: str, params: Sequence[Any] | None = None, *,
+                        meta: Mapping[str, Any] | None = None) -> LoadResult:
+        """Build ``table`` (an ``analytics`` model) from a SELECT over the warehouse, atomically,
+        with ``_loaded_at`` and a ``moodle._loads`` row like any other load."""
+        name = TableName.parse(table)
+        loaded_at = datetime.now(timezone.utc)
+        with self._transaction() as con:
+            bookkeeping.ensure_tables(con)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
+            con.execute(
+                f"CREATE OR REPLACE TABLE {name.sql} AS "
+                f"SELECT *, ?::TIMESTAMPTZ AS {LOADED_AT} FROM ({sql}) AS model",
+                [*(params or []), loaded_at],
+            )
+            row_count = _count(con, f"SELECT count(*) FROM {name.sql}")
+            bookkeeping.record_loads(con, str(name), {None: row_count}, loaded_at, meta)
+            columns = _describe(con, name)
+        return LoadResult(str(name), row_count, columns, loaded_at)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def read_column(self, table: str, column: str, distinct: bool = True, where: str | None = None) -> list:
+        """Non-null values of ``table.column``, sorted (distinct by default), for lookup macros.
+
+        ``where`` is an SQL condition from the endpoint spec. Raises MissingTableError when
+        the table or column is not there yet, naming the asset to materialise first.
+        """
+        name = TableName.parse(table)
+        with self.connect(read_only=True) as con:
+            columns = _describe(con, name)
+            if not columns:
+                raise MissingTableError(
+                    f"Table {name} does not exist yet: materialise asset {name.asset_key} first.", str(name), column)
+            if column not in columns:
+                raise MissingTableError(
+                    f"Table {name} has no column {column!r} (it has: {', '.join(columns)}); "
+                    f"fix the lookup or re-materialise asset {name.asset_key} if its endpoint now returns it.",
+                    str(name), column)
+            condition = f"{quote(column)} IS NOT NULL" + (f" AND ({where})" if where else "")
+            keyword = "DISTINCT " if distinct else ""
+            rows = con.execute(
+                f"SELECT {keyword}{quote(column)} FROM {name.sql} WHERE {condition} ORDER BY 1").fetchall()
+        return [row[0] for row in rows]
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+              read_only: bool = True) -> list[tuple]:
+        """Run one statement and return its rows."""
+        with self.connect(read_only=read_only) as con:
+            return con.execute(sql, params).fetchall()
+
+    def query_dicts(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
+                    read_only: bool = True) -> list[dict[str, Any]]:
+        """Run one statement and return its rows as dicts keyed by column name."""
+        with self.connect(read_only=read_only) as con:
+            cursor = con.execute(sql, params)
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def table_exists(self, table: str) -> bool:
+        """Whether ``table`` ("schema.name") has been materialised."""
+        if is_local_file(self.path) and not os.path.exists(self.path):
+            return False
+        with self.connect(read_only=True) as con:
+            return bool(_describe(con, TableName.parse(table)))
+
+    # -- snapshot ----------------------------------------------------------------------
+
+    def refresh_snapshot(self) -> str | None:
+        """Copy the database to the snapshot file that analysts keep open; return its path.
+
+        The copy is taken under the write lock after a CHECKPOINT (so the file holds every
+        committed change and nothing moves mid-copy), written beside the snapshot and moved
+        over it with ``os.replace``: a reader never sees a half-written file, and an open
+        reader keeps its old copy until it reconnects. Returns None for ``md:``/``:memory:``
+        databases, when snapshots are disabled, or before the database exists.
+        """
+        if not self.snapshot_path or not is_local_file(self.path) or not os.path.exists(self.path):
+            return None
+        target = Path(self.snapshot_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+            try:
+                shutil.copyfile(self.path, partial)
+                # A stale WAL beside the old snapshot would be replayed onto the new one.
+                Path(f"{target}.wal").unlink(missing_ok=True)
+                os.replace(partial, target)
+            finally:
+                partial.unlink(missing_ok=True)
+        return str(target)
+
+
+def _staged_types(records: StagedRecords) -> dict[str, str]:
+    types = records.columns
+    if LOADED_AT in types:
+        raise ValueError(f"Column {LOADED_AT!r} is reserved for the load time; rename that field.")
+    return types
+
+
+def _staged_select(files: list[str], types: Mapping[str, str], loaded_at: datetime) -> tuple[str, list[Any]]:
+    """SELECT over the staged NDJSON with an explicit column list: no type guessing, and
+    JSON columns keep the staged text verbatim."""
+    read_types = dict(types) or {_NO_COLUMNS: VARCHAR}
+    select_list = "".join(f"{quote(c)}, " for c in types)
+    sql = (
+        f"SELECT {select_list}?::TIMESTAMPTZ AS {LOADED_AT} "
+        f"FROM read_json(?, columns = ?, format = 'newline_delimited', "
+        f"maximum_object_size = {MAX_RECORD_BYTES})"
+    )
+    return sql, [loaded_at, files, read_types]
+
+
+def _describe(con: duckdb.DuckDBPyConnection, name: TableName) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [name.schema, name.name],
+    ).fetchall()
+    return dict(rows)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _evolve(con: duckdb.DuckDBPyConnection, name: TableName, existing: Mapping[str, str],
+            staged: Mapping[str, str]) -> dict[str, str]:
+    """Add missing columns and widen conflicting ones; return the types to read staged data as."""
+    load_types: dict[str, str] = {}
+    for column, staged_type in staged.items():
+        current = existing.get(column)
+        if current is None:
+            con.execute(f"ALTER TABLE {name.sql} ADD COLUMN IF NOT EXISTS {quote(column)} {staged_type}")
+            load_types[column] = staged_type
+            continue
+        wider = widen(current, staged_type) or VARCHAR
+        if wider != current:
+            using = f"to_json({quote(column)})" if wider == JSON else f"CAST({quote(column)} AS {wider})"
+            con.execute(f"ALTER TABLE {name.sql} ALTER COLUMN {quote(column)} SET DATA TYPE {wider} USING {using}")
+        load_types[column] = wider
+    return load_types
+
+
+def _partition_counts(con: duckdb.DuckDBPyConnection, select: str, params: list[Any], column: str,
+                      partitions: list[str], name: TableName) -> dict[str | None, int]:
+    """Rows per partition in the staged data; refuses rows outside ``partitions``, which a
+    later re-run of these partitions would not delete (and so would duplicate)."""
+    counts: dict[str | None, int] = {p: 0 for p in partitions}
+    rows = con.execute(
+        f"SELECT CAST({quote(column)} AS VARCHAR), count(*) FROM ({select}) GROUP BY 1", params).fetchall()
+    strays = sorted("NULL" if key is None else key for key, _ in rows if key not in counts)
+    if strays:
+        raise ValueError(
+            f"Records for {name} fall outside the partitions being replaced ({', '.join(partitions)}): "
+            f"{column} = {', '.join(strays[:10])}"
+        )
+    for key, count in rows:
+        counts[key] = int(count)
+    return counts
