@@ -196,6 +196,7 @@ class MoodleClient:
         attempts_allowed = self.settings.max_retries + 1
         for attempt in range(1, attempts_allowed + 1):
             retry_after: float | None = None
+            unsendable: str | None = None
             self.stats.attempts += 1
             started = time.monotonic()
             try:
@@ -204,13 +205,7 @@ class MoodleClient:
             except RETRY_EXCEPTIONS as exc:
                 cause = self._redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             except httpx.HTTPError as exc:
-                raise NotMoodleResponseError(
-                    self._redact(
-                        f"{function}: the request to {self._safe_endpoint()} could not be sent "
-                        f"({type(exc).__name__}: {exc}). Check the Moodle URL and TLS settings."
-                    ),
-                    function=function,
-                ) from None
+                unsendable = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return self._interpret(function, response, shown)
@@ -219,6 +214,16 @@ class MoodleClient:
                     retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
             finally:
                 self.stats.seconds += time.monotonic() - started
+            if unsendable is not None:
+                # Raised outside the except block: the httpx error must not ride along as
+                # __context__ (its text may quote the URL).
+                raise NotMoodleResponseError(
+                    self._redact(
+                        f"{function}: the request to {self._safe_endpoint()} could not be sent "
+                        f"({unsendable}). Check the Moodle URL and the TLS settings (verify)."
+                    ),
+                    function=function,
+                )
 
             if attempt == attempts_allowed:
                 raise MoodleUnavailableError(
@@ -255,10 +260,9 @@ class MoodleClient:
                 content_type=content_type,
             )
         text = response.text
-        try:
-            body = json.loads(text)
-        except ValueError:
-            raise self._not_moodle(function, status, content_type, text) from None
+        parsed, body = _parse_json(text)
+        if not parsed:
+            raise self._not_moodle(function, status, content_type, text)
         if is_error_envelope(body):
             error = error_from_envelope(body, function, shown, token=self.settings.token)
             if isinstance(error, InvalidTokenError) and not self.settings.token:
@@ -318,6 +322,18 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _parse_json(text: str) -> tuple[bool, Any]:
+    """(True, value) for JSON text, (False, None) otherwise.
+
+    A flag instead of an exception, so the error raised for a bad body does not carry a
+    JSONDecodeError (which holds the whole body, token echoes included) as its context.
+    """
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return False, None
 
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
