@@ -1,0 +1,1 @@
+"""Dagster: assets, checks, jobs and schedules built from endpoint specs."""

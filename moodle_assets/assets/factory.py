@@ -1,0 +1,284 @@
+"""Turn an endpoint spec into a Dagster asset.
+
+One factory for every endpoint, built-in or user-defined: the asset reads its lookup values
+from DuckDB, fetches everything from Moodle with no database connection held, stages the
+records on disk, then replaces its table (or its partitions) in one short transaction and
+reports what it did as metadata.
+"""
+
+
+import asyncio
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    Failure,
+    Field,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
+from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.endpoints.runner import (
+    HarvestOutcome,
+    LookupQuery,
+    SettingsError,
+    harvest,
+    lookup_queries,
+    plan_calls,
+    resolve,
+)
+from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec
+from moodle_assets.moodle import MoodleClient, MoodleError
+from moodle_assets.warehouse import StagedRecords, Warehouse
+
+KEY_PREFIX = "moodle"
+POOL = "moodle_api"
+PARTITION_COLUMN = "_partition"
+CHECK_NAME = "failed_items"
+
+
+def asset_key(name: str) -> AssetKey:
+    return AssetKey([KEY_PREFIX, name])
+
+
+def config_schema(spec: EndpointSpec) -> dict[str, Field]:
+    """Template settings as typed run config, shown with their defaults in the Launchpad."""
+    schema = {}
+    for s in spec.settings.values():
+        help_text = s.help
+        if s.choices:
+            help_text += f" One of: {', '.join(map(str, s.choices))}."
+        schema[s.name] = Field(
+            SETTING_TYPES[s.type], default_value=s.default, is_required=False, description=help_text.strip()
+        )
+    return schema
+
+
+def read_lookup_rows(warehouse: Warehouse, query: LookupQuery) -> list[dict]:
+    """Rows a fan-out walks: one column set of an upstream table, or a lookup query."""
+    if query.asset != "lookup" and len(query.columns) == 1 and set(query.equals) == set(query.columns):
+        # "course_id: 5" needs no table: the one value is the fan-out.
+        return [dict(query.equals)]
+    if query.sql is None:
+        table = f"{KEY_PREFIX}.{query.asset}"
+        if not warehouse.table_exists(table):
+            raise Failure(
+                f"Table {table} does not exist yet: materialise asset {KEY_PREFIX}/{query.asset} first "
+                "(or select it together with this asset)."
+            )
+        cols = ", ".join(f'"{c}"' for c in query.columns)
+        source = f"SELECT DISTINCT {cols} FROM {table} WHERE " + " AND ".join(f'"{c}" IS NOT NULL' for c in query.columns)
+    else:
+        source = f"SELECT * FROM ({query.sql}) AS lookup_rows WHERE TRUE"
+    params: list[Any] = []
+    for column, value in query.equals.items():
+        source += f' AND "{column}" = ?'
+        params.append(value)
+    order = ", ".join(f'"{c}"' for c in query.columns)
+    try:
+        return warehouse.query_dicts(f"{source} ORDER BY {order}", params)
+    except Exception as exc:  # a lookup query is user SQL: say where it came from
+        raise Failure(f"The lookup for {query.asset} failed in DuckDB: {exc}") from None
+
+
+def _preview_markdown(rows: list[Mapping[str, Any]], limit_cols: int = 8) -> str:
+    if not rows:
+        return "_no rows_"
+    cols = [c for c in rows[0] if not c.startswith("_")][:limit_cols]
+
+    def cell(v: Any) -> str:
+        text = json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+class _Progress:
+    """Logs fan-out progress at most every few seconds: items done, calls, rows, time left."""
+
+    def __init__(self, context: AssetExecutionContext, total: int, client: MoodleClient):
+        self.context, self.total, self.client = context, total, client
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, outcome: HarvestOutcome, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 5 and done < self.total:
+            return
+        self.last = now
+        elapsed = now - self.started
+        left = elapsed / done * (self.total - done) if done else 0
+        self.context.log.info(
+            f"{done}/{self.total} items, {self.client.stats.total_calls()} calls, "
+            f"{outcome.records} rows, {elapsed:.0f}s elapsed, ~{left:.0f}s left"
+        )
+
+
+def build_endpoint_asset(spec: EndpointSpec) -> AssetsDefinition:
+    """The Dagster asset for one endpoint spec."""
+    partitions_def = partitions_for(spec.partition) if spec.partition else None
+    key = asset_key(spec.name)
+
+    extra: dict[str, Any] = {}
+    if partitions_def is not None:
+        # One call covers a whole range of days, so a backfill is one run, not one per day.
+        extra["backfill_policy"] = BackfillPolicy.single_run()
+
+    @asset(
+        key=key,
+        description=spec.description or f"Moodle web-service function {spec.function}.",
+        group_name=spec.group,
+        deps=[asset_key(d) for d in spec.upstream()],
+        config_schema=config_schema(spec),
+        partitions_def=partitions_def,
+        pool=POOL,
+        kinds={"moodle", "duckdb"},
+        metadata={
+            "moodle_function": spec.function,
+            "dagster/table_name": spec.table,
+            "spec_source": spec.source,
+        },
+        check_specs=[
+            AssetCheckSpec(
+                CHECK_NAME, asset=key,
+                description="Share of fan-out items (courses, users, ...) Moodle refused is within moodle.max_failed_share.",
+            )
+        ],
+        **extra,
+    )
+    def _endpoint_asset(
+        context: AssetExecutionContext, moodle: MoodleResource, warehouse: WarehouseResource
+    ) -> MaterializeResult:
+        return materialize_endpoint(spec, context, moodle, warehouse)
+
+    return _endpoint_asset
+
+
+def materialize_endpoint(
+    spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse_res: WarehouseResource
+) -> MaterializeResult:
+    started = time.perf_counter()
+    try:
+        resolved = resolve(spec, context.op_execution_context.op_config or {})
+    except SettingsError as exc:
+        raise Failure(str(exc)) from None
+    warehouse = warehouse_res.get()
+
+    placer = None
+    window = None
+    if context.has_partition_key or context.has_partition_key_range:
+        placer = PartitionPlacer(context.assets_def.partitions_def, context.partition_keys)
+        window = placer.window()
+
+    rows = None
+    for query in lookup_queries(resolved):
+        rows = read_lookup_rows(warehouse, query)
+    now = datetime.now(timezone.utc)
+    calls = list(plan_calls(resolved, rows, now, window))
+
+    declared = dict(spec.columns)
+    if placer:
+        declared[PARTITION_COLUMN] = "VARCHAR"
+    staged = StagedRecords(columns=declared)
+    outside = 0
+
+    def sink(records: list[dict], ctx: Mapping[str, Any]) -> None:
+        nonlocal outside
+        if placer is not None:
+            kept = []
+            for record in records:
+                key = placer.key_for(record.get(spec.partition.field)) if spec.partition.field else placer.keys[0]
+                if key is None:
+                    outside += 1
+                    continue
+                record[PARTITION_COLUMN] = key
+                kept.append(record)
+            records = kept
+        staged.add(records, ctx)
+
+    async def run() -> tuple[HarvestOutcome, dict]:
+        async with MoodleClient(moodle.client_settings()) as client:
+            progress = _Progress(context, len(calls), client)
+            outcome = await harvest(resolved, client, calls, sink, progress)
+            return outcome, client.stats.as_dict()
+
+    try:
+        outcome, stats = asyncio.run(run())
+    except MoodleError as exc:
+        staged.close()
+        raise Failure(f"{spec.name}: {exc}") from None
+
+    meta_json = {"warnings": outcome.metadata[:1000]} if spec.metadata_path else {}
+    try:
+        if placer:
+            result = warehouse.replace_partitions(
+                spec.table, staged, partition_column=PARTITION_COLUMN, partitions=placer.keys,
+                errors=outcome.errors, meta=meta_json,
+            )
+        else:
+            result = warehouse.replace_table(spec.table, staged, errors=outcome.errors, meta=meta_json)
+        preview = staged.preview(5)
+    finally:
+        staged.close()
+
+    failed_share = len(outcome.errors) / outcome.items if outcome.items else 0.0
+    metadata: dict[str, Any] = {
+        "dagster/row_count": result.row_count,
+        "dagster/table_name": spec.table,
+        "dagster/column_schema": TableSchema(
+            columns=[TableColumn(name, type_) for name, type_ in result.columns.items()]
+        ),
+        "moodle_function": spec.function,
+        "api_calls": stats["total_calls"],
+        "calls_by_function": MetadataValue.json(stats["calls"]),
+        "retries": stats["retries"],
+        "items": outcome.items,
+        "pages": outcome.pages,
+        "failed_items": len(outcome.errors),
+        "empty_items": outcome.empty_items,
+        "duration_s": round(time.perf_counter() - started, 3),
+        "preview": MetadataValue.md(_preview_markdown(preview)),
+    }
+    if spec.metadata_path:
+        metadata["warnings"] = MetadataValue.json(outcome.metadata[:50])
+        metadata["warning_count"] = len(outcome.metadata)
+    if outcome.duplicates_dropped:
+        metadata["duplicates_dropped"] = outcome.duplicates_dropped
+    if placer:
+        metadata["partitions"] = len(placer.keys)
+        metadata["records_outside_window"] = outside
+    if outcome.errors:
+        metadata["failed_examples"] = MetadataValue.json(outcome.errors[:5])
+        context.log.warning(
+            f"{spec.name}: {len(outcome.errors)} of {outcome.items} items failed and are listed in "
+            f"moodle._errors (first: {outcome.errors[0]['message']})"
+        )
+    check = AssetCheckResult(
+        check_name=CHECK_NAME,
+        asset_key=asset_key(spec.name),
+        passed=failed_share <= moodle.max_failed_share,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "failed_items": len(outcome.errors),
+            "items": outcome.items,
+            "failed_share": round(failed_share, 4),
+            "max_failed_share": moodle.max_failed_share,
+        },
+    )
+    return MaterializeResult(metadata=metadata, check_results=[check])

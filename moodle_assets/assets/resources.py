@@ -1,0 +1,60 @@
+"""Dagster resources: the Moodle site and the DuckDB warehouse.
+
+Both are small ConfigurableResources so the UI shows their settings and the token comes
+from ``EnvVar("MOODLE_TOKEN")`` at run time — never from code, config files or logs.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from moodle_assets.moodle import ClientSettings
+from moodle_assets.warehouse import Warehouse
+
+
+class MoodleResource(ConfigurableResource):
+    """A Moodle site's REST web services, reached with one token."""
+
+    url: str = Field(description="Site root, e.g. https://moodle.example.edu (MOODLE_URL).")
+    token: str = Field(description="Web-service token (MOODLE_TOKEN). Never logged or stored.")
+    timeout_seconds: float = Field(default=60.0, description="Read timeout of one call.")
+    max_concurrency: int = Field(
+        default=4,
+        description="Calls in flight at once per asset. A PHP site serves a few at a time; 4-8 suits a small site.",
+    )
+    max_retries: int = Field(default=4, description="Retries of transient failures (timeouts, 429, 5xx).")
+    verify_tls: bool = Field(default=True, description="Verify the site's TLS certificate.")
+    ca_bundle: Optional[str] = Field(
+        default=None, description="Path to a private CA bundle, instead of switching verification off."
+    )
+    max_failed_share: float = Field(
+        default=0.1,
+        description="Share of fan-out items (courses, users...) allowed to fail before an asset's check fails.",
+    )
+
+    def client_settings(self) -> ClientSettings:
+        return ClientSettings(
+            url=self.url,
+            token=self.token,
+            timeout=self.timeout_seconds,
+            max_concurrency=self.max_concurrency,
+            max_retries=self.max_retries,
+            verify=self.ca_bundle or self.verify_tls,
+        )
+
+
+class WarehouseResource(ConfigurableResource):
+    """The DuckDB file (or MotherDuck ``md:`` database) the assets land in."""
+
+    path: Optional[str] = Field(
+        default=None, description="DuckDB path; default MOODLE_DUCKDB_PATH or data/moodle.duckdb."
+    )
+    lock_timeout_seconds: float = Field(
+        default=120.0, description="How long a write waits for another process to release the file."
+    )
+
+    def get(self) -> Warehouse:
+        return Warehouse(self.path, lock_timeout=self.lock_timeout_seconds)

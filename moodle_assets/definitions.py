@@ -1,0 +1,18 @@
+"""The Definitions object Dagster loads (``dagster dev`` in the project root)."""
+
+from dagster import Definitions, EnvVar
+
+from moodle_assets.assets.factory import build_endpoint_asset
+from moodle_assets.assets.jobs import harvest_job, nightly_harvest
+from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.endpoints import load_specs
+
+defs = Definitions(
+    assets=[build_endpoint_asset(spec) for spec in load_specs()],
+    jobs=[harvest_job],
+    schedules=[nightly_harvest],
+    resources={
+        "moodle": MoodleResource(url=EnvVar("MOODLE_URL"), token=EnvVar("MOODLE_TOKEN")),
+        "warehouse": WarehouseResource(),
+    },
+)

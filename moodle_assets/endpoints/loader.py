@@ -1,0 +1,132 @@
+"""Load endpoint specs from YAML: the built-in templates and a user's own file.
+
+Every problem in every file is collected before anything is raised, so one edit-and-reload
+fixes them all; a problem never makes an asset disappear quietly.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec
+
+USER_FILE_ENV = "MOODLE_ENDPOINTS_FILE"
+DEFAULT_USER_FILE = "moodle_endpoints.yaml"
+
+
+def _parse_file(text: str, source: str) -> tuple[list[EndpointSpec], list[str]]:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        return [], [f"{source}{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]
+    if doc is None:
+        return [], []
+    if isinstance(doc, dict) and "endpoints" in doc:
+        doc = doc["endpoints"]
+    if not isinstance(doc, list):
+        return [], [f"{source}: expected a list of endpoints (or a mapping with an 'endpoints' list)"]
+    specs, problems = [], []
+    for i, raw in enumerate(doc):
+        spec, errs = build_spec(raw, source, i)
+        problems.extend(errs)
+        if spec:
+            specs.append(spec)
+    return specs, problems
+
+
+def builtin_template_texts() -> list[tuple[str, str]]:
+    """(source name, YAML text) of every template shipped in the package."""
+    folder = resources.files("moodle_assets.endpoints") / "templates"
+    return sorted(
+        (f"templates/{entry.name}", entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+def user_file_path() -> Path:
+    return Path(os.environ.get(USER_FILE_ENV, DEFAULT_USER_FILE))
+
+
+def check_graph(specs: Iterable[EndpointSpec]) -> list[str]:
+    """Cross-endpoint problems: duplicate names, lookups on unknown assets, cycles."""
+    problems: list[str] = []
+    by_name: dict[str, EndpointSpec] = {}
+    for spec in specs:
+        if spec.name in by_name:
+            problems.append(
+                f"{spec.source}: endpoint '{spec.name}', field 'name': duplicate name "
+                f"(also defined in {by_name[spec.name].source}); asset names must be unique"
+            )
+        else:
+            by_name[spec.name] = spec
+    for spec in by_name.values():
+        for dep in spec.upstream():
+            if dep not in by_name:
+                problems.append(
+                    f"{spec.source}: endpoint '{spec.name}', field 'params': lookup on unknown asset '{dep}'; "
+                    f"known assets: {', '.join(sorted(by_name))}"
+                )
+    # Depth-first search for cycles in the lookup graph.
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in by_name[name].upstream():
+            if dep not in by_name:
+                continue
+            if state.get(dep) == 1:
+                cycle = trail[trail.index(dep):] + [dep] if dep in trail else [name, dep]
+                problems.append(
+                    f"{by_name[name].source}: endpoint '{name}': lookup cycle {' -> '.join(cycle)}; "
+                    "an asset cannot depend on itself"
+                )
+            elif dep not in state:
+                visit(dep, trail + [dep])
+        state[name] = 2
+
+    for name in by_name:
+        if name not in state:
+            visit(name, [name])
+    return problems
+
+
+def load_specs(user_file: str | os.PathLike | None = None, include_user: bool = True) -> list[EndpointSpec]:
+    """The built-in templates plus the user's endpoints, validated together.
+
+    Raises SpecError listing every problem; nothing is returned half-valid.
+    """
+    specs: list[EndpointSpec] = []
+    problems: list[str] = []
+    for source, text in builtin_template_texts():
+        found, errs = _parse_file(text, source)
+        specs.extend(found)
+        problems.extend(errs)
+    if include_user:
+        path = Path(user_file) if user_file is not None else user_file_path()
+        if path.exists():
+            found, errs = _parse_file(path.read_text(encoding="utf-8"), str(path))
+            specs.extend(found)
+            problems.extend(errs)
+        elif user_file is not None:
+            problems.append(f"{path}: file not found (set {USER_FILE_ENV} to your endpoints file)")
+    problems.extend(check_graph(specs))
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
+def load_text(text: str, source: str = "<text>") -> list[EndpointSpec]:
+    """Specs from one YAML text, validated on their own (for tests and the CLI)."""
+    specs, problems = _parse_file(text, source)
+    problems.extend(check_graph(specs))
+    if problems:
+        raise SpecError(problems)
+    return specs

@@ -1,0 +1,288 @@
+"""Run one endpoint spec against Moodle: settings -> lookups -> calls -> pages -> records.
+
+The runner knows neither Dagster nor DuckDB. It is handed the lookup rows it asked for
+(``rows_for``) and a ``sink`` that receives each call's records with the context columns
+that tie them to their parent (the course id a call was made for). Calls run with bounded
+concurrency on one client; a failure of the whole endpoint stops everything at once, a
+failure of one item (a course the account cannot read) is recorded and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+
+from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
+from moodle_assets.endpoints.macros import LookupRef, MacroContext, lookup_refs, render
+from moodle_assets.endpoints.spec import EndpointSpec, Paginate
+from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
+
+
+class SettingsError(ValueError):
+    """A run-config value the endpoint cannot use; says which setting and what is allowed."""
+
+
+@dataclass(frozen=True)
+class LookupQuery:
+    """What the runner needs from the warehouse: rows of ``columns`` from ``table`` or ``sql``."""
+
+    asset: str
+    columns: tuple[str, ...]
+    sql: str | None = None
+    equals: Mapping[str, Any] = field(default_factory=dict)  # column -> value (a settings filter)
+
+
+@dataclass(frozen=True)
+class Call:
+    params: Mapping[str, Any]
+    context: Mapping[str, Any]
+
+
+@dataclass
+class HarvestOutcome:
+    items: int = 0  # planned calls (before paging)
+    pages: int = 0
+    records: int = 0
+    empty_items: int = 0  # items whose error code means "no data here"
+    errors: list[dict] = field(default_factory=list)
+    metadata: list = field(default_factory=list)
+    duplicates_dropped: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A spec with run config applied."""
+
+    spec: EndpointSpec
+    params: Mapping[str, Any]
+    paginate: Paginate | None
+    batch: int | None
+    filters: Mapping[str, Any]  # "asset.column" -> value
+
+
+def _set_path(params: Any, dotted: str, value: Any) -> Any:
+    """A copy of ``params`` with the value at a dotted path (``criteria.0.key``) replaced."""
+    key, _, rest = dotted.partition(".")
+    if isinstance(params, list):
+        out_list = list(params)
+        index = int(key)
+        while len(out_list) <= index:
+            out_list.append({})
+        out_list[index] = _set_path(out_list[index], rest, value) if rest else value
+        return out_list
+    out = dict(params or {})
+    out[key] = _set_path(out.get(key), rest, value) if rest else value
+    return out
+
+
+def coerce_setting(spec: EndpointSpec, name: str, value: Any) -> Any:
+    """Check a run-config value against the setting's type, minimum and choices."""
+    s = spec.settings[name]
+    if s.choices is not None:
+        if value not in s.choices:
+            raise SettingsError(
+                f"{spec.name}: setting '{name}' = {value!r} is not allowed; choose one of {', '.join(map(repr, s.choices))}"
+            )
+        return s.choices[value]
+    if s.minimum is not None and value is not None and value < s.minimum:
+        raise SettingsError(f"{spec.name}: setting '{name}' = {value!r} must be at least {s.minimum:g}")
+    return value
+
+
+def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None) -> Resolved:
+    """Apply run config (defaults where absent) to a spec's params, paging and lookups."""
+    config = dict(config or {})
+    unknown = set(config) - set(spec.settings)
+    if unknown:
+        raise SettingsError(
+            f"{spec.name}: unknown setting(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(spec.settings) or 'none'}"
+        )
+    params: dict = dict(spec.params)
+    paginate, batch, filters = spec.paginate, spec.batch, {}
+    for name, s in spec.settings.items():
+        value = coerce_setting(spec, name, config.get(name, s.default))
+        if s.filters:
+            if value not in (None, 0, ""):
+                filters[s.filters] = value
+        elif s.sets == "paginate.page_size":
+            paginate = replace(paginate, page_size=int(value))
+        elif s.sets == "batch":
+            batch = int(value)
+        elif s.sets and s.sets.startswith("params."):
+            if value is not None:
+                params = _set_path(params, s.sets[len("params."):], value)
+    return Resolved(spec, params, paginate, batch, filters)
+
+
+def lookup_queries(resolved: Resolved) -> list[LookupQuery]:
+    """The warehouse reads a resolved spec needs (zero or one)."""
+    spec = resolved.spec
+    refs = lookup_refs(resolved.params)
+    if not refs:
+        return []
+    columns = tuple(dict.fromkeys(r.column for r in refs))
+    asset = refs[0].asset
+    equals = {k.split(".", 1)[1]: v for k, v in resolved.filters.items() if k.split(".", 1)[0] == asset}
+    sql = spec.lookup.sql if asset == "lookup" and spec.lookup else None
+    return [LookupQuery(asset=asset, columns=columns, sql=sql, equals=equals)]
+
+
+def _context_for(refs: Sequence[LookupRef], row: Mapping[str, Any]) -> dict:
+    """Context columns of one fan-out call: the param a lookup value was sent as.
+
+    A value sent as ``id`` (core_competency_list_course_competencies) is named after its
+    asset (courses -> courseid) so it cannot clash with the record's own ``id``.
+    """
+    out = {}
+    for ref in refs:
+        if ref.array or not ref.path:
+            continue
+        leaf = ref.path[-1] if not ref.path[-1].isdigit() else ref.path[-2]
+        if leaf == "id":
+            leaf = (ref.asset[:-1] if ref.asset.endswith("s") else ref.asset) + "id"
+        out[leaf] = row[ref.key]
+    return out
+
+
+def plan_calls(
+    resolved: Resolved,
+    rows: Sequence[Mapping[str, Any]] | None,
+    now: datetime,
+    window: tuple[datetime, datetime] | None = None,
+) -> Iterator[Call]:
+    """Every call an endpoint makes (before paging), in a stable order."""
+    spec = resolved.spec
+    refs = lookup_refs(resolved.params)
+    base = dict(now=now, time_unit=spec.time_unit, date_format=spec.date_format, window=window)
+    if not refs:
+        yield Call(render(resolved.params, MacroContext(**base)), {})
+        return
+    rows = rows or []
+    if refs[0].array:
+        values = [row[refs[0].column] for row in rows]
+        size = resolved.batch or max(len(values), 1)
+        for chunk in chunked(values, size):
+            row = {refs[0].key: list(chunk)}
+            yield Call(render(resolved.params, MacroContext(**base, row=row)), {})
+        return
+    for row in rows:
+        keyed = {f"{refs[0].asset}.{col}": val for col, val in row.items()}
+        yield Call(render(resolved.params, MacroContext(**base, row=keyed)), _context_for(refs, keyed))
+
+
+def _item_of(call: Call) -> dict:
+    """What identifies a failed item in the _errors table: its context, or its params."""
+    return dict(call.context) if call.context else {k: v for k, v in call.params.items()}
+
+
+async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[Any]:
+    spec, paging = resolved.spec, resolved.paginate
+
+    def records_of(page: Any) -> list:
+        return extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column)
+
+    if paging is None:
+        yield await client.call(spec.function, call.params)
+    elif paging.style == "limit_offset":
+        async for page in limit_offset(
+            client, spec.function, call.params, page_size=paging.page_size, records_of=records_of
+        ):
+            yield page
+    else:
+        async for page in page_perpage(
+            client, spec.function, call.params, page_size=paging.page_size, records_of=records_of,
+            page_param=paging.page_param, perpage_param=paging.perpage_param, first_page=paging.first_page,
+            total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
+            stop_on_short_page=paging.stop_on_short_page,
+        ):
+            yield page
+
+
+async def harvest(
+    resolved: Resolved,
+    client: MoodleClient,
+    calls: Iterable[Call],
+    sink: Callable[[list[dict], Mapping[str, Any]], None],
+    progress: Callable[[HarvestOutcome, int], None] | None = None,
+    total_calls: int | None = None,
+) -> HarvestOutcome:
+    """Make ``calls`` with bounded concurrency and hand each page's records to ``sink``.
+
+    A fatal Moodle error (bad token, function not in the service, not a Moodle site) is
+    raised at once and cancels the other calls. A per-item error is recorded in the
+    outcome; codes in the spec's ``empty_on`` count as "no data here". When the endpoint
+    is a single call (no fan-out), any error is fatal: there is nothing else to load.
+    """
+    spec = resolved.spec
+    outcome = HarvestOutcome()
+    completed = 0
+    started = time.perf_counter()
+    seen: set[tuple] = set()
+    fan_out = bool(lookup_refs(resolved.params))
+    queue: asyncio.Queue[Call | None] = asyncio.Queue()
+    for call in calls:
+        queue.put_nowait(call)
+        outcome.items += 1
+    workers = max(1, min(client.settings.max_concurrency, outcome.items))
+    for _ in range(workers):
+        queue.put_nowait(None)
+
+    def take(records: list[dict], context: Mapping[str, Any]) -> None:
+        if spec.dedupe and spec.primary_key:
+            kept = []
+            for record in records:
+                key = tuple(record.get(k, context.get(k)) for k in spec.primary_key)
+                if key in seen:
+                    outcome.duplicates_dropped += 1
+                    continue
+                seen.add(key)
+                kept.append(record)
+            records = kept
+        if records:
+            sink(records, context)
+            outcome.records += len(records)
+
+    async def work() -> None:
+        nonlocal completed
+        while (call := await queue.get()) is not None:
+            try:
+                async for page in _pages(client, resolved, call):
+                    outcome.pages += 1
+                    outcome.metadata.extend(extract_metadata(page, spec.metadata_path))
+                    take(extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column), call.context)
+            except MoodleAPIError as err:
+                if err.errorcode in spec.empty_on:
+                    outcome.empty_items += 1
+                elif err.fatal or not fan_out:
+                    raise
+                else:
+                    outcome.errors.append({
+                        "item": _item_of(call), "function": spec.function,
+                        "errorcode": err.errorcode or err.exception or "error", "message": str(err),
+                    })
+            completed += 1
+            if progress:
+                progress(outcome, completed)
+
+    tasks = [asyncio.create_task(work()) for _ in range(workers)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finally:
+        outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+__all__ = [
+    "Call", "HarvestOutcome", "LookupQuery", "MoodleError", "Resolved", "SettingsError",
+    "harvest", "lookup_queries", "plan_calls", "resolve",
+]

@@ -1,0 +1,109 @@
+"""A bad spec gives one clear error per problem, naming file, endpoint and field."""
+
+import pytest
+
+from moodle_assets.endpoints import SpecError, load_specs, load_text
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        load_text(text, "my_endpoints.yaml")
+    return info.value.problems
+
+
+def test_builtin_templates_load_and_are_unique():
+    specs = load_specs(include_user=False)
+    names = [s.name for s in specs]
+    assert len(names) == len(set(names))
+    assert {"site_info", "course_index", "courses", "course_categories", "users", "enrolled_users",
+            "calendar_events"} <= set(names)
+
+
+def test_each_problem_is_reported_with_file_endpoint_and_field():
+    problems = problems_of("""
+- name: Bad-Name
+  function: core_course_get_courses
+- name: grades
+  function: not a function
+  data_path: "$.grades[*"
+  paginate: {style: cursor}
+  time_unit: fortnight
+- name: events
+  function: core_calendar_get_calendar_events
+  params: {options: {timestart: "{yesterday}"}}
+""")
+    assert problems[0].startswith("my_endpoints.yaml: endpoint") or "entry #1" in problems[0]
+    text = "\n".join(problems)
+    assert "'Bad-Name' is not a valid name" in text
+    assert "my_endpoints.yaml: endpoint 'grades', field 'function': 'not a function' is not a Moodle web-service function name" in text
+    assert "endpoint 'grades', field 'data_path': invalid JSONPath '$.grades[*'" in text
+    assert "endpoint 'grades', field 'paginate': must be a mapping with style one of limit_offset, page" in text
+    assert "endpoint 'grades', field 'time_unit': 'fortnight' is not one of second, minute, hour, day, week, month" in text
+    assert "endpoint 'events', field 'params.options.timestart': unknown macro {yesterday}" in text
+    assert len(problems) == 6
+
+
+def test_lookup_on_unknown_asset_duplicate_reserved_and_cycle():
+    problems = problems_of("""
+- name: a
+  function: core_course_get_contents
+  params: {courseid: "{b.id}"}
+- name: b
+  function: core_course_get_contents
+  params: {courseid: "{a.id}"}
+- name: c
+  function: core_course_get_contents
+  params: {courseid: "{nowhere.id}"}
+- name: a
+  function: core_course_get_courses
+- name: lookup
+  function: core_course_get_courses
+""")
+    text = "\n".join(problems)
+    assert "endpoint 'a', field 'name': duplicate name" in text
+    assert "endpoint 'lookup', field 'name': 'lookup' is reserved" in text
+    assert "endpoint 'c', field 'params': lookup on unknown asset 'nowhere'" in text
+    assert "lookup cycle a -> b -> a" in text
+
+
+def test_settings_must_target_something_and_defaults_must_be_choices():
+    problems = problems_of("""
+- name: subs
+  function: mod_assign_get_submissions
+  params: {status: ""}
+  settings:
+    status: {type: str, default: everything, sets: params.status, choices: {all: "", draft: draft}}
+    orphan: {type: int, default: 0}
+    size: {type: int, default: 5, sets: paginate.page_size}
+""")
+    text = "\n".join(problems)
+    assert "field 'settings.status': default 'everything' is not one of the choices all, draft" in text
+    assert "field 'settings.orphan': needs exactly one of 'sets'" in text
+    assert "field 'settings.size': sets paginate.page_size but the endpoint has no 'paginate'" in text
+
+
+def test_lookups_on_two_assets_need_a_lookup_query():
+    problems = problems_of("""
+- name: courses
+  function: core_course_get_courses
+- name: users
+  function: core_user_get_users
+- name: pairs
+  function: core_completion_get_course_completion_status
+  params: {courseid: "{courses.id}", userid: "{users.id}"}
+""")
+    assert any("join them in a 'lookup' query" in p for p in problems)
+
+
+def test_invalid_yaml_names_the_line():
+    problems = problems_of("- name: a\n  function: [unclosed\n")
+    assert problems[0].startswith("my_endpoints.yaml line ")
+    assert "not valid YAML" in problems[0]
+
+
+def test_user_file_problems_never_hide_assets(tmp_path):
+    user = tmp_path / "moodle_endpoints.yaml"
+    user.write_text("- name: site_info\n  function: core_webservice_get_site_info\n")
+    with pytest.raises(SpecError) as info:
+        load_specs(user)
+    assert "duplicate name (also defined in templates/site.yaml)" in str(info.value)
