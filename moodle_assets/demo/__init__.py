@@ -1,0 +1,15 @@
+"""A demo Moodle site: a generated dataset served through an emulated REST web service.
+
+It is the project's embedded default (the README's demo, tests, benchmarks) and speaks the
+protocol of a real Moodle 4.5 with the same answer shapes (see ``shared/moodle``).
+"""
+
+from .dataset import Dataset, DemoConfig, generate
+from .errors import MoodleException
+from .phpform import decode_php_form
+from .server import DEMO_TOKEN, RESTRICTED_TOKEN, DemoServer, RecordedCall, serve
+
+__all__ = [
+    "DEMO_TOKEN", "RESTRICTED_TOKEN", "Dataset", "DemoConfig", "DemoServer", "MoodleException",
+    "RecordedCall", "decode_php_form", "generate", "serve",
+]

@@ -1,0 +1,164 @@
+"""Helpers every handler area shares: the request context, access rules and record shapes."""
+
+from __future__ import annotations
+
+import html
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..dataset import ADMIN_ID, Dataset, Record
+from ..errors import MoodleException, missing_record, no_permission
+
+Handler = Callable[[Dataset, int, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a handler may need besides its params: the site URL and the token's service."""
+
+    site_url: str = "http://127.0.0.1"
+    functions: tuple[str, ...] = field(default_factory=tuple)
+
+
+_CONTEXT: ContextVar[RequestContext] = ContextVar("demo_request_context", default=RequestContext())
+
+
+def set_context(context: RequestContext) -> None:
+    _CONTEXT.set(context)
+
+
+def context() -> RequestContext:
+    return _CONTEXT.get()
+
+
+def site_url() -> str:
+    return context().site_url
+
+
+# ------------------------------------------------------------------ access rules
+
+# The custom system role of the recorded site's service account ("ingestion_readonly").
+_SERVICE_CAPABILITIES = {
+    "moodle/course:view", "moodle/course:viewhiddencourses", "moodle/course:viewparticipants",
+    "moodle/site:viewparticipants", "moodle/user:viewdetails", "moodle/user:viewhiddendetails",
+    "moodle/course:useremail", "moodle/site:viewuseridentity", "moodle/grade:viewall", "moodle/grade:view",
+    "moodle/calendar:manageentries", "moodle/site:accessallgroups", "moodle/badges:viewotherbadges",
+    "report/completion:view", "moodle/competency:coursecompetencyview",
+}
+
+
+def has_capability(data: Dataset, user_id: int, capability: str) -> bool:
+    """Site admin has everything; the service account has its role; others nothing special."""
+    if user_id == ADMIN_ID:
+        return True
+    if user_id == data.service_user_id:
+        return capability in _SERVICE_CAPABILITIES
+    return capability == "moodle/competency:coursecompetencyview"
+
+
+def require_capability(data: Dataset, user_id: int, capability: str) -> None:
+    if not has_capability(data, user_id, capability):
+        raise no_permission(capability)
+
+
+def readable_course(data: Dataset, course_id: int, capability: str = "moodle/course:view") -> Record:
+    """The course, or the errors a real site gives: missing record, then missing capability."""
+    course = data.course(course_id)
+    if course is None:
+        raise missing_record("course")
+    if course_id in data.unreadable_course_ids:
+        raise no_permission(capability)
+    return course
+
+
+def require_user(data: Dataset, user_id: int) -> Record:
+    user = data.user(user_id)
+    if user is None:
+        raise missing_record("user")
+    return user
+
+
+def warning(item: str, itemid: int | None, code: str, message: str) -> Record:
+    row: Record = {"item": item}
+    if itemid is not None:
+        row["itemid"] = itemid
+    row.update({"warningcode": code, "message": message})
+    return row
+
+
+# ------------------------------------------------------------------ record shapes
+
+
+def cache_rev(data: Dataset) -> int:
+    return data.now - 4 * 86400
+
+
+def picture_urls(data: Dataset) -> dict[str, str]:
+    base = f"{site_url()}/theme/image.php/boost/core/{cache_rev(data)}/u"
+    return {"profileimageurlsmall": f"{base}/f2", "profileimageurl": f"{base}/f1"}
+
+
+def course_image(course: Record) -> str:
+    return f"{site_url()}/pluginfile.php/{course['contextid']}/course/generated/course.svg"
+
+
+def escape(text: str | None) -> str | None:
+    """Moodle's ``format_string``/``s()`` output: names arrive HTML-escaped."""
+    return None if text is None else html.escape(text, quote=False)
+
+
+def format_options(course: Record) -> list[Record]:
+    if course["format"] == "site":
+        return [{"name": "numsections", "value": 1}]
+    return [{"name": "hiddensections", "value": 1}, {"name": "coursedisplay", "value": 0}, {"name": "indentation", "value": "1"}]
+
+
+def contacts(data: Dataset, course: Record) -> list[Record]:
+    found = []
+    for enrolment in data.teachers_of(course["id"]):
+        user = data.user(enrolment["userid"])
+        if user is not None:
+            found.append({"id": user["id"], "fullname": user["fullname"]})
+    return found
+
+
+def course_listing(data: Dataset, course: Record) -> Record:
+    """The short course shape of core_course_search_courses (and the head of by_field)."""
+    category = data.category(course["categoryid"])
+    site = course["format"] == "site"
+    return {
+        "id": course["id"], "fullname": course["fullname"], "displayname": course["fullname"],
+        "shortname": course["shortname"], "courseimage": course_image(course),
+        "categoryid": course["categoryid"], "categoryname": category["name"] if category else "",
+        "sortorder": course["sortorder"], "summary": course["summary"], "summaryformat": 1,
+        "summaryfiles": [], "overviewfiles": [], "showactivitydates": False,
+        "showcompletionconditions": None if site else True, "contacts": contacts(data, course),
+        "enrollmentmethods": [] if site else ["manual"],
+    }
+
+
+_FILTERS = ["displayh5p", "activitynames", "mathjaxloader", "emoticon", "urltolink", "mediaplugin"]
+
+
+def course_full(data: Dataset, course: Record) -> Record:
+    """The long course shape of core_course_get_courses_by_field."""
+    record = course_listing(data, course)
+    record.update(
+        {
+            "idnumber": course["idnumber"], "format": course["format"], "showgrades": 1,
+            "newsitems": course["newsitems"], "startdate": course["startdate"], "enddate": course["enddate"],
+            "maxbytes": 0, "showreports": 0, "visible": course["visible"], "groupmode": 0, "groupmodeforce": 0,
+            "defaultgroupingid": 0, "enablecompletion": course["enablecompletion"], "completionnotify": 0,
+            "lang": "", "theme": "", "marker": 0, "legacyfiles": 0, "calendartype": "",
+            "timecreated": course["timecreated"], "timemodified": course["timemodified"], "requested": 0,
+            "cacherev": cache_rev(data),
+            "filters": [{"filter": name, "localstate": 0, "inheritedstate": 1} for name in _FILTERS],
+            "courseformatoptions": format_options(course),
+        }
+    )
+    return record
+
+
+def fail(errorcode: str | None, message: str, exception_class: str) -> MoodleException:
+    return MoodleException(errorcode, message, exception_class)

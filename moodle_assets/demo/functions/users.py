@@ -1,0 +1,88 @@
+"""User look-ups (core_user_*)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..dataset import Dataset, Record
+from ..errors import invalid_parameter
+from .common import picture_urls, warning
+
+_SEARCHABLE = ("id", "lastname", "firstname", "idnumber", "username", "email", "auth")
+_EXACT = {"id", "idnumber", "username", "auth"}
+
+
+def user_details(data: Dataset, user: Record, *, displayvalue: bool = True) -> Record:
+    """``user_get_user_details`` as an admin sees it: empty optional fields are left out."""
+    record: Record = {
+        "id": user["id"], "username": user["username"], "firstname": user["firstname"],
+        "lastname": user["lastname"], "fullname": user["fullname"], "email": user["email"],
+        "department": user["department"],
+    }
+    for key in ("institution", "idnumber"):
+        if user[key]:
+            record[key] = user[key]
+    record.update(
+        {
+            "firstaccess": user["firstaccess"], "lastaccess": user["lastaccess"], "auth": user["auth"],
+            "suspended": user["suspended"], "confirmed": user["confirmed"], "lang": user["lang"], "theme": "",
+            "timezone": user["timezone"], "mailformat": 1, "trackforums": 0,
+        }
+    )
+    for key in ("city", "country"):
+        if user[key]:
+            record[key] = user[key]
+    if user["description"]:
+        record["description"] = user["description"]
+        record["descriptionformat"] = 1
+    record.update(picture_urls(data))
+    if user["customfields"]:
+        fields = []
+        for custom in user["customfields"]:
+            entry = {"type": custom["type"], "value": custom["value"]}
+            if displayvalue:
+                entry["displayvalue"] = custom["value"]
+            entry.update({"name": custom["name"], "shortname": custom["shortname"]})
+            fields.append(entry)
+        record["customfields"] = fields
+    return record
+
+
+def _like(pattern: str, text: str) -> bool:
+    """SQL LIKE, case-insensitive, as Moodle's ``sql_like`` does for these fields."""
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, text, flags=re.IGNORECASE | re.DOTALL) is not None
+
+
+def get_users(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
+    """Criteria are ANDed; an unsupported key is dropped with a warning (and so may match all)."""
+    warnings: list[Record] = []
+    users = list(data.users)
+    for criterion in params["criteria"]:
+        key, value = criterion["key"], criterion["value"]
+        if key not in _SEARCHABLE:
+            warnings.append(warning(key, None, "invalidfieldparameter",
+                                    f"The search key '{key}' is not supported, look at the web service documentation"))
+            continue
+        if key == "id":
+            if not value.strip().lstrip("-").isdigit():
+                raise invalid_parameter(f"Invalid parameter value for id: {value}")
+            users = [u for u in users if u["id"] == int(value)]
+        elif key in _EXACT:
+            users = [u for u in users if str(u[key]) == value]
+        else:
+            users = [u for u in users if _like(value, str(u[key]))]
+    return {"users": [user_details(data, u) for u in users], "warnings": warnings}
+
+
+def get_users_by_field(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
+    field = params["field"]
+    if field not in ("id", "idnumber", "username", "email"):
+        raise invalid_parameter(f"The search field '{field}' is not supported, look at the web service documentation")
+    wanted = [str(v) for v in params["values"]]
+    found = [u for u in data.users if str(u[field]) in wanted]
+    return [user_details(data, u) for u in found]
+
+
+HANDLERS = {"core_user_get_users": get_users, "core_user_get_users_by_field": get_users_by_field}

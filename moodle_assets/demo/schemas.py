@@ -1,0 +1,190 @@
+"""Moodle's external-function descriptions: parameter validation and return cleaning.
+
+The structures in ``function_schemas.json`` were taken from a real Moodle 4.5
+(``external_api::external_function_info()``). Validating requests against them is what makes
+the emulator strict in the same places as a real site (unexpected keys, missing required keys,
+wrong types all give ``invalidparameter``), and cleaning answers through them gives the same
+key order, the same types and the same dropped keys as ``external_api::clean_returnvalue``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from .errors import invalid_parameter
+
+Node = dict[str, Any]
+
+_CHARSETS = {
+    "PARAM_ALPHA": re.compile(r"[a-zA-Z]*"),
+    "PARAM_ALPHANUM": re.compile(r"[a-zA-Z0-9]*"),
+    "PARAM_ALPHAEXT": re.compile(r"[a-zA-Z_\-]*"),
+    "PARAM_ALPHANUMEXT": re.compile(r"[a-zA-Z0-9_\-]*"),
+    "PARAM_CAPABILITY": re.compile(r"[a-z0-9_/:\-]*"),
+    "PARAM_COMPONENT": re.compile(r"[a-z0-9_]*"),
+    "PARAM_AREA": re.compile(r"[a-z0-9_]*"),
+    "PARAM_PLUGIN": re.compile(r"[a-z0-9_]*"),
+}
+_INT = re.compile(r"-?\d+")
+
+
+@cache
+def all_schemas() -> dict[str, dict[str, Node]]:
+    """Every known function's ``{"params": ..., "returns": ...}``, loaded once."""
+    text = resources.files(__package__).joinpath("function_schemas.json").read_text(encoding="utf-8")
+    return json.loads(text)["functions"]
+
+
+def schema(function: str) -> dict[str, Node]:
+    return all_schemas()[function]
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def validate_params(function: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate decoded form data like ``external_api::validate_parameters`` and apply defaults."""
+    return _validate(schema(function)["params"], raw, "")
+
+
+def _validate(node: Node, value: Any, where: str) -> Any:
+    kind = node["type"]
+    if kind == "structure":
+        if isinstance(value, list) and not value:
+            value = {}
+        if isinstance(value, list):
+            value = {str(i): v for i, v in enumerate(value)}
+        if not isinstance(value, dict):
+            raise invalid_parameter(f"{where} => Only arrays accepted. The bad value is: '{value}'")
+        result: dict[str, Any] = {}
+        for key, child in node["keys"].items():
+            if key in value:
+                result[key] = _validate(child, value[key], key)
+            elif child["required"] == "required":
+                raise invalid_parameter(f"Missing required key in single structure: {key}")
+            elif child["required"] == "default":
+                result[key] = _default(child)
+        unexpected = [k for k in value if k not in node["keys"]]
+        if unexpected:
+            raise invalid_parameter(f"Unexpected keys ({', '.join(unexpected)}) detected in parameter array.")
+        return result
+    if kind == "multiple":
+        if isinstance(value, dict):
+            value = list(value.values())
+        if not isinstance(value, list):
+            raise invalid_parameter(f"{where} => Only arrays accepted. The bad value is: '{value}'")
+        return [_validate(node["content"], item, where) for item in value]
+    return _validate_single(node, value, where)
+
+
+def _default(node: Node) -> Any:
+    """A default as Moodle applies it; empty structures get their own children's defaults
+    filled in so that handlers read ``options["timestart"]`` without guarding."""
+    default = node.get("default")
+    if node["type"] == "structure" and default in ([], {}, None):
+        try:
+            return _validate(node, {}, "")
+        except Exception:  # a structure whose children are required keeps the bare default
+            return {}
+    if node["type"] == "multiple" and default is None:
+        return []
+    if node["type"] == "single" and default is not None:
+        return _validate_single(node, default, "")
+    return default
+
+
+def _validate_single(node: Node, value: Any, where: str) -> Any:
+    if isinstance(value, (list, dict)):
+        raise invalid_parameter(f"{where} => Invalid external api parameter: the value is an array")
+    ptype = node.get("paramtype", "PARAM_RAW")
+    text = value if isinstance(value, str) else _php_string(value)
+    if ptype == "PARAM_INT":
+        if not _INT.fullmatch(text.strip()):
+            raise invalid_parameter(
+                f'{where} => Invalid external api parameter: the value is "{text}", the server was expecting "int" type'
+            )
+        return int(text)
+    if ptype == "PARAM_FLOAT":
+        try:
+            return float(text)
+        except ValueError:
+            raise invalid_parameter(
+                f'{where} => Invalid external api parameter: the value is "{text}", the server was expecting "float" type'
+            ) from None
+    if ptype == "PARAM_BOOL":
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise invalid_parameter(
+            f'{where} => Invalid external api parameter: the value is "{text}", the server was expecting "bool" type'
+        )
+    charset = _CHARSETS.get(ptype)
+    if charset is not None and not charset.fullmatch(text):
+        raise invalid_parameter(f"{where} => Invalid external api parameter: the value is \"{text}\"")
+    return text
+
+
+def _php_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- returns
+
+
+class InvalidResponse(Exception):
+    """A handler returned something its function's return structure does not allow.
+
+    Moodle raises ``invalid_response_exception`` here; in the emulator it is a bug.
+    """
+
+
+def clean_returns(function: str, value: Any) -> Any:
+    """Shape a handler's answer like ``external_api::clean_returnvalue``."""
+    node = schema(function)["returns"]
+    if node is None:
+        return None
+    return _clean(node, value, function)
+
+
+def _clean(node: Node, value: Any, where: str) -> Any:
+    kind = node["type"]
+    if value is None and node.get("allownull", False) and kind == "single":
+        return None
+    if kind == "structure":
+        if not isinstance(value, dict):
+            raise InvalidResponse(f"{where}: expected an object, got {type(value).__name__}")
+        result: dict[str, Any] = {}
+        for key, child in node["keys"].items():
+            if key in value:
+                result[key] = _clean(child, value[key], f"{where}.{key}")
+            elif child["required"] == "required":
+                raise InvalidResponse(f"{where}: missing required key {key}")
+            elif child["required"] == "default":
+                result[key] = child.get("default")
+        return result
+    if kind == "multiple":
+        if not isinstance(value, list):
+            raise InvalidResponse(f"{where}: expected a list, got {type(value).__name__}")
+        return [_clean(node["content"], item, f"{where}[]") for item in value]
+    if value is None:
+        raise InvalidResponse(f"{where}: null is not allowed")
+    ptype = node.get("paramtype", "PARAM_RAW")
+    if ptype == "PARAM_INT":
+        if isinstance(value, float) and not value.is_integer():
+            raise InvalidResponse(f"{where}: {value!r} is not an int")
+        return int(value)
+    if ptype == "PARAM_FLOAT":
+        return float(value)
+    if ptype == "PARAM_BOOL":
+        return bool(value)
+    if isinstance(value, (list, dict)):
+        raise InvalidResponse(f"{where}: expected a scalar")
+    return value

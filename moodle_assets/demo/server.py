@@ -1,0 +1,295 @@
+"""The demo Moodle: a web-service emulator speaking Moodle's REST protocol over real HTTP.
+
+``POST`` (or ``GET``) ``/webservice/rest/server.php`` with ``wstoken``, ``wsfunction``,
+``moodlewsrestformat=json`` and PHP-style array fields, exactly like a real site. Every answer
+is HTTP 200; errors use Moodle's envelope; without ``moodlewsrestformat=json`` the answer is
+XML. Parameters are validated against the real function descriptions, so a client that works
+here sends only what a real Moodle 4.5 accepts.
+
+``workers``/``service_ms`` model a PHP-FPM site: at most ``workers`` requests are served at
+once and each takes ``service_ms`` (+ up to ``jitter_ms``), which makes throughput and
+concurrency tests meaningful on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import xmlreply
+from .dataset import Dataset, DemoConfig, generate
+from .errors import MoodleException, invalid_parameter, invalid_token, missing_record
+from .functions import REGISTRY
+from .functions.common import RequestContext, set_context
+from .phpform import decode_php_form
+from .schemas import clean_returns, schema, validate_params
+from .services import DEMO_TOKEN, RESTRICTED_TOKEN, Token, site_functions, tokens
+
+__all__ = ["DEMO_TOKEN", "RESTRICTED_TOKEN", "DemoServer", "RecordedCall", "serve"]
+
+log = logging.getLogger(__name__)
+
+REST_PATH = "/webservice/rest/server.php"
+_PROTOCOL_FIELDS = {"wstoken", "wsfunction", "moodlewsrestformat"}
+_PAGE_PATHS = ("/", "/index.php", "/login", "/login/", "/login/index.php", "/my", "/my/")
+
+
+@dataclass
+class RecordedCall:
+    """One request as the server saw it; the token value is never kept."""
+
+    function: str
+    fields: list[tuple[str, str]]
+    token_kind: str
+    method: str
+
+
+@dataclass
+class Reply:
+    body: bytes
+    content_type: str
+    status: int = 200
+
+
+class _Throttle:
+    """At most ``workers`` requests in service at once, each taking ``service_ms`` (+ jitter)."""
+
+    def __init__(self, workers: int | None, service_ms: float, jitter_ms: float) -> None:
+        self._slots = threading.BoundedSemaphore(workers) if workers else None
+        self._service = max(service_ms, 0.0) / 1000.0
+        self._jitter = max(jitter_ms, 0.0) / 1000.0
+        self._random = random.Random(0)
+        self._lock = threading.Lock()
+
+    def _delay(self) -> float:
+        if not self._jitter:
+            return self._service
+        with self._lock:
+            return self._service + self._random.uniform(0.0, self._jitter)
+
+    def __enter__(self) -> None:
+        if self._slots is not None:
+            self._slots.acquire()
+        delay = self._delay()
+        if delay:
+            time.sleep(delay)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+
+class DemoServer:
+    """Serve a :class:`Dataset` as a Moodle site on loopback, in a daemon thread."""
+
+    def __init__(
+        self,
+        dataset: Dataset | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        workers: int | None = None,
+        service_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+    ) -> None:
+        self.dataset = dataset if dataset is not None else generate()
+        self.host = host
+        self.port = port
+        self.calls: list[RecordedCall] = []
+        self._calls_lock = threading.Lock()
+        self._throttle = _Throttle(workers, service_ms, jitter_ms)
+        self._tokens = tokens(self.dataset)
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the demo server is not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> DemoServer:
+        if self._thread is not None:
+            return self
+        self.bind()
+        assert self._httpd is not None
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-moodle", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> DemoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def bind(self) -> DemoServer:
+        """Open the listening socket without serving yet (so ``url`` knows the port)."""
+        if self._httpd is None:
+            self._httpd = _HTTPServer((self.host, self.port), _RequestHandler, self)
+        return self
+
+    def serve_forever(self) -> None:
+        """Block in the calling thread (used by :func:`serve`)."""
+        self.bind()
+        assert self._httpd is not None
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+            self._httpd = None
+
+    # ------------------------------------------------------------ calls
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self.calls.clear()
+
+    def _record(self, call: RecordedCall) -> None:
+        with self._calls_lock:
+            self.calls.append(call)
+
+    # ------------------------------------------------------------ the protocol
+
+    def handle_rest(self, fields: list[tuple[str, str]], method: str, site_url: str) -> Reply:
+        values = dict(fields)
+        token_value = values.get("wstoken")
+        token = self._tokens.get(token_value or "")
+        kind = token.kind if token else ("none" if not token_value else "invalid")
+        function = values.get("wsfunction", "")
+        self._record(
+            RecordedCall(
+                function=function,
+                fields=[(k, "<TOKEN>" if k == "wstoken" else v) for k, v in fields],
+                token_kind=kind,
+                method=method,
+            )
+        )
+        as_json = values.get("moodlewsrestformat") == "json"
+        returns = None
+        try:
+            with self._throttle:
+                if token is None:
+                    raise invalid_token()
+                if not function:
+                    raise invalid_parameter("Missing function name")
+                returns, result = self._call(token, function, fields, site_url)
+        except MoodleException as error:
+            if as_json:
+                return _json_reply(error.envelope())
+            return Reply(xmlreply.xml_exception(error).encode("utf-8"), "application/xml; charset=utf-8")
+        if as_json:
+            return _json_reply(result)
+        return Reply(xmlreply.xml_response(result, returns).encode("utf-8"), "application/xml; charset=utf-8")
+
+    def _call(self, token: Token, function: str, fields: list[tuple[str, str]], site_url: str) -> tuple[Any, Any]:
+        if function not in site_functions(self.dataset.config.version):
+            raise missing_record("external_functions")
+        if function not in token.functions:
+            raise MoodleException(
+                "accessexception", "Access control exception", "webservice_access_exception",
+                f"Access to the function {function}() is not allowed.",
+            )
+        raw = decode_php_form([(k, v) for k, v in fields if k not in _PROTOCOL_FIELDS])
+        params = validate_params(function, raw)
+        set_context(RequestContext(site_url=site_url, functions=token.functions))
+        try:
+            result = REGISTRY[function](self.dataset, token.user_id, params)
+            return schema(function)["returns"], clean_returns(function, result)
+        except MoodleException:
+            raise
+        except Exception as error:  # a bug in a handler: answer like Moodle's coding_exception
+            log.error("demo handler %s failed: %s", function, "".join(traceback.format_exception(error)))
+            raise MoodleException(
+                "codingerror",
+                f"Coding error detected, it must be fixed by a programmer: {type(error).__name__}",
+                "core\\exception\\coding_exception",
+            ) from error
+
+
+def _json_reply(payload: Any) -> Reply:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Reply(body, "application/json")
+
+
+def _html_page(title: str, status: int) -> Reply:
+    page = (
+        "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head>"
+        "<body><h1>" + title + "</h1><form action=\"/login/index.php\" method=\"post\">"
+        "<input name=\"username\"><input name=\"password\" type=\"password\"></form></body></html>\n"
+    )
+    return Reply(page.encode("utf-8"), "text/html; charset=utf-8", status)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type, demo: DemoServer) -> None:
+        self.demo = demo
+        super().__init__(address, handler)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines can carry the token in a query string."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET", b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._dispatch("POST", self.rfile.read(length) if length else b"")
+
+    def _dispatch(self, method: str, body: bytes) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == REST_PATH:
+            fields = parse_qsl(parts.query, keep_blank_values=True)
+            if body:
+                fields += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+            reply = self.server.demo.handle_rest(fields, method, f"http://{host}")
+        elif parts.path in _PAGE_PATHS:
+            reply = _html_page("Acme University LMS: Log in to the site", 200)
+        else:
+            reply = _html_page("Not found", 404)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8081, config: DemoConfig = DemoConfig()) -> None:
+    """Run the demo site until interrupted; logs where it listens (never the tokens)."""
+    server = DemoServer(generate(config), host, port).bind()
+    log.info("Demo Moodle site listening on %s (web service: %s%s)", server.url, server.url, REST_PATH)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("Demo Moodle site stopped")
