@@ -12,7 +12,9 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 _PID = re.compile(r"\(PID (\d+)\)")
 _LOCK_TEXT = "Could not set lock on file"
-_CONFIG_TEXT = "different configuration"
+T = TypeVar("T")
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 2.0
 
@@ -36,8 +38,8 @@ class WarehouseLockedError(RuntimeError):
         holder = "another process"
         if pid is not None:
             holder = f"process PID {pid}" + (f" ({command})" if command else "")
-        elif _CONFIG_TEXT in detail:
-            holder = "another connection in this process opened with a different read_only flag"
+        elif "(PID" not in detail:
+            holder = "another connection in this process"
         advice = "Close that connection (a notebook, DuckDB CLI or UI on this file) or wait for the run holding it to finish"
         if snapshot_path:
             advice += f"; to read while runs write, query the snapshot {snapshot_path} instead"
@@ -57,12 +59,15 @@ def holder_command(pid: int) -> str | None:
     return command or None
 
 
+class InProcessConflict(RuntimeError):
+    """The file is open in this very process in a mode the new connection cannot share."""
+
+
 def is_lock_error(error: BaseException) -> bool:
-    """True for DuckDB errors that mean "someone else has this file open right now"."""
-    text = str(error)
-    return (isinstance(error, duckdb.IOException) and _LOCK_TEXT in text) or (
-        isinstance(error, duckdb.ConnectionException) and _CONFIG_TEXT in text
-    )
+    """True for errors that mean "someone else has this file open right now"."""
+    if isinstance(error, (InProcessConflict, duckdb.ResourceInUseException)):
+        return True
+    return isinstance(error, duckdb.IOException) and _LOCK_TEXT in str(error)
 
 
 def sleep(seconds: float) -> None:
@@ -70,23 +75,20 @@ def sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def connect_with_retry(path: str, read_only: bool, timeout: float,
-                       snapshot_path: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open ``path``, retrying while the file is locked, for at most ``timeout`` seconds."""
+def retry_while_locked(open_database: Callable[[], T], path: str, timeout: float,
+                       snapshot_path: str | None = None) -> T:
+    """Call ``open_database`` until it stops failing on the file lock, for at most ``timeout``
+    seconds, then raise WarehouseLockedError naming the holder."""
     start = time.monotonic()
     delay = _FIRST_DELAY
     attempt = 0
     while True:
         attempt += 1
         try:
-            return duckdb.connect(path, read_only=read_only)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            return open_database()
+        except (duckdb.Error, InProcessConflict) as error:
             if not is_lock_error(error):
                 raise
-            if read_only and _CONFIG_TEXT in str(error):
-                # This process already has the file open for writing; DuckDB shares one
-                # instance per process, so a reader joins it rather than waiting on itself.
-                return duckdb.connect(path, read_only=False)
             waited = time.monotonic() - start
             remaining = timeout - waited
             if remaining <= 0:

@@ -108,7 +108,6 @@ class StagedRecords:
         """Flush the buffer and return the staged files, ready for DuckDB to read."""
         self._check_open()
         self._flush()
-        self._file.flush()
         return [str(self._path)]
 
     def close(self) -> None:
@@ -147,6 +146,7 @@ class StagedRecords:
         if self._buffer:
             self._file.write("\n".join(self._buffer))
             self._file.write("\n")
+            self._file.flush()
             self._buffer.clear()
 
     def _check_open(self) -> None:

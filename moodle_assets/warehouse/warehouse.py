@@ -21,7 +21,8 @@ import duckdb
 
 from . import bookkeeping
 from .column_types import JSON, VARCHAR, widen
-from .locking import connect_with_retry
+from .connections import CATALOG, open_file
+from .locking import retry_while_locked
 from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
 from .sql import TableName, quote
 from .staging import StagedRecords
@@ -83,17 +84,26 @@ class Warehouse:
             if self._memory is None:
                 self._memory = duckdb.connect(self.path)
             con = self._memory.cursor()
+            release = con.close
+        elif not is_local_file(self.path):
+            con = retry_while_locked(lambda: duckdb.connect(self.path, read_only=read_only),
+                                     self.path, self.lock_timeout)
+            release = con.close
         else:
-            if is_local_file(self.path):
-                ensure_parent_dir(self.path)
-                if read_only and not os.path.exists(self.path):
-                    # DuckDB cannot open a missing file read-only; start an empty database.
-                    connect_with_retry(self.path, False, self.lock_timeout, self.snapshot_path).close()
-            con = connect_with_retry(self.path, read_only, self.lock_timeout, self.snapshot_path)
+            ensure_parent_dir(self.path)
+            if read_only and not os.path.exists(self.path):
+                # DuckDB cannot open a missing file read-only; start an empty database.
+                self._open_file(read_only=False).close()
+            shared = self._open_file(read_only)
+            con, release = shared.cursor, shared.close
         try:
             yield con
         finally:
-            con.close()
+            release()
+
+    def _open_file(self, read_only: bool):
+        return retry_while_locked(lambda: open_file(self.path, read_only), self.path,
+                                  self.lock_timeout, self.snapshot_path)
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -269,7 +279,7 @@ class Warehouse:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         with self.connect() as con:
-            con.execute("CHECKPOINT")
+            con.execute(f"CHECKPOINT {CATALOG}")
             try:
                 shutil.copyfile(self.path, partial)
                 # A stale WAL beside the old snapshot would be replayed onto the new one.
@@ -303,7 +313,8 @@ def _staged_select(files: list[str], types: Mapping[str, str], loaded_at: dateti
 def _describe(con: duckdb.DuckDBPyConnection, name: TableName) -> dict[str, str]:
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
         [name.schema, name.name],
     ).fetchall()
     return dict(rows)

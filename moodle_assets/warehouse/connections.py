@@ -1,0 +1,87 @@
+"""One shared DuckDB instance per database file per process, attached under a fixed alias.
+
+Two reasons this exists instead of plain ``duckdb.connect(path)``:
+
+* DuckDB names the catalog after the file, so ``data/moodle.duckdb`` is catalog ``moodle``
+  and ``moodle.courses`` becomes ambiguous with schema ``moodle``. Attaching the file as
+  :data:`CATALOG` keeps ``moodle.courses`` meaning the table, in our SQL and in users'.
+* Nested or concurrent ``connect()`` calls in one process (a lookup while a write is open,
+  two threads) must share one instance: DuckDB refuses to attach a file twice in a
+  process. Connections are cursors on the shared instance, and the instance (with its
+  file lock) is closed as soon as the last cursor is, so the lock is held only briefly.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import duckdb
+
+from .locking import InProcessConflict
+
+CATALOG = "warehouse"
+
+_registry_lock = threading.Lock()
+_instances: dict[str, _Instance] = {}
+
+
+@dataclass
+class _Instance:
+    root: duckdb.DuckDBPyConnection
+    read_only: bool
+    users: int = 0
+
+
+class SharedConnection:
+    """A cursor on the shared instance of one database file; ``close()`` releases it."""
+
+    def __init__(self, key: str, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._key = key
+        self.cursor = cursor
+
+    def close(self) -> None:
+        self.cursor.close()
+        with _registry_lock:
+            instance = _instances[self._key]
+            instance.users -= 1
+            if instance.users == 0:
+                del _instances[self._key]
+                instance.root.close()
+
+
+def open_file(path: str, read_only: bool) -> SharedConnection:
+    """Open (or join) this process's instance of the database file at ``path``.
+
+    Raises DuckDB's lock error when another process holds the file, and InProcessConflict
+    when a writer asks while only readers hold it here; both are retried by the caller.
+    A reader joins an open writer instance (it could not open the file read-only anyway).
+    """
+    key = os.path.abspath(path)
+    with _registry_lock:
+        instance = _instances.get(key)
+        if instance is None:
+            root = duckdb.connect(":memory:")
+            try:
+                literal = "'" + key.replace("'", "''") + "'"
+                options = " (READ_ONLY)" if read_only else ""
+                root.execute(f"ATTACH {literal} AS {CATALOG}{options}")
+            except BaseException:
+                root.close()
+                raise
+            instance = _instances[key] = _Instance(root, read_only)
+        elif instance.read_only and not read_only:
+            raise InProcessConflict(
+                f"{key} is open read-only in this process; a writer has to wait until it is closed.")
+        instance.users += 1
+        try:
+            cursor = instance.root.cursor()
+            cursor.execute(f"USE {CATALOG}")
+        except BaseException:
+            instance.users -= 1
+            if instance.users == 0:
+                del _instances[key]
+                instance.root.close()
+            raise
+    return SharedConnection(key, cursor)
