@@ -198,12 +198,10 @@ class MoodleClient:
             retry_after: float | None = None
             unsendable: str | None = None
             self.stats.attempts += 1
-            started = time.monotonic()
             try:
-                async with self._semaphore:
-                    response = await self._http.post(self.settings.endpoint, content=body, headers=headers)
+                response = await self._post(body, headers)
             except RETRY_EXCEPTIONS as exc:
-                cause = self._redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                cause = self._describe_failure(exc)
             except httpx.HTTPError as exc:
                 unsendable = f"{type(exc).__name__}: {exc}"
             else:
@@ -212,8 +210,6 @@ class MoodleClient:
                 cause = f"HTTP {response.status_code} {response.reason_phrase}".strip()
                 if response.status_code in RETRY_AFTER_STATUSES:
                     retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-            finally:
-                self.stats.seconds += time.monotonic() - started
             if unsendable is not None:
                 # Raised outside the except block: the httpx error must not ride along as
                 # __context__ (its text may quote the URL).
@@ -244,6 +240,15 @@ class MoodleClient:
             )
             await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    async def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """One HTTP attempt inside the concurrency bound; only the HTTP wait is timed."""
+        async with self._semaphore:
+            started = time.monotonic()
+            try:
+                return await self._http.post(self.settings.endpoint, content=body, headers=headers)
+            finally:
+                self.stats.seconds += time.monotonic() - started
 
     def _interpret(self, function: str, response: httpx.Response, shown: list[tuple[str, str]]) -> Any:
         """Parse a non-retryable HTTP answer into JSON, or the error it stands for."""
@@ -293,6 +298,17 @@ class MoodleClient:
             content_type=content_type,
         )
 
+    def _describe_failure(self, exc: Exception) -> str:
+        """``ReadTimeout (over 60s)``: httpx's timeouts often carry no text of their own."""
+        name = type(exc).__name__
+        if str(exc):
+            return self._redact(f"{name}: {exc}")
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"{name} (over {self.settings.connect_timeout:g}s)"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"{name} (over {self.settings.timeout:g}s)"
+        return name
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before the next attempt: the server's Retry-After, else jittered doubling."""
         ceiling = self.settings.backoff_max
@@ -339,7 +355,14 @@ def _parse_json(text: str) -> tuple[bool, Any]:
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
     """httpx 0.28 wants an SSLContext for a CA bundle path."""
     if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        raise ValueError(
+            f"the CA bundle {verify!r} given as verify cannot be used ({reason}): "
+            "point verify at a readable PEM file, or set it to True for the system CAs"
+        )
     return verify
 
 

@@ -309,3 +309,10 @@ def test_stats_as_dict_is_plain_metadata() -> None:
         "errors": {},
     }
     assert isinstance(stats["seconds"], float) and stats["seconds"] >= 0
+
+
+def test_silent_timeouts_are_described_with_the_limit() -> None:
+    handler, _ = scripted(httpx.ReadTimeout(""), httpx.ConnectTimeout(""))
+    error, _, _ = run_call(handler, max_retries=1, timeout=12, connect_timeout=3)
+    assert isinstance(error, MoodleUnavailableError)
+    assert error.cause == "ConnectTimeout (over 3s)"
