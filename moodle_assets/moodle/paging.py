@@ -122,7 +122,7 @@ async def page_perpage(
         guard.check(records, f"{page_param}={page}")
         yield response
         seen += len(records)
-        total = total_of(response) if total_of is not None else None
+        total = _as_total(total_of(response)) if total_of is not None else None
         if total is not None and seen >= total:
             return
         if stop_on_short_page and len(records) < page_size:
@@ -157,6 +157,16 @@ class _RepeatGuard:
                 fatal=True,
             )
         self.previous = current
+
+
+def _as_total(value: Any) -> int | None:
+    """A total read from a response by path may arrive as a numeric string, or be absent."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_page_size(page_size: int) -> None:

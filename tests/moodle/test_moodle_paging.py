@@ -274,3 +274,14 @@ def test_chunked() -> None:
     assert chunked([], 3) == []
     with pytest.raises(ValueError, match=r"batch size must be at least 1, not 0"):
         chunked([1], 0)
+
+
+def test_page_perpage_reads_a_numeric_string_total_and_ignores_a_missing_one() -> None:
+    client = FakeClient(lambda params: {"items": users(params["page"] * 2, 2), "total": "4"})
+    pages = collect(page_perpage(client, "f", {}, page_size=2, records_of=lambda b: b["items"], total_of=lambda b: b["total"]))
+    assert (len(pages), len(client.calls)) == (2, 2)
+
+    sizes = [2, 0]
+    client = FakeClient(lambda params: {"items": users(0, sizes[params["page"]])})
+    pages = collect(page_perpage(client, "f", {}, page_size=2, records_of=lambda b: b["items"], total_of=lambda b: b.get("total")))
+    assert (len(pages), len(client.calls)) == (1, 2)
