@@ -70,7 +70,7 @@ def replace_errors(con: duckdb.DuckDBPyConnection, table: str, partitions: Seque
 def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping[str | None, int],
                  loaded_at: datetime, meta: Mapping[str, Any] | None) -> None:
     """Append one ``_loads`` row per partition (key None for unpartitioned tables)."""
-    meta_json = json.dumps(dict(meta), ensure_ascii=False, default=str) if meta is not None else None
+    meta_json = json.dumps(dict(meta), ensure_ascii=False, default=str, separators=(",", ":")) if meta is not None else None
     batch = pa.Table.from_pylist(
         [{"partition_key": key, "row_count": count} for key, count in row_counts.items()],
         schema=_LOADS_SCHEMA,
@@ -89,7 +89,7 @@ def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping
 def _error_rows(errors: Sequence[Mapping[str, Any]], partitions: Sequence[str] | None):
     for error in errors:
         row = {
-            "item": json.dumps(error.get("item"), ensure_ascii=False, default=str),
+            "item": json.dumps(error.get("item"), ensure_ascii=False, default=str, separators=(",", ":")),
             "function": _text(error.get("function")),
             "errorcode": _text(error.get("errorcode")),
             "message": _text(error.get("message")),
