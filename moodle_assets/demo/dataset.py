@@ -420,7 +420,7 @@ def _contents(data: Dataset, rng: random.Random) -> None:
         for number in range(5):
             section_id += 1
             data.sections.append(
-                {"id": section_id, "courseid": cid, "section": number, "name": "General" if number == 0 else f"Topic {number}",
+                {"id": section_id, "courseid": cid, "section": number, "name": "General" if number == 0 else "New section",
                  "visible": 1, "summary": ""}
             )
 
@@ -434,21 +434,21 @@ def _contents(data: Dataset, rng: random.Random) -> None:
             return row
 
         label += 1
-        add("label", label, "Welcome to the course", 0, 0)
+        add("label", label, f"Welcome to week 1 of {course['shortname']}", 1, 0)
         page += 1
         add("page", page, "Course handbook", 1, 2, completionview=1)
         url += 1
         add("url", url, "Reading list", 1, 1)
         forum += 1
-        forum_cm = add("forum", forum, "General discussion", 0, 0)
+        forum_cm = add("forum", forum, "General discussion", 2, 1)
         data.forums.append({"id": forum, "course": cid, "cmid": forum_cm["id"], "type": "general",
                             "name": "General discussion", "intro": f"Test forum {forum}", "timemodified": course["timecreated"]})
-        for n in (1, 2):
+        for n, title in ((1, "Essay 1"), (2, "Project report")):
             assign += 1
-            cm = add("assign", assign, f"Essay {n}", 2, 2, completionsubmit=1)
+            cm = add("assign", assign, title, n + 1, 2, completionsubmit=1)
             due = data.now - 10 * DAY + (n - 1) * 20 * DAY + rng.randint(0, 5) * DAY
             data.assignments.append(
-                {"id": assign, "cmid": cm["id"], "course": cid, "name": f"Essay {n}", "duedate": due,
+                {"id": assign, "cmid": cm["id"], "course": cid, "name": title, "duedate": due,
                  "allowsubmissionsfromdate": due - 30 * DAY, "gradingduedate": due + 7 * DAY, "grade": 100,
                  "timemodified": course["timecreated"], "intro": "Write 1000 words."}
             )
@@ -462,9 +462,9 @@ def _contents(data: Dataset, rng: random.Random) -> None:
         )
         if cid % 3 == 2:  # a Q&A forum in a third of the courses
             forum += 1
-            qa_cm = add("forum", forum, "Questions and answers", 2, 0)
+            qa_cm = add("forum", forum, "Q&A forum", 4, 0)
             data.forums.append({"id": forum, "course": cid, "cmid": qa_cm["id"], "type": "qanda",
-                                "name": "Questions and answers", "intro": f"Test forum {forum}", "timemodified": course["timecreated"]})
+                                "name": "Q&A forum", "intro": f"Test forum {forum}", "timemodified": course["timecreated"]})
 
 
 def _assign_work(data: Dataset, rng: random.Random) -> None:

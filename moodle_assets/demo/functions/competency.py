@@ -1,0 +1,115 @@
+"""Competencies (core_competency_list_course_competencies, report_competency_data_for_report)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ..dataset import Dataset, Record
+from ..errors import MoodleException, missing_record
+from .common import picture_urls, readable_course, require_user, site_url
+
+_SCALE = ["Not yet", "Developing", "Competent", "Expert"]
+_SCALE_CONFIG = '[{"scaleid":"3"},{"id":1,"scaledefault":1,"proficient":0},{"id":2,"scaledefault":0,"proficient":0},' \
+                '{"id":3,"scaledefault":0,"proficient":1},{"id":4,"scaledefault":0,"proficient":1}]'
+
+
+def _enabled(data: Dataset) -> None:
+    if not data.config.competencies_enabled:
+        raise MoodleException("competenciesarenotenabled", "Competencies are not enabled", "core_competency\\invalid_persistent_exception")
+
+
+def _competency(c: Record) -> Record:
+    return {"shortname": c["shortname"], "idnumber": c["idnumber"], "description": c["description"],
+            "descriptionformat": 1, "sortorder": c["sortorder"], "parentid": c["parentid"], "path": c["path"],
+            "ruleoutcome": 0, "ruletype": None, "ruleconfig": None, "scaleid": None, "scaleconfiguration": None,
+            "competencyframeworkid": c["competencyframeworkid"], "id": c["id"], "timecreated": c["timecreated"],
+            "timemodified": c["timecreated"], "usermodified": 2}
+
+
+def list_course_competencies(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
+    _enabled(data)
+    course = readable_course(data, params["id"], "moodle/competency:coursecompetencyview")
+    by_id = {c["id"]: c for c in data.competencies}
+    links = sorted((l for l in data.course_competencies if l["courseid"] == course["id"]), key=lambda l: l["sortorder"])
+    return [
+        {"competency": _competency(by_id[l["competencyid"]]),
+         "coursecompetency": {"courseid": l["courseid"], "competencyid": l["competencyid"], "sortorder": l["sortorder"],
+                              "ruleoutcome": l["ruleoutcome"], "id": l["id"], "timecreated": l["timecreated"],
+                              "timemodified": l["timecreated"], "usermodified": 2}}
+        for l in links
+    ]
+
+
+def _framework(data: Dataset) -> Record:
+    f = data.competency_frameworks[0]
+    return {"shortname": f["shortname"], "idnumber": f["idnumber"], "description": f["description"],
+            "descriptionformat": 1, "visible": True, "scaleid": f["scaleid"], "scaleconfiguration": _SCALE_CONFIG,
+            "contextid": 1, "taxonomies": "", "id": f["id"], "timecreated": f["timecreated"],
+            "timemodified": f["timecreated"], "usermodified": 2, "canmanage": True,
+            "competenciescount": len(data.competencies), "contextname": "System", "contextnamenoprefix": "System"}
+
+
+def data_for_report(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
+    """Every competency of the course with the user's in-course rating.
+
+    For one teacher of the big course it fails the way Moodle 4.5 does: a PHP error whose
+    envelope has no error code.
+    """
+    _enabled(data)
+    course = readable_course(data, params["courseid"], "moodle/competency:coursecompetencyview")
+    user = require_user(data, params["userid"])
+    if user["id"] in data.competency_report_broken_user_ids:
+        raise MoodleException(None, 'Class "report_competency\\coding_exception" not found', "Error")
+    if params["moduleid"] and (data.module(params["moduleid"]) or {}).get("courseid") != course["id"]:
+        raise missing_record("course_modules")
+    by_id = {c["id"]: c for c in data.competencies}
+    ratings = {(r["competencyid"]): r for r in data.user_competency_course
+               if r["userid"] == user["id"] and r["courseid"] == course["id"]}
+    category = data.category(course["categoryid"])
+    svg = base64.b64encode(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>').decode()
+    entries = []
+    for link in sorted((l for l in data.course_competencies if l["courseid"] == course["id"]), key=lambda l: l["sortorder"]):
+        rating = ratings.get(link["competencyid"])
+        grade = rating["grade"] if rating else None
+        entries.append(
+            {"usercompetencycourse": {
+                "userid": user["id"], "courseid": course["id"], "competencyid": link["competencyid"],
+                "proficiency": rating["proficiency"] if rating else None, "grade": grade,
+                "id": rating["id"] if rating else 0, "timecreated": rating["timecreated"] if rating else data.now,
+                "timemodified": rating["timecreated"] if rating else data.now, "usermodified": 2,
+                "gradename": _SCALE[grade - 1] if grade else "-",
+                "proficiencyname": "Yes" if rating and rating["proficiency"] else "No"},
+             "competency": {
+                "linkedcourses": [], "relatedcompetencies": [], "competency": _competency(by_id[link["competencyid"]]),
+                "framework": _framework(data), "hascourses": False, "hasrelatedcompetencies": False, "scaleid": 3,
+                "scaleconfiguration": _SCALE_CONFIG, "taxonomyterm": "Competency",
+                "comppath": {"ancestors": [], "framework": {"id": 1, "name": data.competency_frameworks[0]["shortname"],
+                                                            "first": False, "last": False, "position": -1},
+                             "pluginbaseurl": f"{site_url()}/admin/tool/lp", "pagecontextid": 1, "showlinks": True},
+                "pluginbaseurl": f"{site_url()}/admin/tool/lp"}}
+        )
+    pictures = picture_urls(data)
+    return {
+        "courseid": course["id"],
+        "user": {"id": user["id"], "email": user["email"], "idnumber": user["idnumber"], "phone1": "", "phone2": "",
+                 "department": user["department"], "institution": user["institution"], "fullname": user["fullname"],
+                 "identity": user["email"], "profileurl": f"{site_url()}/user/profile.php?id={user['id']}",
+                 "profileimageurl": pictures["profileimageurl"], "profileimageurlsmall": pictures["profileimageurlsmall"]},
+        "course": {"id": course["id"], "fullname": course["fullname"], "shortname": course["shortname"],
+                   "idnumber": course["idnumber"], "summary": course["summary"], "summaryformat": 1,
+                   "startdate": course["startdate"], "enddate": course["enddate"], "visible": bool(course["visible"]),
+                   "showactivitydates": False, "showcompletionconditions": True, "pdfexportfont": "",
+                   "fullnamedisplay": course["fullname"], "viewurl": f"{site_url()}/course/view.php?id={course['id']}",
+                   "courseimage": f"data:image/svg+xml;base64,{svg}", "progress": 0, "hasprogress": False,
+                   "isfavourite": False, "hidden": False, "showshortname": False,
+                   "coursecategory": category["name"] if category else ""},
+        "usercompetencies": entries,
+        "pushratingstouserplans": True,
+    }
+
+
+HANDLERS = {
+    "core_competency_list_course_competencies": list_course_competencies,
+    "report_competency_data_for_report": data_for_report,
+}

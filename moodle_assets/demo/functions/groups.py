@@ -1,0 +1,30 @@
+"""Groups (core_group_*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dataset import Dataset, Record
+from ..errors import missing_record
+from .common import readable_course, require_capability
+
+
+def get_course_groups(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
+    """Needs moodle/course:managegroups, which the restricted role lacks."""
+    course = readable_course(data, params["courseid"], "moodle/course:managegroups")
+    require_capability(data, caller, "moodle/course:managegroups")
+    return [dict(g) for g in data.groups_of_course(course["id"])]
+
+
+def get_group_members(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
+    result = []
+    for group_id in params["groupids"]:
+        group = data.group(group_id)
+        if group is None:
+            raise missing_record("groups")
+        readable_course(data, group["courseid"], "moodle/course:managegroups")
+        result.append({"groupid": group_id, "userids": data.members_of_group(group_id)})
+    return result
+
+
+HANDLERS = {"core_group_get_course_groups": get_course_groups, "core_group_get_group_members": get_group_members}
