@@ -197,7 +197,8 @@ class Warehouse:
             columns = _describe(con, name)
         return LoadResult(str(name), sum(counts.values()), columns, loaded_at, partitions)
 
-    def create_table_as(self, table: str, sql: str, params: Sequence[Any] | None = None, *,
+    def create_table_as(self, table: str, sql: str,
+                        params: Sequence[Any] | Mapping[str, Any] | None = None, *,
                         meta: Mapping[str, Any] | None = None) -> LoadResult:
         """Build ``table`` (an ``analytics`` model) from a SELECT over the warehouse, atomically,
         with ``_loaded_at`` and a ``moodle._loads`` row like any other load."""
@@ -208,8 +209,9 @@ class Warehouse:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
             con.execute(
                 f"CREATE OR REPLACE TABLE {name.sql} AS "
-                f"SELECT *, ?::TIMESTAMPTZ AS {LOADED_AT} FROM ({sql}) AS model",
-                [*(params or []), loaded_at],
+                # A literal, not a parameter, so the model's own ? or $name parameters bind as written.
+                f"SELECT *, TIMESTAMPTZ '{loaded_at.isoformat()}' AS {LOADED_AT} FROM ({sql}) AS model",
+                params,
             )
             row_count = _count(con, f"SELECT count(*) FROM {name.sql}")
             bookkeeping.record_loads(con, str(name), {None: row_count}, loaded_at, meta)
@@ -321,8 +323,8 @@ def _describe(con: duckdb.DuckDBPyConnection, name: TableName) -> dict[str, str]
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+    [(count,)] = con.execute(sql).fetchall()  # fetchall: DuckDB refuses other work on a half-read result
+    return int(count)
 
 
 def _evolve(con: duckdb.DuckDBPyConnection, name: TableName, existing: Mapping[str, str],
