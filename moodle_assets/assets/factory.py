@@ -80,6 +80,14 @@ def read_lookup_rows(warehouse: Warehouse, query: LookupQuery) -> list[dict]:
                 f"Table {table} does not exist yet: materialise asset {KEY_PREFIX}/{query.asset} first "
                 "(or select it together with this asset)."
             )
+        present = {row[0] for row in warehouse.query(f"DESCRIBE {table}")}
+        missing = [c for c in query.columns if c not in present]
+        if missing:
+            if warehouse.query(f"SELECT count(*) FROM {table}")[0][0] == 0:
+                return []  # an empty upstream table: nothing to fan out over
+            raise Failure(
+                f"Table {table} has no column {', '.join(missing)}; its columns are {', '.join(sorted(present))}."
+            )
         cols = ", ".join(f'"{c}"' for c in query.columns)
         source = f"SELECT DISTINCT {cols} FROM {table} WHERE " + " AND ".join(f'"{c}" IS NOT NULL' for c in query.columns)
     else:

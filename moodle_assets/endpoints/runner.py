@@ -37,8 +37,18 @@ class LookupQuery:
 
 @dataclass(frozen=True)
 class Call:
+    """One call before paging. Array calls keep their values and a way to rebuild the call
+    for a subset, so a batch Moodle refuses as a whole can be split to find the one bad id."""
+
     params: Mapping[str, Any]
     context: Mapping[str, Any]
+    values: tuple | None = None
+    lookup_key: str | None = None
+    rebuild: Callable[[list], "Call"] | None = field(default=None, compare=False, repr=False)
+
+    def split(self) -> list["Call"]:
+        half = len(self.values) // 2
+        return [self.rebuild(list(self.values[:half])), self.rebuild(list(self.values[half:]))]
 
 
 @dataclass
@@ -164,11 +174,15 @@ def plan_calls(
         return
     rows = rows or []
     if refs[0].array:
+        key = refs[0].key
+
+        def build(chunk: list) -> Call:
+            params = render(resolved.params, MacroContext(**base, row={key: chunk}))
+            return Call(params, {}, tuple(chunk), key, build)
+
         values = [row[refs[0].column] for row in rows]
-        size = resolved.batch or max(len(values), 1)
-        for chunk in chunked(values, size):
-            row = {refs[0].key: list(chunk)}
-            yield Call(render(resolved.params, MacroContext(**base, row=row)), {})
+        for chunk in chunked(values, resolved.batch or max(len(values), 1)):
+            yield build(list(chunk))
         return
     for row in rows:
         keyed = {f"{refs[0].asset}.{col}": val for col, val in row.items()}
@@ -176,8 +190,12 @@ def plan_calls(
 
 
 def _item_of(call: Call) -> dict:
-    """What identifies a failed item in the _errors table: its context, or its params."""
-    return dict(call.context) if call.context else {k: v for k, v in call.params.items()}
+    """What identifies a failed item in the _errors table: its lookup value(s) or its params."""
+    if call.context:
+        return dict(call.context)
+    if call.values is not None:
+        return {call.lookup_key: call.values[0] if len(call.values) == 1 else list(call.values)}
+    return dict(call.params)
 
 
 async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[Any]:
@@ -209,7 +227,6 @@ async def harvest(
     calls: Iterable[Call],
     sink: Callable[[list[dict], Mapping[str, Any]], None],
     progress: Callable[[HarvestOutcome, int], None] | None = None,
-    total_calls: int | None = None,
 ) -> HarvestOutcome:
     """Make ``calls`` with bounded concurrency and hand each page's records to ``sink``.
 
@@ -225,10 +242,12 @@ async def harvest(
     seen: set[tuple] = set()
     fan_out = bool(lookup_refs(resolved.params))
     queue: asyncio.Queue[Call | None] = asyncio.Queue()
+    planned = 0
     for call in calls:
         queue.put_nowait(call)
-        outcome.items += 1
-    workers = max(1, min(client.settings.max_concurrency, outcome.items))
+        planned += 1
+        outcome.items += len(call.values) if call.values is not None else 1
+    workers = max(1, min(client.settings.max_concurrency, planned))
     for _ in range(workers):
         queue.put_nowait(None)
 
@@ -247,24 +266,32 @@ async def harvest(
             sink(records, context)
             outcome.records += len(records)
 
+    async def process(call: Call) -> None:
+        try:
+            async for page in _pages(client, resolved, call):
+                outcome.pages += 1
+                outcome.metadata.extend(extract_metadata(page, spec.metadata_path))
+                take(extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column), call.context)
+        except MoodleAPIError as err:
+            if err.errorcode in spec.empty_on:
+                outcome.empty_items += 1
+            elif err.fatal or not fan_out:
+                raise
+            elif call.values is not None and len(call.values) > 1:
+                # Moodle refuses a whole batch for one bad id (core_course_get_courses does):
+                # split it until the bad ids stand alone and the rest loads.
+                for part in call.split():
+                    await process(part)
+            else:
+                outcome.errors.append({
+                    "item": _item_of(call), "function": spec.function,
+                    "errorcode": err.errorcode or err.exception or "error", "message": str(err),
+                })
+
     async def work() -> None:
         nonlocal completed
         while (call := await queue.get()) is not None:
-            try:
-                async for page in _pages(client, resolved, call):
-                    outcome.pages += 1
-                    outcome.metadata.extend(extract_metadata(page, spec.metadata_path))
-                    take(extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column), call.context)
-            except MoodleAPIError as err:
-                if err.errorcode in spec.empty_on:
-                    outcome.empty_items += 1
-                elif err.fatal or not fan_out:
-                    raise
-                else:
-                    outcome.errors.append({
-                        "item": _item_of(call), "function": spec.function,
-                        "errorcode": err.errorcode or err.exception or "error", "message": str(err),
-                    })
+            await process(call)
             completed += 1
             if progress:
                 progress(outcome, completed)

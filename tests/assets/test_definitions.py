@@ -1,0 +1,27 @@
+"""The whole Definitions object loads: every asset, check, job and schedule."""
+
+from dagster import AssetKey
+
+from moodle_assets.definitions import defs
+
+
+def test_every_template_is_an_asset_with_a_check_job_and_schedule():
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert {"moodle/site_info", "moodle/courses", "moodle/enrolled_users", "moodle/calendar_events"} <= keys
+    checks = {c.name for c in repo.asset_graph.asset_check_keys}
+    assert checks == {"failed_items"}
+    assert len(repo.asset_graph.asset_check_keys) == len(keys)
+    job = repo.get_job("moodle_harvest")
+    assert job is not None
+    assert repo.get_schedule_def("nightly_harvest").job_name == "moodle_harvest"
+
+
+def test_lineage_and_groups():
+    graph = defs.get_repository_def().asset_graph
+    parents = graph.get(AssetKey(["moodle", "enrolled_users"])).parent_keys
+    assert parents == {AssetKey(["moodle", "courses"])}
+    assert graph.get(AssetKey(["moodle", "courses"])).parent_keys == {AssetKey(["moodle", "course_index"])}
+    node = graph.get(AssetKey(["moodle", "calendar_events"]))
+    assert node.partitions_def is not None
+    assert graph.get(AssetKey(["moodle", "users"])).group_name == "people"
