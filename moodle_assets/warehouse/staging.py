@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .column_types import VARCHAR, normalise_declared, type_of, widen
+from .column_types import JSON, VARCHAR, normalise_declared, type_of, widen
 
 STAGED_FILE = "records.ndjson"
 
@@ -29,7 +29,9 @@ class StagedRecords:
 
     Column order is: declared ``columns`` and context columns first (the caller's keys,
     e.g. ``courseid``), then record fields in first-seen order. Context values fill a column
-    only where the record lacks that key; a record's own value always wins.
+    only where the record lacks that key; a record's own value always wins. With
+    ``raw_column`` set, each row also keeps the whole record as Moodle sent it (JSON), so a
+    field that later changes shape can still be recovered from the original.
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class StagedRecords:
         buffer_rows: int = 5000,
         columns: Mapping[str, str] | None = None,
         preview_rows: int = 20,
+        raw_column: str | None = None,
     ) -> None:
         if buffer_rows < 1:
             raise ValueError("buffer_rows must be at least 1")
@@ -52,6 +55,7 @@ class StagedRecords:
         self._fields: dict[str, str | None] = {}
         self._rows = 0
         self._closed = False
+        self._raw_column = raw_column
         for name, type_name in (columns or {}).items():
             self._leading[name] = normalise_declared(type_name)
 
@@ -64,6 +68,9 @@ class StagedRecords:
     def columns(self) -> dict[str, str]:
         """Column name -> DuckDB type, in table order. Columns only ever null are VARCHAR."""
         merged = {**self._leading, **self._fields}
+        if self._raw_column is not None:
+            merged.pop(self._raw_column, None)
+            merged[self._raw_column] = JSON  # last: it repeats what the columns before it hold
         return {name: type_name or VARCHAR for name, type_name in merged.items()}
 
     @property
@@ -89,6 +96,8 @@ class StagedRecords:
                     "(point the data path at the objects, not at their values)."
                 )
             row = {**context, **record} if context else record
+            if self._raw_column is not None:
+                row = {**row, self._raw_column: record}
             self._track(row)
             line = json.dumps(row, ensure_ascii=False, default=str)
             self._buffer.append(line)

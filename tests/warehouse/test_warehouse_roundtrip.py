@@ -118,3 +118,9 @@ def test_large_staged_load_goes_through_in_bulk(warehouse: Warehouse, stage) -> 
     assert warehouse.query("SELECT sum(id), sum((tags->>'$[0]')::BIGINT) FROM moodle.many") == [
         (199_990_000, 199_990_000)
     ]
+
+
+def test_raw_record_column_round_trips(warehouse: Warehouse, stage) -> None:
+    warehouse.replace_table("moodle.courses", stage(RECORDS, context={"siteid": 1}, raw_column="_raw"))
+    raws = [json.loads(raw) for (raw,) in warehouse.query("SELECT _raw FROM moodle.courses ORDER BY id")]
+    assert raws == RECORDS

@@ -141,3 +141,9 @@ def test_close_deletes_files_and_blocks_further_use(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError) as excinfo:
         staged.add([{"a": 2}])
     assert str(excinfo.value) == "StagedRecords is closed; stage a new load instead."
+
+
+def test_raw_column_keeps_the_record_as_sent_and_comes_last(stage) -> None:
+    staged = stage([{"id": 1, "n": {"a": [1]}}], context={"courseid": 3}, raw_column="_raw")
+    assert list(staged.columns.items()) == [("courseid", "BIGINT"), ("id", "BIGINT"), ("n", "JSON"), ("_raw", "JSON")]
+    assert staged.preview() == [{"courseid": 3, "id": 1, "n": {"a": [1]}, "_raw": {"id": 1, "n": {"a": [1]}}}]
