@@ -16,7 +16,7 @@ def _grade(data: Dataset, item_id: int, user_id: int) -> Record | None:
     return None
 
 
-def _item_record(data: Dataset, item: Record, user_id: int) -> Record:
+def _item_record(data: Dataset, item: Record, user_id: int, enrolled: bool) -> Record:
     grade = _grade(data, item["id"], user_id)
     raw = grade["finalgrade"] if grade else None
     course_total = item["itemtype"] == "course"
@@ -27,10 +27,13 @@ def _item_record(data: Dataset, item: Record, user_id: int) -> Record:
     }
     if item["cmid"] is not None:
         record["cmid"] = item["cmid"]
+    if enrolled:  # the report leaves weights and status out for someone outside the course
+        record.update({"weightraw": 0 if course_total else round(1 / 3, 5),
+                       "weightformatted": "" if course_total else "33.33 %",
+                       "status": "" if raw is not None else "novalue"})
     record.update(
         {
-            "weightraw": 0 if course_total else round(1 / 3, 5), "weightformatted": "" if course_total else "33.33 %",
-            "status": "" if raw is not None else "novalue", "graderaw": raw,
+            "graderaw": raw,
             "gradedatesubmitted": None, "gradedategraded": grade["timemodified"] if grade else None,
             "gradehiddenbydate": False, "gradeneedsupdate": False, "gradeishidden": False, "gradeislocked": False,
             "gradeisoverridden": False, "gradeformatted": f"{raw:.2f}" if raw is not None else "-",
@@ -60,11 +63,12 @@ def get_grade_items(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
         user = data.user(user_id)
         if user is None:
             raise MoodleException("invaliduser", "Invalid user")
+        enrolled = data.enrolment(course["id"], user_id) is not None
         report: Record = {"courseid": course["id"], "courseidnumber": course["idnumber"], "userid": user_id,
                           "userfullname": user["fullname"]}
         if user["idnumber"]:
             report["useridnumber"] = user["idnumber"]
-        report.update({"maxdepth": 2, "gradeitems": [_item_record(data, i, user_id) for i in items]})
+        report.update({"maxdepth": 2, "gradeitems": [_item_record(data, i, user_id, enrolled) for i in items]})
         reports.append(report)
     return {"usergrades": reports, "warnings": []}
 
