@@ -9,7 +9,7 @@ data they belong to, so the errors table always describes the rows actually in t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +70,8 @@ def replace_errors(con: duckdb.DuckDBPyConnection, table: str, partitions: Seque
 def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping[str | None, int],
                  loaded_at: datetime, meta: Mapping[str, Any] | None) -> None:
     """Append one ``_loads`` row per partition (key None for unpartitioned tables)."""
-    meta_json = json.dumps(dict(meta), ensure_ascii=False, default=str, separators=(",", ":")) if meta is not None else None
+    meta_json = None if meta is None else json.dumps(dict(meta), ensure_ascii=False, default=str,
+                                                     separators=(",", ":"))
     batch = pa.Table.from_pylist(
         [{"partition_key": key, "row_count": count} for key, count in row_counts.items()],
         schema=_LOADS_SCHEMA,
@@ -86,7 +87,8 @@ def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping
         con.unregister("__moodle_loads")
 
 
-def _error_rows(errors: Sequence[Mapping[str, Any]], partitions: Sequence[str] | None):
+def _error_rows(errors: Sequence[Mapping[str, Any]],
+                partitions: Sequence[str] | None) -> Iterator[dict[str, Any]]:
     for error in errors:
         row = {
             "item": json.dumps(error.get("item"), ensure_ascii=False, default=str, separators=(",", ":")),

@@ -40,7 +40,8 @@ class WarehouseLockedError(RuntimeError):
             holder = f"process PID {pid}" + (f" ({command})" if command else "")
         elif "(PID" not in detail:
             holder = "another connection in this process"
-        advice = "Close that connection (a notebook, DuckDB CLI or UI on this file) or wait for the run holding it to finish"
+        advice = ("Close that connection (a notebook, DuckDB CLI or UI on this file) "
+                  "or wait for the run holding it to finish")
         if snapshot_path:
             advice += f"; to read while runs write, query the snapshot {snapshot_path} instead"
         super().__init__(

@@ -21,7 +21,7 @@ import duckdb
 
 from . import bookkeeping
 from .column_types import JSON, VARCHAR, widen
-from .connections import CATALOG, open_file
+from .connections import CATALOG, SharedConnection, open_file
 from .locking import retry_while_locked
 from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
 from .sql import TableName, quote
@@ -77,8 +77,11 @@ class Warehouse:
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection that is always closed, retrying the file lock up to ``lock_timeout``.
 
-        Keep it short: while it is open, no other process can open the file. An in-memory
-        database lives as long as this object, so every call sees the same data.
+        Keep it short: while it is open, no other process can open the file. A local file is
+        attached as catalog ``warehouse`` (see :mod:`.connections`), so ``moodle.courses``
+        names the table even when the file is ``moodle.duckdb``. An in-memory database lives
+        as long as this object, so every call sees the same data. A reader asking while this
+        process has the file open for writing shares that connection's instance.
         """
         if self.path.startswith(":memory:"):
             if self._memory is None:
@@ -101,7 +104,7 @@ class Warehouse:
         finally:
             release()
 
-    def _open_file(self, read_only: bool):
+    def _open_file(self, read_only: bool) -> SharedConnection:
         return retry_while_locked(lambda: open_file(self.path, read_only), self.path,
                                   self.lock_timeout, self.snapshot_path)
 

@@ -93,7 +93,8 @@ def test_declared_type_still_widens_instead_of_failing(stage) -> None:
 def test_unknown_declared_type_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as excinfo:
         StagedRecords(staging_dir=tmp_path, columns={"t": "TIMESTAMP"})
-    assert str(excinfo.value) == "Unsupported column type 'TIMESTAMP'; use one of BOOLEAN, BIGINT, DOUBLE, VARCHAR, JSON."
+    assert str(excinfo.value) == (
+        "Unsupported column type 'TIMESTAMP'; use one of BOOLEAN, BIGINT, DOUBLE, VARCHAR, JSON.")
 
 
 def test_add_returns_rows_added_per_call(stage) -> None:
