@@ -21,17 +21,19 @@ def test_replace_table_replaces_rows_and_shape(warehouse: Warehouse, stage) -> N
     assert _tables(warehouse) == [("moodle", "_errors"), ("moodle", "_loads"), ("moodle", "courses")]
 
 
-def test_failure_midway_through_replace_leaves_previous_table(warehouse: Warehouse, stage, monkeypatch) -> None:
+@pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt("disk full")])
+def test_failure_midway_through_replace_leaves_previous_table(warehouse: Warehouse, stage, monkeypatch,
+                                                              failure: BaseException) -> None:
     first = warehouse.replace_table(
         "moodle.courses", stage([{"id": 1, "name": "old"}]),
         errors=[{"item": {"courseid": 9}, "function": "f", "errorcode": "nopermission", "message": "m"}])
 
     def explode(*args, **kwargs):
-        raise RuntimeError("disk full")
+        raise failure
 
     # The new table is built, the old one dropped and renamed over before this step fails.
     monkeypatch.setattr(bookkeeping, "record_loads", explode)
-    with pytest.raises(RuntimeError, match="^disk full$"):
+    with pytest.raises(type(failure), match="^disk full$"):
         warehouse.replace_table("moodle.courses", stage([{"id": 2, "extra": True}]), errors=[])
 
     assert warehouse.query_dicts("SELECT * FROM moodle.courses") == [
