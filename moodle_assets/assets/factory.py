@@ -10,6 +10,7 @@ reports what it did as metadata.
 import asyncio
 import json
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -33,7 +34,9 @@ from dagster import (
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.endpoints.runner import (
+    EndpointFailure,
     HarvestOutcome,
+    choose_function,
     LookupQuery,
     SettingsError,
     harvest,
@@ -220,18 +223,58 @@ def materialize_endpoint(
             records = kept
         staged.add(records, ctx)
 
+    if spec.explode:
+        outcome, stats = explode_rows(spec, warehouse, staged)
+        return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
+                                placer, outside, started)
+
     async def run() -> tuple[HarvestOutcome, dict]:
+        nonlocal resolved
         async with MoodleClient(moodle.client_settings()) as client:
+            if spec.alternatives:
+                site = await client.call("core_webservice_get_site_info")
+                resolved = replace(resolved, function=choose_function(spec, site))
+                context.log.info(f"{spec.name}: calling {resolved.function} (Moodle {site.get('release')})")
             progress = _Progress(context, len(calls), client)
             outcome = await harvest(resolved, client, calls, sink, progress)
             return outcome, client.stats.as_dict()
 
     try:
         outcome, stats = asyncio.run(run())
-    except MoodleError as exc:
+    except (MoodleError, EndpointFailure) as exc:
         staged.close()
         raise Failure(f"{spec.name}: {exc}") from None
+    return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
+                            placer, outside, started)
 
+
+def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords) -> tuple[HarvestOutcome, dict]:
+    """Stage one row per element of a JSON list column of the parent table, with its keys."""
+    ex = spec.explode
+    table = f"{KEY_PREFIX}.{ex.asset}"
+    if not warehouse.table_exists(table):
+        raise Failure(f"Table {table} does not exist yet: materialise asset {KEY_PREFIX}/{ex.asset} first.")
+    present = {row[0] for row in warehouse.query(f"DESCRIBE {table}")}
+    outcome = HarvestOutcome()
+    if ex.column not in present:
+        return outcome, {"total_calls": 0, "calls": {}, "retries": 0}
+    keys = ", ".join(f'"{parent}" AS "{col}"' for col, parent in ex.keys.items() if parent in present)
+    for row in warehouse.query_dicts(f'SELECT {keys}{", " if keys else ""}"{ex.column}" AS _items FROM {table}'):
+        outcome.items += 1
+        items = row.pop("_items")
+        items = json.loads(items) if isinstance(items, str) else items
+        records = [item if isinstance(item, dict) else {spec.scalar_column or "value": item} for item in items or []]
+        staged.add(records, row)
+        outcome.records += len(records)
+    return outcome, {"total_calls": 0, "calls": {}, "retries": 0}
+
+
+def _load_and_report(
+    spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse: Warehouse,
+    staged: StagedRecords, outcome: HarvestOutcome, stats: dict, function: str,
+    placer: PartitionPlacer | None, outside: int, started: float,
+) -> MaterializeResult:
+    """Replace the table (or partitions) in one transaction and describe the load."""
     meta_json = {"warnings": outcome.metadata[:1000]} if spec.metadata_path else {}
     try:
         if placer:
@@ -252,7 +295,7 @@ def materialize_endpoint(
         "dagster/column_schema": TableSchema(
             columns=[TableColumn(name, type_) for name, type_ in result.columns.items()]
         ),
-        "moodle_function": spec.function,
+        "moodle_function": function or f"(from {KEY_PREFIX}.{spec.explode.asset})",
         "api_calls": stats["total_calls"],
         "calls_by_function": MetadataValue.json(stats["calls"]),
         "retries": stats["retries"],

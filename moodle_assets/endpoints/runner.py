@@ -21,6 +21,10 @@ from moodle_assets.endpoints.spec import EndpointSpec, Paginate
 from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
 
 
+class EndpointFailure(RuntimeError):
+    """An error code the spec declares fatal for the whole endpoint (``fail_on``)."""
+
+
 class SettingsError(ValueError):
     """A run-config value the endpoint cannot use; says which setting and what is allowed."""
 
@@ -72,6 +76,28 @@ class Resolved:
     paginate: Paginate | None
     batch: int | None
     filters: Mapping[str, Any]  # "asset.column" -> value
+    function: str = ""  # the function actually called (an alternative on a newer site)
+
+    def __post_init__(self) -> None:
+        if not self.function:
+            object.__setattr__(self, "function", self.spec.function)
+
+
+def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
+    """The first alternative this site offers and is new enough for, else the spec's function.
+
+    mod_quiz_get_user_quiz_attempts replaces mod_quiz_get_user_attempts from Moodle 5.0;
+    site info's ``version`` and ``functions`` say which one this token can call.
+    """
+    offered = {f.get("name") for f in site_info.get("functions") or []}
+    try:
+        version = int(str(site_info.get("version", "0")).split(".")[0])
+    except ValueError:
+        version = 0
+    for alt in spec.alternatives:
+        if alt.function in offered and version >= alt.min_version:
+            return alt.function
+    return spec.function
 
 
 def _set_path(params: Any, dotted: str, value: Any) -> Any:
@@ -103,7 +129,7 @@ def coerce_setting(spec: EndpointSpec, name: str, value: Any) -> Any:
     return value
 
 
-def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None) -> Resolved:
+def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None, function: str = "") -> Resolved:
     """Apply run config (defaults where absent) to a spec's params, paging and lookups."""
     config = dict(config or {})
     unknown = set(config) - set(spec.settings)
@@ -126,7 +152,7 @@ def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None) -> Reso
         elif s.sets and s.sets.startswith("params."):
             if value is not None:
                 params = _set_path(params, s.sets[len("params."):], value)
-    return Resolved(spec, params, paginate, batch, filters)
+    return Resolved(spec, params, paginate, batch, filters, function)
 
 
 def lookup_queries(resolved: Resolved) -> list[LookupQuery]:
@@ -204,16 +230,17 @@ async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncI
     def records_of(page: Any) -> list:
         return extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column)
 
+    function = resolved.function
     if paging is None:
-        yield await client.call(spec.function, call.params)
+        yield await client.call(function, call.params)
     elif paging.style == "limit_offset":
         async for page in limit_offset(
-            client, spec.function, call.params, page_size=paging.page_size, records_of=records_of
+            client, function, call.params, page_size=paging.page_size, records_of=records_of
         ):
             yield page
     else:
         async for page in page_perpage(
-            client, spec.function, call.params, page_size=paging.page_size, records_of=records_of,
+            client, function, call.params, page_size=paging.page_size, records_of=records_of,
             page_param=paging.page_param, perpage_param=paging.perpage_param, first_page=paging.first_page,
             total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
             stop_on_short_page=paging.stop_on_short_page,
@@ -273,6 +300,8 @@ async def harvest(
                 outcome.metadata.extend(extract_metadata(page, spec.metadata_path))
                 take(extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column), call.context)
         except MoodleAPIError as err:
+            if err.errorcode in spec.fail_on:
+                raise EndpointFailure(f"{err} {spec.fail_on[err.errorcode]}") from None
             if err.errorcode in spec.empty_on:
                 outcome.empty_items += 1
             elif err.fatal or not fan_out:
@@ -284,7 +313,7 @@ async def harvest(
                     await process(part)
             else:
                 outcome.errors.append({
-                    "item": _item_of(call), "function": spec.function,
+                    "item": _item_of(call), "function": resolved.function,
                     "errorcode": err.errorcode or err.exception or "error", "message": str(err),
                 })
 
@@ -310,6 +339,6 @@ async def harvest(
 
 
 __all__ = [
-    "Call", "HarvestOutcome", "LookupQuery", "MoodleError", "Resolved", "SettingsError",
+    "Call", "EndpointFailure", "HarvestOutcome", "LookupQuery", "MoodleError", "Resolved", "SettingsError",
     "harvest", "lookup_queries", "plan_calls", "resolve",
 ]

@@ -23,7 +23,7 @@ PARTITION_TYPES = ("daily", "weekly", "monthly")
 # Names that would collide with tables or macros the project owns.
 RESERVED_NAMES = frozenset({"lookup", "now", "partition_start", "partition_end", "settings", "_errors", "_loads"})
 # Error codes that mean "nothing here for this item" on a real site, for every endpoint.
-DEFAULT_EMPTY_ON = ("nocriteriaset", "usernotenroled", "badgesdisabled", "competenciesarenotenabled")
+DEFAULT_EMPTY_ON = ("nocriteriaset", "usernotenroled", "badgesdisabled", "cannotviewreport")
 # Asset groups shown in the Dagster UI.
 GROUPS = ("site", "courses", "people", "assessment", "engagement", "custom")
 
@@ -85,6 +85,24 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """Another function for the same data, used when the site is new enough and offers it."""
+
+    function: str
+    min_version: int = 0
+
+
+@dataclass(frozen=True)
+class Explode:
+    """Rows made from a JSON list column of another asset's table, with no Moodle call:
+    the modules of each course section, the criteria of each course completion."""
+
+    asset: str
+    column: str
+    keys: Mapping[str, str]  # new column -> parent column
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     name: str
     function: str
@@ -108,6 +126,9 @@ class EndpointSpec:
     deps: tuple[str, ...] = ()
     empty_on: tuple[str, ...] = DEFAULT_EMPTY_ON
     columns: Mapping[str, str] = field(default_factory=dict)
+    alternatives: tuple[Alternative, ...] = ()
+    fail_on: Mapping[str, str] = field(default_factory=dict)  # error code -> what to do
+    explode: Explode | None = None
     source: str = "<built-in>"
 
     @property
@@ -121,6 +142,8 @@ class EndpointSpec:
         names: list[str] = [ref.asset for ref in lookup_refs(self.params) if ref.asset != "lookup"]
         if self.lookup:
             names.extend(self.lookup.deps)
+        if self.explode:
+            names.append(self.explode.asset)
         names.extend(self.deps)
         return tuple(dict.fromkeys(names))
 
@@ -147,6 +170,7 @@ _KNOWN_KEYS = {
     "name", "function", "description", "group", "params", "data_path", "metadata_path",
     "parent_fields", "scalar_column", "primary_key", "dedupe", "batch", "paginate", "settings",
     "headers", "time_unit", "date_format", "partition", "lookup", "deps", "empty_on", "columns",
+    "alternatives", "fail_on", "explode",
 }
 
 
@@ -173,8 +197,31 @@ def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, 
             bad(str(key), f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")
 
     function = raw.get("function")
-    if not isinstance(function, str) or not FUNCTION_RE.match(function):
+    explode = None
+    if raw.get("explode") is not None:
+        ex = raw["explode"]
+        if (not isinstance(ex, Mapping) or not isinstance(ex.get("asset"), str)
+                or not isinstance(ex.get("column"), str) or not isinstance(ex.get("keys", {}), Mapping)):
+            bad("explode", "must be a mapping with 'asset', 'column' (a JSON list column) and 'keys' (new column: parent column)")
+        else:
+            explode = Explode(asset=ex["asset"], column=ex["column"], keys=dict(ex.get("keys") or {}))
+        if function is not None:
+            bad("function", "an 'explode' endpoint makes no Moodle call; remove 'function'")
+        function = ""
+    elif not isinstance(function, str) or not FUNCTION_RE.match(function):
         bad("function", f"{function!r} is not a Moodle web-service function name (e.g. core_course_get_courses)")
+
+    alternatives = []
+    for i, alt in enumerate(raw.get("alternatives") or []):
+        if not isinstance(alt, Mapping) or not FUNCTION_RE.match(str(alt.get("function", ""))):
+            bad(f"alternatives.{i}", "must be a mapping with 'function' and optional 'min_version' (e.g. 2025041400)")
+        else:
+            alternatives.append(Alternative(alt["function"], int(alt.get("min_version", 0))))
+
+    fail_on = raw.get("fail_on") or {}
+    if not isinstance(fail_on, Mapping):
+        bad("fail_on", "must map a Moodle error code to what the user should do")
+        fail_on = {}
 
     group = raw.get("group", "custom")
     if group not in GROUPS:
@@ -323,7 +370,8 @@ def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, 
         primary_key=tuple(primary_key), dedupe=bool(raw.get("dedupe", False)), batch=batch,
         paginate=paginate, settings=settings, headers={k: str(v) for k, v in headers.items()},
         time_unit=time_unit, date_format=date_format, partition=partition, lookup=lookup,
-        deps=tuple(deps), empty_on=empty, columns=dict(columns), source=source,
+        deps=tuple(deps), empty_on=empty, columns=dict(columns), alternatives=tuple(alternatives),
+        fail_on={str(k): str(v) for k, v in fail_on.items()}, explode=explode, source=source,
     )
     from moodle_assets.endpoints.macros import check_macros
 
