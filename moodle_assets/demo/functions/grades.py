@@ -87,10 +87,12 @@ def get_course_grades(data: Dataset, caller: int, params: dict[str, Any]) -> Rec
             continue
         grade = _grade(data, total["id"], user_id)
         raw = grade["finalgrade"] if grade else None
-        record: Record = {"courseid": enrolment["courseid"], "grade": f"{raw:.2f}" if raw is not None else "-"}
-        if raw is not None:
-            record["rawgrade"] = f"{raw:.5f}"
-        grades.append(record)
+        # rawgrade is required but nullable in the return structure: null when ungraded.
+        grades.append({
+            "courseid": enrolment["courseid"],
+            "grade": f"{raw:.2f}" if raw is not None else "-",
+            "rawgrade": f"{raw:.5f}" if raw is not None else None,
+        })
     return {"grades": grades, "warnings": []}
 
 
