@@ -3,6 +3,8 @@
 ``demo`` is the first thing a newcomer runs: it starts the demo Moodle, materialises every
 asset into DuckDB through Dagster (recorded in the local Dagster instance, so the runs show
 in the UI), then opens the Dagster UI on the result. ``demo-server`` runs only the emulator.
+``test`` samples one endpoint and suggests data paths; ``preflight`` checks a site and token
+(both in :mod:`moodle_assets.tools`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from moodle_assets.tools.commands import add_preflight_parser, add_test_parser
 
 DEMO_PORT = 8081
 UI_PORT = 3000
@@ -124,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--no-ui", action="store_true", help="Stop after the harvest.")
     p.set_defaults(func=_demo)
+
+    add_test_parser(sub)
+    add_preflight_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
