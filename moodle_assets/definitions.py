@@ -5,10 +5,14 @@ from dagster import Definitions, EnvVar
 from moodle_assets.assets.factory import build_endpoint_asset
 from moodle_assets.assets.jobs import harvest_job, nightly_harvest
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.assets.site_checks import build_site_check
 from moodle_assets.endpoints import load_specs
 
+specs = load_specs()
+
 defs = Definitions(
-    assets=[build_endpoint_asset(spec) for spec in load_specs()],
+    assets=[build_endpoint_asset(spec, specs) for spec in specs],
+    asset_checks=[build_site_check(specs)],
     jobs=[harvest_job],
     schedules=[nightly_harvest],
     resources={

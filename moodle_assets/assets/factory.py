@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from dagster import (
     AssetCheckResult,
@@ -33,6 +33,7 @@ from dagster import (
 
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
 from moodle_assets.endpoints.runner import (
     EndpointFailure,
     HarvestOutcome,
@@ -141,8 +142,11 @@ class _Progress:
         )
 
 
-def build_endpoint_asset(spec: EndpointSpec) -> AssetsDefinition:
-    """The Dagster asset for one endpoint spec."""
+def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = ()) -> AssetsDefinition:
+    """The Dagster asset for one endpoint spec.
+
+    ``catalog`` (all specs) lets site_info report which assets this token cannot run.
+    """
     partitions_def = partitions_for(spec.partition) if spec.partition else None
     key = asset_key(spec.name)
 
@@ -176,13 +180,14 @@ def build_endpoint_asset(spec: EndpointSpec) -> AssetsDefinition:
     def _endpoint_asset(
         context: AssetExecutionContext, moodle: MoodleResource, warehouse: WarehouseResource
     ) -> MaterializeResult:
-        return materialize_endpoint(spec, context, moodle, warehouse)
+        return materialize_endpoint(spec, context, moodle, warehouse, catalog)
 
     return _endpoint_asset
 
 
 def materialize_endpoint(
-    spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse_res: WarehouseResource
+    spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse_res: WarehouseResource,
+    catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
     started = time.perf_counter()
     try:
@@ -226,7 +231,7 @@ def materialize_endpoint(
     if spec.explode:
         outcome, stats = explode_rows(spec, warehouse, staged)
         return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
-                                placer, outside, started)
+                                placer, outside, started, catalog)
 
     async def run() -> tuple[HarvestOutcome, dict]:
         nonlocal resolved
@@ -245,7 +250,7 @@ def materialize_endpoint(
         staged.close()
         raise Failure(f"{spec.name}: {exc}") from None
     return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
-                            placer, outside, started)
+                            placer, outside, started, catalog)
 
 
 def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords) -> tuple[HarvestOutcome, dict]:
@@ -272,7 +277,7 @@ def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords
 def _load_and_report(
     spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse: Warehouse,
     staged: StagedRecords, outcome: HarvestOutcome, stats: dict, function: str,
-    placer: PartitionPlacer | None, outside: int, started: float,
+    placer: PartitionPlacer | None, outside: int, started: float, catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
     """Replace the table (or partitions) in one transaction and describe the load."""
     meta_json = {"warnings": outcome.metadata[:1000]} if spec.metadata_path else {}
@@ -314,6 +319,16 @@ def _load_and_report(
     if placer:
         metadata["partitions"] = len(placer.keys)
         metadata["records_outside_window"] = outside
+    if catalog and function == SITE_INFO_FUNCTION and preview:
+        missing = unavailable(catalog, preview[0])
+        metadata["functions_missing"] = MetadataValue.json(missing)
+        metadata["assets_unavailable"] = len(missing)
+        if missing:
+            context.log.warning(
+                f"This token cannot call {len(set(missing.values()))} function(s) the assets need: "
+                + ", ".join(f"{fn} ({name})" for name, fn in sorted(missing.items()))
+                + ". Add them to the token's external service."
+            )
     if outcome.errors:
         metadata["failed_examples"] = MetadataValue.json(outcome.errors[:5])
         context.log.warning(
