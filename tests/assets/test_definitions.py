@@ -9,9 +9,12 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"moodle/site_info", "moodle/courses", "moodle/enrolled_users", "moodle/calendar_events"} <= keys
-    checks = {c.name for c in repo.asset_graph.asset_check_keys}
-    assert checks == {"failed_items"}
-    assert len(repo.asset_graph.asset_check_keys) == len(keys)
+    checks = repo.asset_graph.asset_check_keys
+    assert {c.name for c in checks} == {"failed_items", "function_available"}
+    raw = {k for k in keys if k.startswith("moodle/")}
+    assert {c.asset_key.to_user_string() for c in checks if c.name == "failed_items"} == raw
+    assert {c.asset_key.to_user_string() for c in checks if c.name == "function_available"} == raw - {"moodle/site_info"}
+    assert len(raw) == 28
     job = repo.get_job("moodle_harvest")
     assert job is not None
     assert repo.get_schedule_def("nightly_harvest").job_name == "moodle_harvest"
