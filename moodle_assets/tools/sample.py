@@ -109,6 +109,7 @@ def plan_sample(
     """The first call of an endpoint with ``--param`` overrides and lookup values applied."""
     resolved = resolve(spec, function=function)
     resolved = replace(resolved, params=merge_params(resolved.params, overrides))
+    resolved = _paging_overrides(resolved, overrides)
     rows, source, used = None, None, {}
     for query in lookup_queries(resolved):
         array = any(ref.array for ref in lookup_refs(resolved.params))
@@ -119,6 +120,28 @@ def plan_sample(
             used[f"{query.asset}.{column}"] = values if array else values[0]
     calls = plan_calls(resolved, rows, now or datetime.now(timezone.utc))
     return resolved, next(iter(calls)), used, source
+
+
+def _paging_overrides(resolved: Resolved, overrides: Mapping[str, Any]) -> Resolved:
+    """``--param perpage=5`` / ``page=2`` on a page-paged endpoint set its page size and page.
+
+    The paging would otherwise overwrite them silently with the spec's own values.
+    """
+    paging = resolved.paginate
+    if paging is None or paging.style != "page":
+        return resolved
+    params = dict(resolved.params)
+    changes: dict[str, int] = {}
+    for name, attr in ((paging.perpage_param, "page_size"), (paging.page_param, "first_page")):
+        if name in overrides:
+            value = params.pop(name)
+            try:
+                changes[attr] = int(value)
+            except (TypeError, ValueError):
+                raise SampleError(f"--param {name}={value}: the page parameter must be a whole number") from None
+    if changes.get("page_size", 1) < 1:
+        raise SampleError(f"--param {paging.perpage_param}={changes['page_size']}: must be at least 1")
+    return replace(resolved, params=params, paginate=replace(paging, **changes)) if changes else resolved
 
 
 def safe_url(url: str) -> str:
