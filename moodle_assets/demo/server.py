@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import xmlreply
 from .dataset import Dataset, DemoConfig, generate
 from .errors import MoodleException, invalid_parameter, invalid_token, missing_record
+from .faults import FaultPlan
 from .functions import REGISTRY
 from .functions.common import RequestContext, set_context
 from .phpform import decode_php_form
@@ -99,14 +100,21 @@ class DemoServer:
         workers: int | None = None,
         service_ms: float = 0.0,
         jitter_ms: float = 0.0,
+        faults: FaultPlan | None = None,
+        token: str | None = None,
     ) -> None:
+        """``faults`` makes the site misbehave (see :mod:`.faults`; settable while running as
+        ``server.faults``); ``token`` is accepted like DEMO_TOKEN, so a test can search for it."""
         self.dataset = dataset if dataset is not None else generate()
+        self.faults = faults
         self.host = host
         self.port = port
         self.calls: list[RecordedCall] = []
         self._calls_lock = threading.Lock()
         self._throttle = _Throttle(workers, service_ms, jitter_ms)
         self._tokens = tokens(self.dataset)
+        if token:
+            self._tokens[token] = self._tokens[DEMO_TOKEN]
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -273,7 +281,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if body:
                 fields += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
             host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
-            reply = self.server.demo.handle_rest(fields, method, f"http://{host}")
+            demo = self.server.demo
+
+            def respond(sent: list[tuple[str, str]]) -> Reply:
+                return demo.handle_rest(sent, method, f"http://{host}")
+
+            faults = demo.faults
+            if faults is not None and faults.intercept(self, fields, respond):
+                return
+            reply = respond(fields)
         elif parts.path in _PAGE_PATHS:
             reply = _html_page("Acme University LMS: Log in to the site", 200)
         else:
