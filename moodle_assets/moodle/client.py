@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import email.utils
+import ipaddress
 import json
 import logging
 import random
@@ -131,6 +132,12 @@ class MoodleClient:
 
     def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
+        if is_cleartext_remote(settings.url):
+            logger.warning(
+                "The Moodle URL %s uses http:// to another machine: the token and every answer "
+                "cross the network unencrypted. Use https:// (with ca_bundle for a private CA).",
+                _strip_userinfo(settings.url),
+            )
         self.stats = CallStats()
         self.on_request: Callable[[str, list[tuple[str, str]]], None] | None = None
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
@@ -287,12 +294,24 @@ class MoodleClient:
             what = "an empty body"
         else:
             what = "invalid or truncated JSON"
-        snippet = self._redact(" ".join(text.split())[:120])
+        # Redact before cutting: a cut through the token would leave its head unredacted.
+        snippet = self._redact(" ".join(text.split()))[:120]
+        if what == "invalid or truncated JSON" and 200 <= status < 300:
+            advice = (
+                "Moodle itself broke the answer: a PHP notice printed before the JSON (turn "
+                "Site administration > Development > Debugging > Display debug messages off), "
+                "or PHP stopping mid-answer (memory_limit or max_execution_time; see the web "
+                "server's PHP error log). Lower page_size or batch so answers are smaller, then run again."
+            )
+        else:
+            advice = (
+                "The URL is not the Moodle site root, or the REST protocol is disabled (Site "
+                "administration > Server > Web services > Manage protocols). Set the URL to the "
+                "site's front page address, without /login or /my."
+            )
         return NotMoodleResponseError(
             f"{function}: {self._safe_endpoint()} answered HTTP {status} with {what}, not Moodle's "
-            f"web-service JSON (starts: {snippet!r}). The URL is not the Moodle site root, or the "
-            "REST protocol is disabled (Site administration > Server > Web services > Manage "
-            "protocols). Set the URL to the site's front page address, without /login or /my.",
+            f"web-service JSON (starts: {snippet!r}). {advice}",
             function=function,
             status_code=status,
             content_type=content_type,
@@ -322,6 +341,20 @@ class MoodleClient:
 
     def _safe_endpoint(self) -> str:
         return self._redact(_strip_userinfo(self.settings.endpoint))
+
+
+def is_cleartext_remote(url: str) -> bool:
+    """True for an ``http://`` URL whose host is not this machine (loopback stays quiet)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
