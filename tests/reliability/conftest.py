@@ -1,0 +1,59 @@
+"""Fixtures for fault-injection runs: a demo site whose faults each test sets, and a warehouse
+already holding a fault-free harvest to compare against (and to prove left intact)."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+
+import pytest
+
+from moodle_assets.assets import resources as resources_module
+from moodle_assets.demo.dataset import DemoConfig, generate
+from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
+from moodle_assets.moodle import ClientSettings
+from tests.assets.helpers import endpoint_assets, resources, run
+from tests.conftest import DEMO_NOW
+from tests.reliability.reliability_helpers import BASE_ASSETS, table
+
+# MoodleResource exposes retries and timeout but not the backoff, so tests shorten the
+# backoff where the resource builds its client settings.
+FAST_BACKOFF = {"backoff_base": 0.02, "backoff_max": 2.0}
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch):
+    monkeypatch.setattr(resources_module, "ClientSettings", functools.partial(ClientSettings, **FAST_BACKOFF))
+
+
+@pytest.fixture(scope="session")
+def faulty_server():
+    """A demo site of its own, so faults never reach the shared demo server."""
+    with DemoServer(generate(DemoConfig(now=DEMO_NOW))) as server:
+        yield server
+
+
+@pytest.fixture()
+def site(faulty_server):
+    faulty_server.faults = None
+    faulty_server.reset_calls()
+    yield faulty_server
+    faulty_server.faults = None
+
+
+@pytest.fixture(scope="session")
+def baseline(faulty_server, tmp_path_factory):
+    """A fault-free harvest of the reliability assets: the file, and each table's contents."""
+    faulty_server.faults = None
+    db = str(tmp_path_factory.mktemp("baseline") / "moodle.duckdb")
+    result = run(endpoint_assets(BASE_ASSETS), resources(faulty_server.url, DEMO_TOKEN, db))
+    assert result.success
+    return db, {name: table(db, name) for name in BASE_ASSETS}
+
+
+@pytest.fixture()
+def db(baseline, tmp_path):
+    """A copy of the baseline warehouse for one test to run into (and perhaps break)."""
+    path = tmp_path / "moodle.duckdb"
+    shutil.copyfile(baseline[0], path)
+    return str(path)
