@@ -1,0 +1,97 @@
+"""The course dashboard asset: the analytics tables as one HTML report beside the warehouse.
+
+The report is written next to the DuckDB file (``data/reports/course_dashboard.html`` for
+``data/moodle.duckdb``), atomically, so a browser tab refreshed mid-run never shows half a
+page. A MotherDuck (``md:``) or in-memory warehouse has no local folder: the report is then
+not written and the asset says so; the summary is still in its metadata.
+"""
+
+
+import os
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from moodle_assets.assets.resources import WarehouseResource
+from moodle_assets.warehouse import Warehouse
+from moodle_assets.warehouse.paths import is_local_file
+
+from .factory import GROUP, model_key
+from .models import SCHEMA
+from .report import DashboardData, render, summary, summary_markdown
+from .settings import AnalyticsSettings
+
+NAME = "course_dashboard"
+REPORT_FILE = "course_dashboard.html"
+READS = ("course_overview", "engagement_weekly", "at_risk_learners", "assessment_results")
+
+AT_RISK_SQL = f"""
+SELECT courseid, reason, count(*) AS learners
+FROM (SELECT courseid, unnest(reasons) AS reason FROM {SCHEMA}.at_risk_learners)
+GROUP BY ALL
+UNION ALL
+SELECT courseid, '*', count(*) FROM {SCHEMA}.at_risk_learners GROUP BY ALL
+ORDER BY 1, 2
+"""
+
+
+def report_path(database_path: str) -> Path | None:
+    """Where the report goes for a warehouse path; None when it is not a local file."""
+    if not is_local_file(database_path):
+        return None
+    return Path(database_path).expanduser().resolve().parent / "reports" / REPORT_FILE
+
+
+def read_dashboard_data(warehouse: Warehouse, now: int) -> DashboardData:
+    def rows(sql: str) -> list[dict]:
+        return warehouse.query_dicts(sql)
+
+    return DashboardData(
+        courses=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {SCHEMA}.course_overview ORDER BY courseid"),
+        weekly=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {SCHEMA}.engagement_weekly ORDER BY courseid, week_start"),
+        at_risk=rows(AT_RISK_SQL),
+        assessments=rows(f"SELECT * EXCLUDE (_loaded_at, by_state) FROM {SCHEMA}.assessment_results "
+                         "ORDER BY courseid, activity_type DESC, activity_id"),
+        now=now,
+    )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+@asset(
+    key=AssetKey([SCHEMA, NAME]),
+    description="A self-contained HTML report: completion and grades per course, weekly engagement, "
+    "learners at risk and assessment results; written to reports/course_dashboard.html beside the warehouse.",
+    group_name=GROUP,
+    deps=[model_key(name) for name in READS],
+    kinds={"html", "plotly"},
+)
+def course_dashboard(
+    context: AssetExecutionContext, warehouse: WarehouseResource, analytics: AnalyticsSettings
+) -> MaterializeResult:
+    wh = warehouse.get()
+    data = read_dashboard_data(wh, analytics.now_ts())
+    headline = summary(data)
+    metadata = {
+        "summary": MetadataValue.md(summary_markdown(data)),
+        "courses": headline["courses"],
+        "at_risk_learners": headline["at_risk"],
+    }
+    path = report_path(wh.path)
+    if path is None:
+        context.log.info(f"{wh.path} is not a local file: the dashboard is not written, only summarised.")
+        metadata["report"] = MetadataValue.text("not written: the warehouse is not a local file")
+    else:
+        write_atomically(path, render(data))
+        metadata["path"] = MetadataValue.path(str(path))
+        metadata["report"] = MetadataValue.url(path.as_uri())
+        metadata["size_kb"] = round(path.stat().st_size / 1024, 1)
+    return MaterializeResult(metadata=metadata)

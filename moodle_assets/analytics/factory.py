@@ -1,0 +1,113 @@
+"""Turn an analytics :class:`~.models.Model` into a Dagster asset that builds its table.
+
+The asset reads nothing into Python: DuckDB runs the model's SELECT and
+``Warehouse.create_table_as`` swaps the table in one transaction, so a failed model leaves
+yesterday's table in place. Lineage comes from ``deps`` on the raw assets the SQL reads.
+"""
+
+
+import json
+import time
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from moodle_assets.assets.resources import WarehouseResource
+
+from .models import SCHEMA, Model
+from .settings import AnalyticsSettings
+from .sources import resolve_sources
+
+GROUP = "analytics"
+RAW_PREFIX = "moodle"
+
+
+def model_key(name: str) -> AssetKey:
+    return AssetKey([SCHEMA, name])
+
+
+def column_schema(model: Model, types: dict[str, str]) -> TableSchema:
+    """The table's columns with their DuckDB types and the model's descriptions."""
+    return TableSchema(columns=[
+        TableColumn(name, types.get(name, "unknown"), description=model.columns.get(name))
+        for name in [*[c for c in model.columns if c in types], *[c for c in types if c not in model.columns]]
+    ])
+
+
+def preview_markdown(rows: list[dict[str, Any]], limit_cols: int = 8) -> str:
+    if not rows:
+        return "_no rows_"
+    cols = list(rows[0])[:limit_cols]
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else (json.dumps(value) if isinstance(value, (list, dict)) else str(value))
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 32 else text[:29] + "..."
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def build_model_asset(model: Model) -> AssetsDefinition:
+    """The asset ``analytics/<name>`` that (re)builds table ``analytics.<name>``."""
+
+    @asset(
+        key=model_key(model.name),
+        description=model.description,
+        group_name=GROUP,
+        deps=[AssetKey([RAW_PREFIX, r]) for r in model.reads] + [model_key(u) for u in model.upstream],
+        kinds={"duckdb", "sql"},
+        metadata={
+            "dagster/table_name": model.table,
+            "sql_file": f"moodle_assets/analytics/sql/{model.name}.sql",
+        },
+    )
+    def _model_asset(
+        context: AssetExecutionContext, warehouse: WarehouseResource, analytics: AnalyticsSettings
+    ) -> MaterializeResult:
+        return materialize_model(model, context, warehouse, analytics)
+
+    return _model_asset
+
+
+def materialize_model(
+    model: Model, context: AssetExecutionContext, warehouse_res: WarehouseResource, settings: AnalyticsSettings
+) -> MaterializeResult:
+    started = time.perf_counter()
+    warehouse = warehouse_res.get()
+    for upstream in model.upstream:
+        if not warehouse.table_exists(f"{SCHEMA}.{upstream}"):
+            raise Failure(f"Table {SCHEMA}.{upstream} does not exist yet: materialise asset "
+                          f"{SCHEMA}/{upstream} first (or select it together with {SCHEMA}/{model.name}).")
+    now = settings.now_ts()
+    sql, missing = resolve_sources(model.sql, warehouse)
+    if missing:
+        context.log.warning(
+            f"{model.name}: built without " + "; ".join(
+                f"moodle.{t}" if cols == ["*"] else f"moodle.{t}.{', '.join(cols)}" for t, cols in missing.items()
+            ) + " (not materialised yet or empty in Moodle); their figures are zero or NULL."
+        )
+    params = settings.params_for(sql, now)
+    result = warehouse.create_table_as(model.table, sql, params, meta={"params": params, "missing": missing})
+    preview = warehouse.query_dicts(f"SELECT * EXCLUDE (_loaded_at) FROM {model.table} LIMIT 5")
+    return MaterializeResult(metadata={
+        "dagster/row_count": result.row_count,
+        "dagster/table_name": model.table,
+        "dagster/column_schema": column_schema(model, result.columns),
+        "now": MetadataValue.timestamp(float(now)),
+        "parameters": MetadataValue.json(params),
+        "missing_sources": MetadataValue.json(missing),
+        "duration_s": round(time.perf_counter() - started, 3),
+        "preview": MetadataValue.md(preview_markdown(preview)),
+    })

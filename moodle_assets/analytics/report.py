@@ -1,0 +1,186 @@
+"""Render the course dashboard: one self-contained HTML file from the analytics tables.
+
+Plotly draws the charts and its JavaScript is embedded once in the page, so the file opens
+offline, can be mailed or attached to a ticket, and needs no server. The numbers also
+appear in a plain HTML table, readable without JavaScript and searchable.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import plotly.graph_objects as go
+
+REASON_LABELS = {"never_accessed": "never opened", "inactive": "inactive", "overdue_work": "overdue work"}
+
+
+@dataclass
+class DashboardData:
+    """What the dashboard shows, read from the analytics tables by the asset."""
+
+    courses: list[dict[str, Any]]            # analytics.course_overview rows
+    weekly: list[dict[str, Any]]             # analytics.engagement_weekly rows
+    at_risk: list[dict[str, Any]]            # per course: courseid, reason, learners
+    assessments: list[dict[str, Any]] = field(default_factory=list)  # analytics.assessment_results rows
+    now: int = 0
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def at_risk_by_course(data: DashboardData) -> dict[int, int]:
+    """Distinct learners at risk per course id (a learner may have several reasons)."""
+    totals: dict[int, int] = {}
+    for row in data.at_risk:
+        if row["reason"] == "*":
+            totals[row["courseid"]] = row["learners"]
+    return totals
+
+
+def _figure_html(fig: go.Figure, first: bool) -> str:
+    fig.update_layout(margin={"l": 50, "r": 20, "t": 50, "b": 50}, height=360, template="plotly_white")
+    return fig.to_html(full_html=False, include_plotlyjs=True if first else False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _charts(data: DashboardData) -> list[str]:
+    names = [c["shortname"] for c in data.courses]
+    figures = []
+    completion = go.Figure(go.Bar(
+        x=names, y=[None if c["completion_rate"] is None else 100 * c["completion_rate"] for c in data.courses],
+        text=[pct(c["completion_rate"], 0) for c in data.courses], textposition="outside",
+    ))
+    completion.update_layout(title="Course completion rate (%)", yaxis={"range": [0, 105]})
+    figures.append(completion)
+
+    grades = go.Figure(go.Bar(
+        x=names, y=[c["avg_grade_pct"] for c in data.courses],
+        text=[num(c["avg_grade_pct"]) for c in data.courses], textposition="outside", marker_color="#2a9d8f",
+    ))
+    grades.update_layout(title="Average course grade (0-100)", yaxis={"range": [0, 105]})
+    figures.append(grades)
+
+    engagement = go.Figure()
+    by_course: dict[str, list[dict[str, Any]]] = {}
+    for row in data.weekly:
+        by_course.setdefault(row["course_shortname"] or str(row["courseid"]), []).append(row)
+    for course, rows in by_course.items():
+        rows.sort(key=lambda r: r["week_start"])
+        engagement.add_trace(go.Scatter(
+            x=[str(r["week_start"]) for r in rows], mode="lines+markers", name=course,
+            y=[r["discussions_started"] + r["submissions"] + r["quiz_attempts"] for r in rows],
+        ))
+    engagement.update_layout(title="Weekly engagement: discussions + submissions + quiz attempts",
+                             xaxis={"title": "week starting"})
+    figures.append(engagement)
+
+    risk = go.Figure()
+    short = {c["courseid"]: c["shortname"] for c in data.courses}
+    for reason, label in REASON_LABELS.items():
+        rows = [r for r in data.at_risk if r["reason"] == reason]
+        risk.add_trace(go.Bar(name=label, x=[short.get(r["courseid"], str(r["courseid"])) for r in rows],
+                              y=[r["learners"] for r in rows]))
+    risk.update_layout(title="Learners at risk, by reason (a learner may have several)", barmode="group")
+    figures.append(risk)
+    return [_figure_html(fig, first=i == 0) for i, fig in enumerate(figures)]
+
+
+def _course_table(data: DashboardData) -> str:
+    risk = at_risk_by_course(data)
+    head = ("Course", "Status", "Learners", "Active 7 d", "Active 30 d", "Completion", "Avg grade",
+            "At risk", "Assignments", "Quizzes")
+    rows = []
+    for c in data.courses:
+        cells = (c["shortname"], c["status"], c["enrolled_learners"], c["active_7d"], c["active_30d"],
+                 pct(c["completion_rate"]), num(c["avg_grade_pct"]), risk.get(c["courseid"], 0),
+                 c["assignments"], c["quizzes"])
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
+    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def _assessment_table(data: DashboardData) -> str:
+    head = ("Course", "Activity", "Type", "Completed", "Avg score", "Median", "Pass rate", "Late")
+    rows = []
+    for a in data.assessments:
+        cells = (a["course_shortname"], a["name"], a["activity_type"], a["completed"], num(a["avg_score_pct"]),
+                 num(a["median_score_pct"]), pct(a["pass_rate"]),
+                 "–" if a["late_submissions"] is None else a["late_submissions"])
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
+    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def summary(data: DashboardData) -> dict[str, Any]:
+    """Headline numbers, shared by the page and the asset's markdown metadata."""
+    learners = sum(c["enrolled_learners"] for c in data.courses)
+    tracked = sum(c["completion_tracked"] for c in data.courses)
+    completed = sum(c["completed_learners"] for c in data.courses)
+    return {
+        "courses": len(data.courses),
+        "learners": learners,
+        "active_7d": sum(c["active_7d"] for c in data.courses),
+        "completion_rate": completed / tracked if tracked else None,
+        "at_risk": sum(at_risk_by_course(data).values()),
+    }
+
+
+def summary_markdown(data: DashboardData) -> str:
+    s = summary(data)
+    risk = at_risk_by_course(data)
+    lines = [
+        f"**{s['courses']} courses, {s['learners']} learner enrolments, {s['active_7d']} active in 7 days, "
+        f"completion {pct(s['completion_rate'])}, {s['at_risk']} at risk.**",
+        "",
+        "| course | learners | completion | avg grade | at risk |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {c['shortname']} | {c['enrolled_learners']} | {pct(c['completion_rate'])} | "
+              f"{num(c['avg_grade_pct'])} | {risk.get(c['courseid'], 0)} |" for c in data.courses]
+    return "\n".join(lines)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+h1 { margin-bottom: 0.2rem; } .muted { color: #666; }
+.cards { display: flex; gap: 1rem; margin: 1.5rem 0; flex-wrap: wrap; }
+.card { border: 1px solid #ddd; border-radius: 8px; padding: 0.8rem 1.2rem; min-width: 140px; }
+.card b { display: block; font-size: 1.6rem; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+table { border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; font-size: 0.9rem; }
+th, td { border-bottom: 1px solid #eee; padding: 0.35rem 0.6rem; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+"""
+
+
+def render(data: DashboardData) -> str:
+    s = summary(data)
+    when = datetime.fromtimestamp(data.now, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cards = [("Courses", s["courses"]), ("Learner enrolments", s["learners"]), ("Active in 7 days", s["active_7d"]),
+             ("Completion", pct(s["completion_rate"])), ("At risk", s["at_risk"])]
+    charts = _charts(data)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Course dashboard</title><style>{_STYLE}</style></head>
+<body>
+<h1>Course dashboard</h1>
+<p class="muted">Figures as of {when}, from the analytics tables of the Moodle warehouse.</p>
+<div class="cards">{''.join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)}</div>
+<h2>Courses</h2>
+{_course_table(data)}
+<div class="grid"><div>{charts[0]}</div><div>{charts[1]}</div></div>
+<h2>Engagement over time</h2>
+{charts[2]}
+<h2>Learners at risk</h2>
+{charts[3]}
+<h2>Assessments</h2>
+{_assessment_table(data)}
+</body></html>
+"""
