@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import sys
 import threading
 import time
 import traceback
@@ -258,6 +259,12 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type, demo: DemoServer) -> None:
         self.demo = demo
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a reset fault) is routine here, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

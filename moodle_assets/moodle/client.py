@@ -326,6 +326,8 @@ class MoodleClient:
             return f"{name} (over {self.settings.connect_timeout:g}s)"
         if isinstance(exc, httpx.TimeoutException):
             return f"{name} (over {self.settings.timeout:g}s)"
+        if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return f"{name} (the connection was dropped without an answer)"
         return name
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -28,4 +28,4 @@ def harvest(site, db: str, names: list[str], config: dict | None = None, **moodl
 
 def failure_messages(result) -> list[str]:
     """The messages of the step failures of a run, as the Dagster UI shows them."""
-    return [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
+    return [e.step_failure_data.user_failure_data.description for e in result.all_events if e.is_step_failure]
