@@ -204,9 +204,11 @@ def _first_page(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _html(title: str, detail: str) -> bytes:
+    """A page with ``detail`` (the echoed request, if any) near the top, where snippets look."""
+    shown = "<pre>" + detail + "</pre>" if detail else ""
     page = (
-        "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head><body><h1>" + title + "</h1>"
-        "<p>" + detail + "</p></body></html>\n"
+        "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head><body>" + shown
+        + "<h1>" + title + "</h1></body></html>\n"
     )
     return page.encode("utf-8")
 
