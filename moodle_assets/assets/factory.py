@@ -10,7 +10,7 @@ reports what it did as metadata.
 import asyncio
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
@@ -31,10 +31,12 @@ from dagster import (
     asset,
 )
 
+from moodle_assets.assets import incremental
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
 from moodle_assets.endpoints.runner import (
+    ITEM_COLUMN,
     EndpointFailure,
     HarvestOutcome,
     choose_function,
@@ -53,6 +55,7 @@ KEY_PREFIX = "moodle"
 POOL = "moodle_api"
 PARTITION_COLUMN = "_partition"
 CHECK_NAME = "failed_items"
+FULL_REFRESH = "full_refresh"
 
 
 def asset_key(name: str) -> AssetKey:
@@ -62,6 +65,11 @@ def asset_key(name: str) -> AssetKey:
 def config_schema(spec: EndpointSpec) -> dict[str, Field]:
     """Template settings as typed run config, shown with their defaults in the Launchpad."""
     schema = {}
+    if spec.incremental:
+        schema[FULL_REFRESH] = Field(
+            bool, default_value=False, is_required=False,
+            description="Re-read every item instead of only those that may have changed since the last load.",
+        )
     for s in spec.settings.values():
         help_text = s.help
         if s.choices:
@@ -185,43 +193,71 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
     return _endpoint_asset
 
 
+@dataclass
+class _Target:
+    """How a load is written: the whole table, or some partitions/items of it."""
+
+    partition_column: str | None = None
+    partitions: list[str] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    outside: int = 0  # records outside every loaded partition window
+
+
 def materialize_endpoint(
     spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse_res: WarehouseResource,
     catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
     started = time.perf_counter()
+    config = dict(context.op_execution_context.op_config or {})
+    full_refresh = bool(config.pop(FULL_REFRESH, False))
     try:
-        resolved = resolve(spec, context.op_execution_context.op_config or {})
+        resolved = resolve(spec, config)
     except SettingsError as exc:
         raise Failure(str(exc)) from None
     warehouse = warehouse_res.get()
+    now = datetime.now(timezone.utc)
+    target = _Target()
 
     placer = None
     window = None
     if context.has_partition_key or context.has_partition_key_range:
         placer = PartitionPlacer(context.assets_def.partitions_def, context.partition_keys)
         window = placer.window()
+        target = _Target(PARTITION_COLUMN, placer.keys)
 
-    rows = None
+    rows, item_columns = None, None
     for query in lookup_queries(resolved):
         rows = read_lookup_rows(warehouse, query)
-    now = datetime.now(timezone.utc)
-    calls = list(plan_calls(resolved, rows, now, window))
+        if spec.incremental:
+            item_columns = query.columns
+    fetch_rows = rows
+    if item_columns is not None:
+        target.meta["cutoff"] = int(now.timestamp()) - incremental.CUTOFF_MARGIN_SECONDS
+        target.meta["mode"] = "full"
+        step = None if full_refresh else incremental.plan(spec, warehouse, rows, item_columns)
+        if step is not None:
+            fetch_rows = step.rows
+            target = _Target(ITEM_COLUMN, step.replace, {**target.meta, "mode": "incremental"})
+            context.log.info(
+                f"{spec.name}: incremental since {datetime.fromtimestamp(step.cutoff, timezone.utc):%Y-%m-%d %H:%M} UTC: "
+                f"{len(step.rows)} items to read, {step.kept} kept, {step.gone} gone"
+            )
+    calls = list(plan_calls(resolved, fetch_rows, now, window, item_columns))
 
     declared = dict(spec.columns)
-    if placer:
-        declared[PARTITION_COLUMN] = "VARCHAR"
+    if target.partition_column:
+        declared[target.partition_column] = "VARCHAR"
+    if item_columns is not None:
+        declared[ITEM_COLUMN] = "VARCHAR"
     staged = StagedRecords(columns=declared)
-    outside = 0
 
     def sink(records: list[dict], ctx: Mapping[str, Any]) -> None:
-        nonlocal outside
         if placer is not None:
             kept = []
             for record in records:
                 key = placer.key_for(record.get(spec.partition.field)) if spec.partition.field else placer.keys[0]
                 if key is None:
-                    outside += 1
+                    target.outside += 1
                     continue
                 record[PARTITION_COLUMN] = key
                 kept.append(record)
@@ -231,7 +267,7 @@ def materialize_endpoint(
     if spec.explode:
         outcome, stats = explode_rows(spec, warehouse, staged)
         return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
-                                placer, outside, started, catalog)
+                                target, started, catalog)
 
     async def run() -> tuple[HarvestOutcome, dict]:
         nonlocal resolved
@@ -249,8 +285,11 @@ def materialize_endpoint(
     except (MoodleError, EndpointFailure) as exc:
         staged.close()
         raise Failure(f"{spec.name}: {exc}") from None
-    return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
-                            placer, outside, started, catalog)
+    result = _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
+                              target, started, catalog)
+    if item_columns is not None:
+        incremental.remember_items(warehouse, spec.table, rows or [], item_columns)
+    return result
 
 
 def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords) -> tuple[HarvestOutcome, dict]:
@@ -277,29 +316,36 @@ def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords
 def _load_and_report(
     spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse: Warehouse,
     staged: StagedRecords, outcome: HarvestOutcome, stats: dict, function: str,
-    placer: PartitionPlacer | None, outside: int, started: float, catalog: Sequence[EndpointSpec] = (),
+    target: _Target, started: float, catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
-    """Replace the table (or partitions) in one transaction and describe the load."""
-    meta_json = {"warnings": outcome.metadata[:1000]} if spec.metadata_path else {}
+    """Replace the table (or partitions, or items) in one transaction and describe the load."""
+    meta_json = dict(target.meta)
+    if spec.metadata_path:
+        meta_json["warnings"] = outcome.metadata[:1000]
     try:
-        if placer:
+        if target.partition_column and target.partitions:
             result = warehouse.replace_partitions(
-                spec.table, staged, partition_column=PARTITION_COLUMN, partitions=placer.keys,
+                spec.table, staged, partition_column=target.partition_column, partitions=target.partitions,
                 errors=outcome.errors, meta=meta_json,
             )
+        elif target.partition_column:
+            result = None  # an incremental run with nothing to re-read: the table stays as it is
         else:
             result = warehouse.replace_table(spec.table, staged, errors=outcome.errors, meta=meta_json)
         preview = staged.preview(5)
     finally:
         staged.close()
+    table_rows = warehouse.query(f"SELECT count(*) FROM {spec.table}")[0][0]
+    columns = result.columns if result else {r[0]: r[1] for r in warehouse.query(f"DESCRIBE {spec.table}")}
 
     failed_share = len(outcome.errors) / outcome.items if outcome.items else 0.0
     metadata: dict[str, Any] = {
-        "dagster/row_count": result.row_count,
+        "dagster/row_count": table_rows,
         "dagster/table_name": spec.table,
         "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name, type_) for name, type_ in result.columns.items()]
+            columns=[TableColumn(name, type_) for name, type_ in columns.items()]
         ),
+        "rows_loaded": result.row_count if result else 0,
         "moodle_function": function or f"(from {KEY_PREFIX}.{spec.explode.asset})",
         "api_calls": stats["total_calls"],
         "calls_by_function": MetadataValue.json(stats["calls"]),
@@ -316,9 +362,11 @@ def _load_and_report(
         metadata["warning_count"] = len(outcome.metadata)
     if outcome.duplicates_dropped:
         metadata["duplicates_dropped"] = outcome.duplicates_dropped
-    if placer:
-        metadata["partitions"] = len(placer.keys)
-        metadata["records_outside_window"] = outside
+    if target.partition_column == PARTITION_COLUMN:
+        metadata["partitions"] = len(target.partitions)
+        metadata["records_outside_window"] = target.outside
+    if "mode" in target.meta:
+        metadata["refresh_mode"] = target.meta["mode"]
     if catalog and function == SITE_INFO_FUNCTION and preview:
         missing = unavailable(catalog, preview[0])
         metadata["functions_missing"] = MetadataValue.json(missing)

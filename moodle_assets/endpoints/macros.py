@@ -100,6 +100,8 @@ def check_macros(spec: "EndpointSpec") -> list[tuple[str, str]]:
         ))
     if len({r.array for r in refs}) > 1:
         problems.append(("params", "mix of per-value {A.c} and array {A.c[]} lookups; use one kind per endpoint"))
+    if spec.incremental and (not refs or any(r.array for r in refs)):
+        problems.append(("incremental", "needs a per-value lookup ({ASSET.COLUMN} or {lookup.COLUMN}) to refresh items"))
     if spec.batch is not None and not any(r.array for r in refs):
         problems.append(("batch", "is only used with an array lookup {ASSET.COLUMN[]}"))
     keys = {r.key for r in refs}

@@ -185,13 +185,26 @@ def _context_for(refs: Sequence[LookupRef], row: Mapping[str, Any]) -> dict:
     return out
 
 
+ITEM_COLUMN = "_item"
+
+
+def item_key(row: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """The text key of one fan-out item (a lookup row): '2|15' for course 2, user 15."""
+    return "|".join(str(row[c]) for c in columns)
+
+
 def plan_calls(
     resolved: Resolved,
     rows: Sequence[Mapping[str, Any]] | None,
     now: datetime,
     window: tuple[datetime, datetime] | None = None,
+    item_columns: Sequence[str] | None = None,
 ) -> Iterator[Call]:
-    """Every call an endpoint makes (before paging), in a stable order."""
+    """Every call an endpoint makes (before paging), in a stable order.
+
+    With ``item_columns`` each per-value call also carries its item key as the ``_item``
+    context column, so an incremental load can replace exactly the items it re-fetched.
+    """
     spec = resolved.spec
     refs = lookup_refs(resolved.params)
     base = dict(now=now, time_unit=spec.time_unit, date_format=spec.date_format, window=window)
@@ -212,7 +225,10 @@ def plan_calls(
         return
     for row in rows:
         keyed = {f"{refs[0].asset}.{col}": val for col, val in row.items()}
-        yield Call(render(resolved.params, MacroContext(**base, row=keyed)), _context_for(refs, keyed))
+        context = _context_for(refs, keyed)
+        if item_columns:
+            context[ITEM_COLUMN] = item_key(row, item_columns)
+        yield Call(render(resolved.params, MacroContext(**base, row=keyed)), context)
 
 
 def _item_of(call: Call) -> dict:
@@ -315,6 +331,7 @@ async def harvest(
                 outcome.errors.append({
                     "item": _item_of(call), "function": resolved.function,
                     "errorcode": err.errorcode or err.exception or "error", "message": str(err),
+                    "partition_key": call.context.get(ITEM_COLUMN),
                 })
 
     async def work() -> None:

@@ -103,6 +103,19 @@ class Explode:
 
 
 @dataclass(frozen=True)
+class Incremental:
+    """How a fan-out refreshes only what may have changed.
+
+    ``changed`` is a query over the warehouse returning the lookup rows (same columns) that
+    may have changed since ``{cutoff}`` (unix seconds of the last successful load's start),
+    e.g. the course x user pairs whose user accessed the course since then.
+    """
+
+    changed: str
+    deps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     name: str
     function: str
@@ -129,6 +142,7 @@ class EndpointSpec:
     alternatives: tuple[Alternative, ...] = ()
     fail_on: Mapping[str, str] = field(default_factory=dict)  # error code -> what to do
     explode: Explode | None = None
+    incremental: Incremental | None = None
     source: str = "<built-in>"
 
     @property
@@ -144,6 +158,8 @@ class EndpointSpec:
             names.extend(self.lookup.deps)
         if self.explode:
             names.append(self.explode.asset)
+        if self.incremental:
+            names.extend(self.incremental.deps)
         names.extend(self.deps)
         return tuple(dict.fromkeys(names))
 
@@ -170,7 +186,7 @@ _KNOWN_KEYS = {
     "name", "function", "description", "group", "params", "data_path", "metadata_path",
     "parent_fields", "scalar_column", "primary_key", "dedupe", "batch", "paginate", "settings",
     "headers", "time_unit", "date_format", "partition", "lookup", "deps", "empty_on", "columns",
-    "alternatives", "fail_on", "explode",
+    "alternatives", "fail_on", "explode", "incremental",
 }
 
 
@@ -217,6 +233,14 @@ def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, 
             bad(f"alternatives.{i}", "must be a mapping with 'function' and optional 'min_version' (e.g. 2025041400)")
         else:
             alternatives.append(Alternative(alt["function"], int(alt.get("min_version", 0))))
+
+    incremental = None
+    if raw.get("incremental") is not None:
+        inc = raw["incremental"]
+        if not isinstance(inc, Mapping) or not isinstance(inc.get("changed"), str) or "{cutoff}" not in inc["changed"]:
+            bad("incremental", "must be a mapping with 'changed': a query of the lookup rows changed since {cutoff}")
+        else:
+            incremental = Incremental(changed=inc["changed"], deps=tuple(inc.get("deps") or ()))
 
     fail_on = raw.get("fail_on") or {}
     if not isinstance(fail_on, Mapping):
@@ -371,7 +395,8 @@ def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, 
         paginate=paginate, settings=settings, headers={k: str(v) for k, v in headers.items()},
         time_unit=time_unit, date_format=date_format, partition=partition, lookup=lookup,
         deps=tuple(deps), empty_on=empty, columns=dict(columns), alternatives=tuple(alternatives),
-        fail_on={str(k): str(v) for k, v in fail_on.items()}, explode=explode, source=source,
+        fail_on={str(k): str(v) for k, v in fail_on.items()}, explode=explode, incremental=incremental,
+        source=source,
     )
     from moodle_assets.endpoints.macros import check_macros
 
