@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.demo.server import DEMO_TOKEN
 from tests.assets.helpers import endpoint_assets, resources, rows, run
 
@@ -19,13 +20,33 @@ def errors(db: str, name: str) -> list[tuple]:
                     "WHERE table_name = ? ORDER BY ALL", [f"moodle.{name}"])
 
 
-def harvest(site, db: str, names: list[str], config: dict | None = None, **moodle):
+def harvest(site, db: str, names: list[str], config: dict | None = None, lock_timeout_seconds: float = 10,
+            **moodle):
     """Materialise ``names`` against ``site``; ``config`` is run config per asset name."""
     moodle = {"max_retries": 3, "timeout_seconds": 5.0, **moodle}
+    res = resources(site.url, DEMO_TOKEN, db, **moodle)
+    res["warehouse"] = WarehouseResource(path=db, lock_timeout_seconds=lock_timeout_seconds)
     run_config = {"ops": {f"moodle__{n}": {"config": c} for n, c in (config or {}).items()}}
-    return run(endpoint_assets(names), resources(site.url, DEMO_TOKEN, db, **moodle), run_config=run_config)
+    return run(endpoint_assets(names), res, run_config=run_config)
 
 
 def failure_messages(result) -> list[str]:
     """The messages of the step failures of a run, as the Dagster UI shows them."""
-    return [e.step_failure_data.user_failure_data.description for e in result.all_events if e.is_step_failure]
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            messages.append(data.user_failure_data.description if data.user_failure_data else data.error.message)
+    return messages
+
+
+def failure_chain(result) -> list[str]:
+    """Each step failure's error and its causes, outermost first, as the Dagster UI lists them."""
+    chain = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error is not None:
+                chain.append(error.message.strip())
+                error = error.cause
+    return chain
