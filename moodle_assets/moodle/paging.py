@@ -13,6 +13,7 @@ take ``page``/``perpage`` (some with a ``total``). Two traps shape the code:
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -138,25 +139,37 @@ def chunked(values: Sequence[T], size: int) -> list[list[T]]:
 
 
 class _RepeatGuard:
-    """Fails when a page repeats the previous one: the server is ignoring the paging."""
+    """Fails when a page repeats an earlier one: the server is ignoring the paging.
+
+    Earlier pages are remembered by fingerprint, so a server cycling through a few pages
+    (A, B, A, ...) is caught on its first repeat, not after ``max_pages`` calls.
+    """
 
     def __init__(self, function: str, paging: str):
         self.function = function
         self.paging = paging
         self.previous: list[Any] | None = None
+        self.seen: dict[str, str] = {}
 
     def check(self, records: Sequence[Any], where: str) -> None:
         current = list(records)
+        fingerprint = json.dumps(current, sort_keys=True, default=str)
         if current == self.previous:
-            raise MoodleError(
-                f"{self.function}: the page at {where} repeats the previous page's "
-                f"{len(current)} records, so the server ignores the paging parameters "
-                f"({self.paging}) and paging would never end. Check the parameter names this "
-                "function accepts on this Moodle version, or turn paging off for this endpoint.",
-                function=self.function,
-                fatal=True,
-            )
-        self.previous = current
+            repeated = f"the previous page's {len(current)} records"
+        elif fingerprint in self.seen:
+            repeated = f"the {len(current)} records of the page at {self.seen[fingerprint]}"
+        else:
+            self.previous = current
+            self.seen[fingerprint] = where
+            return
+        raise MoodleError(
+            f"{self.function}: the page at {where} repeats {repeated}, so the server ignores "
+            f"the paging parameters ({self.paging}) and paging would never end. Check the "
+            "parameter names this function accepts on this Moodle version, or turn paging off "
+            "for this endpoint.",
+            function=self.function,
+            fatal=True,
+        )
 
 
 def _as_total(value: Any) -> int | None:
