@@ -2,8 +2,9 @@
 
 from dagster import Definitions, EnvVar
 
+from moodle_assets.analytics import AnalyticsSettings, analytics_assets, analytics_checks
 from moodle_assets.assets.factory import build_endpoint_asset
-from moodle_assets.assets.jobs import harvest_job, nightly_harvest
+from moodle_assets.assets.jobs import harvest_job, nightly_harvest, refresh_snapshot_after_harvest
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.assets.site_checks import build_site_check
 from moodle_assets.endpoints import load_specs
@@ -11,12 +12,14 @@ from moodle_assets.endpoints import load_specs
 specs = load_specs()
 
 defs = Definitions(
-    assets=[build_endpoint_asset(spec, specs) for spec in specs],
-    asset_checks=[build_site_check(specs)],
+    assets=[*(build_endpoint_asset(spec, specs) for spec in specs), *analytics_assets],
+    asset_checks=[build_site_check(specs), *analytics_checks],
     jobs=[harvest_job],
     schedules=[nightly_harvest],
+    sensors=[refresh_snapshot_after_harvest],
     resources={
         "moodle": MoodleResource(url=EnvVar("MOODLE_URL"), token=EnvVar("MOODLE_TOKEN")),
         "warehouse": WarehouseResource(),
+        "analytics": AnalyticsSettings(),
     },
 )

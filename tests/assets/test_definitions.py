@@ -10,7 +10,10 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule():
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"moodle/site_info", "moodle/courses", "moodle/enrolled_users", "moodle/calendar_events"} <= keys
     checks = repo.asset_graph.asset_check_keys
-    assert {c.name for c in checks} == {"failed_items", "function_available"}
+    assert {c.name for c in checks if c.asset_key.path[0] == "moodle"} == {"failed_items", "function_available"}
+    analytics = {k for k in keys if k.startswith("analytics/")}
+    assert {"analytics/course_overview", "analytics/learner_progress", "analytics/at_risk_learners"} <= analytics
+    assert {c.asset_key.to_user_string() for c in checks if c.name == "keys_unique"} >= analytics - {"analytics/course_dashboard"}
     raw = {k for k in keys if k.startswith("moodle/")}
     assert {c.asset_key.to_user_string() for c in checks if c.name == "failed_items"} == raw
     assert {c.asset_key.to_user_string() for c in checks if c.name == "function_available"} == raw - {"moodle/site_info"}
@@ -18,6 +21,7 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule():
     job = repo.get_job("moodle_harvest")
     assert job is not None
     assert repo.get_schedule_def("nightly_harvest").job_name == "moodle_harvest"
+    assert repo.get_sensor_def("refresh_snapshot_after_harvest") is not None
 
 
 def test_lineage_and_groups():
