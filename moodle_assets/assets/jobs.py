@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Sequence
 
 from dagster import (
     AssetSelection,
@@ -10,6 +11,7 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunStatusSensorContext,
+    ScheduleDefinition,
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
@@ -18,6 +20,7 @@ from dagster import (
 )
 
 from moodle_assets.assets.resources import WarehouseResource
+from moodle_assets.endpoints.spec import EndpointSpec
 
 HARVEST_JOB = "moodle_harvest"
 
@@ -28,12 +31,26 @@ harvest_job = define_asset_job(
 )
 
 
-@schedule(job=harvest_job, cron_schedule="0 2 * * *", default_status=DefaultScheduleStatus.STOPPED)
-def nightly_harvest(context: ScheduleEvaluationContext) -> RunRequest:
-    """Every night at 02:00 UTC: all assets, and today's calendar partition."""
-    moment = context.scheduled_execution_time or datetime.now(timezone.utc)
-    day = moment.astimezone(timezone.utc).strftime("%Y-%m-%d")
-    return RunRequest(run_key=day, partition_key=day)
+def build_nightly_schedule(specs: Sequence[EndpointSpec], full_refresh_weekday: int = 6) -> ScheduleDefinition:
+    """Every night at 02:00 UTC: all assets and today's calendar partition.
+
+    Fan-out assets refresh incrementally; once a week (Sunday by default) they re-read
+    everything, which catches what no incremental signal shows (a teacher's override).
+    """
+    incremental = [s.name for s in specs if s.incremental]
+
+    @schedule(
+        name="nightly_harvest", job=harvest_job, cron_schedule="0 2 * * *",
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    def nightly_harvest(context: ScheduleEvaluationContext) -> RunRequest:
+        moment = (context.scheduled_execution_time or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        day = moment.strftime("%Y-%m-%d")
+        full = moment.weekday() == full_refresh_weekday
+        ops = {f"moodle__{name}": {"config": {"full_refresh": True}} for name in incremental} if full else {}
+        return RunRequest(run_key=day, partition_key=day, run_config={"ops": ops}, tags={"full_refresh": str(full).lower()})
+
+    return nightly_harvest
 
 
 @run_status_sensor(

@@ -32,3 +32,24 @@ def test_lineage_and_groups():
     node = graph.get(AssetKey(["moodle", "calendar_events"]))
     assert node.partitions_def is not None
     assert graph.get(AssetKey(["moodle", "users"])).group_name == "people"
+
+
+def test_nightly_schedule_takes_todays_partition_and_a_weekly_full_refresh():
+    from datetime import datetime, timezone
+
+    from dagster import build_schedule_context
+
+    repo = defs.get_repository_def()
+    schedule = repo.get_schedule_def("nightly_harvest")
+
+    def tick(when: datetime):
+        return schedule.evaluate_tick(build_schedule_context(repository_def=repo, scheduled_execution_time=when))
+
+    weekday = tick(datetime(2026, 11, 26, 2, tzinfo=timezone.utc))
+    [request] = weekday.run_requests
+    assert request.partition_key == "2026-11-26"
+    assert request.run_config == {"ops": {}}
+    sunday = tick(datetime(2026, 11, 29, 2, tzinfo=timezone.utc))
+    [request] = sunday.run_requests
+    assert request.run_config["ops"]["moodle__activity_completion"] == {"config": {"full_refresh": True}}
+    assert "moodle__courses" not in request.run_config["ops"]
