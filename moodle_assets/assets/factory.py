@@ -8,7 +8,9 @@ reports what it did as metadata.
 
 
 import asyncio
+import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -193,6 +195,13 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
     return _endpoint_asset
 
 
+def _held(warehouse: Warehouse):
+    """Keep the database file open across several short reads (each would reopen it)."""
+    if not os.path.isfile(warehouse.path):
+        return contextlib.nullcontext()
+    return warehouse.connect(read_only=True)
+
+
 @dataclass
 class _Target:
     """How a load is written: the whole table, or some partitions/items of it."""
@@ -225,16 +234,20 @@ def materialize_endpoint(
         window = placer.window()
         target = _Target(PARTITION_COLUMN, placer.keys)
 
-    rows, item_columns = None, None
-    for query in lookup_queries(resolved):
-        rows = read_lookup_rows(warehouse, query)
-        if spec.incremental:
-            item_columns = query.columns
+    rows, item_columns, step, site = None, None, None, None
+    with _held(warehouse):  # one open of the file for every read before the fetch
+        for query in lookup_queries(resolved):
+            rows = read_lookup_rows(warehouse, query)
+            if spec.incremental:
+                item_columns = query.columns
+        if item_columns is not None and not full_refresh:
+            step = incremental.plan(spec, warehouse, rows, item_columns)
+        if spec.alternatives and warehouse.table_exists("moodle.site_info"):
+            site = (warehouse.query_dicts("SELECT version, functions FROM moodle.site_info") or [None])[0]
     fetch_rows = rows
     if item_columns is not None:
         target.meta["cutoff"] = int(now.timestamp()) - incremental.CUTOFF_MARGIN_SECONDS
         target.meta["mode"] = "full"
-        step = None if full_refresh else incremental.plan(spec, warehouse, rows, item_columns)
         if step is not None:
             fetch_rows = step.rows
             target = _Target(ITEM_COLUMN, step.replace, {**target.meta, "mode": "incremental"})
@@ -273,9 +286,9 @@ def materialize_endpoint(
         nonlocal resolved
         async with MoodleClient(moodle.client_settings()) as client:
             if spec.alternatives:
-                site = await client.call("core_webservice_get_site_info")
-                resolved = replace(resolved, function=choose_function(spec, site))
-                context.log.info(f"{spec.name}: calling {resolved.function} (Moodle {site.get('release')})")
+                info = site or await client.call("core_webservice_get_site_info")
+                resolved = replace(resolved, function=choose_function(spec, info))
+                context.log.info(f"{spec.name}: calling {resolved.function} (site version {info.get('version')})")
             progress = _Progress(context, len(calls), client)
             outcome = await harvest(resolved, client, calls, sink, progress)
             return outcome, client.stats.as_dict()
@@ -335,8 +348,9 @@ def _load_and_report(
         preview = staged.preview(5)
     finally:
         staged.close()
-    table_rows = warehouse.query(f"SELECT count(*) FROM {spec.table}")[0][0]
-    columns = result.columns if result else {r[0]: r[1] for r in warehouse.query(f"DESCRIBE {spec.table}")}
+    with _held(warehouse):
+        table_rows = warehouse.query(f"SELECT count(*) FROM {spec.table}")[0][0]
+        columns = result.columns if result else {r[0]: r[1] for r in warehouse.query(f"DESCRIBE {spec.table}")}
 
     failed_share = len(outcome.errors) / outcome.items if outcome.items else 0.0
     metadata: dict[str, Any] = {
