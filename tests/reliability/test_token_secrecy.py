@@ -31,7 +31,7 @@ def _materialize(url: str, db: str, names: list[str]):
     return materialize(
         endpoint_assets(names),
         resources={
-            "moodle": MoodleResource(url=url, token=EnvVar("MOODLE_TOKEN"), max_retries=3, timeout_seconds=0.5),
+            "moodle": MoodleResource(url=url, token=EnvVar("MOODLE_TOKEN"), max_retries=3, timeout_seconds=1.0),
             "warehouse": WarehouseResource(path=db, lock_timeout_seconds=10),
         },
         raise_on_error=False,
@@ -56,7 +56,7 @@ def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoin
     plan = FaultPlan([
         Fault("status", function=ENROL, calls="2-3", status=503),
         Fault("reset", function=ENROL, calls="5"),
-        Fault("slow", function=ENROL, calls="7", seconds=0.8),
+        Fault("slow", function=ENROL, calls="7", seconds=1.5),
         # A Moodle error that quotes the token back, on one course.
         Fault("exception", function=ENROL, when={"courseid": 4}, errorcode=None, exception="Error",
               message=f"Undefined array key 0 in token check of {TOKEN}"),
