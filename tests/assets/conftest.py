@@ -1,0 +1,57 @@
+"""One full harvest of every unpartitioned asset, shared by the modules that check it.
+
+Materialising the whole graph is the slowest thing the suite does, so it happens once per
+session: the template tests assert on its tables, metadata and the calls Moodle received,
+and the multiprocess test compares its own run's tables with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from moodle_assets.demo.server import DEMO_TOKEN, RecordedCall
+from tests.assets.helpers import endpoint_assets, materialization_metadata, resources, rows, run
+
+# Fan-outs make hundreds of small calls; more of them in flight keeps the harvest short.
+HARVEST_CONCURRENCY = 16
+
+
+@dataclass
+class Harvest:
+    db: str
+    resources: dict
+    result: Any
+    meta: dict[str, dict]
+    calls: list[RecordedCall]
+    failures: list[str]
+
+    def sent(self, function: str) -> list[list[tuple[str, str]]]:
+        """The form fields of every call of ``function`` Moodle received during the harvest."""
+        return [c.fields for c in self.calls if c.function == function]
+
+    def table_counts(self) -> dict[str, int]:
+        tables = [r[0] for r in rows(self.db, "SELECT table_name FROM information_schema.tables "
+                                              "WHERE table_schema = 'moodle' ORDER BY 1")]
+        return {t: rows(self.db, f'SELECT count(*) FROM moodle."{t}"')[0][0] for t in tables}
+
+
+def unpartitioned_assets():
+    return [a for a in endpoint_assets() if a.partitions_def is None]
+
+
+@pytest.fixture(scope="session")
+def full_harvest(demo_server, tmp_path_factory) -> Harvest:
+    db = str(tmp_path_factory.mktemp("full_harvest") / "moodle.duckdb")
+    res = resources(demo_server.url, DEMO_TOKEN, db, max_concurrency=HARVEST_CONCURRENCY)
+    first_call = len(demo_server.calls)
+    result = run(unpartitioned_assets(), res)
+    calls = list(demo_server.calls[first_call:])
+    return Harvest(db, res, result, materialization_metadata(result), calls, step_failures(result))
+
+
+def step_failures(result) -> list[str]:
+    """``step: message`` of every failed step, to say why a run did not succeed."""
+    return [f"{e.step_key}: {e.event_specific_data.error.message}" for e in result.all_events if e.is_step_failure]
