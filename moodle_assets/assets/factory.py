@@ -51,7 +51,7 @@ from moodle_assets.endpoints.runner import (
 )
 from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec
 from moodle_assets.moodle import MoodleClient, MoodleError
-from moodle_assets.warehouse import StagedRecords, Warehouse
+from moodle_assets.warehouse import StagedRecords, Warehouse, WarehouseLockedError
 
 KEY_PREFIX = "moodle"
 POOL = "moodle_api"
@@ -195,6 +195,15 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
     return _endpoint_asset
 
 
+@contextlib.contextmanager
+def _locked_is_failure(spec: EndpointSpec):
+    """Another process holding the DuckDB file is the user's to fix: say so as the run's failure."""
+    try:
+        yield
+    except WarehouseLockedError as exc:
+        raise Failure(f"{spec.name}: {exc}") from None
+
+
 def _held(warehouse: Warehouse):
     """Keep the database file open across several short reads (each would reopen it)."""
     if not os.path.isfile(warehouse.path):
@@ -235,7 +244,7 @@ def materialize_endpoint(
         target = _Target(PARTITION_COLUMN, placer.keys)
 
     rows, item_columns, step, site = None, None, None, None
-    with _held(warehouse):  # one open of the file for every read before the fetch
+    with _locked_is_failure(spec), _held(warehouse):  # one open of the file for every read before the fetch
         for query in lookup_queries(resolved):
             rows = read_lookup_rows(warehouse, query)
             if spec.incremental:
@@ -298,8 +307,9 @@ def materialize_endpoint(
     except (MoodleError, EndpointFailure) as exc:
         staged.close()
         raise Failure(f"{spec.name}: {exc}") from None
-    result = _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
-                              target, started, catalog)
+    with _locked_is_failure(spec):
+        result = _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
+                                  target, started, catalog)
     if item_columns is not None:
         incremental.remember_items(warehouse, spec.table, rows or [], item_columns)
     return result

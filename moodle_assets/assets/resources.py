@@ -26,6 +26,8 @@ class MoodleResource(ConfigurableResource):
         description="Calls in flight at once per asset. A PHP site serves a few at a time; 4-8 suits a small site.",
     )
     max_retries: int = Field(default=4, description="Retries of transient failures (timeouts, 429, 5xx).")
+    backoff_base_seconds: float = Field(default=0.5, description="First retry waits about this long, then doubles.")
+    backoff_max_seconds: float = Field(default=30.0, description="Longest wait between two retries.")
     verify_tls: bool = Field(default=True, description="Verify the site's TLS certificate.")
     ca_bundle: Optional[str] = Field(
         default=None, description="Path to a private CA bundle, instead of switching verification off."
@@ -42,6 +44,8 @@ class MoodleResource(ConfigurableResource):
             timeout=self.timeout_seconds,
             max_concurrency=self.max_concurrency,
             max_retries=self.max_retries,
+            backoff_base=self.backoff_base_seconds,
+            backoff_max=self.backoff_max_seconds,
             verify=self.ca_bundle or self.verify_tls,
         )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 
+from moodle_assets.endpoints.availability import offered_functions
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
 from moodle_assets.endpoints.macros import LookupRef, MacroContext, lookup_refs, render
 from moodle_assets.endpoints.spec import EndpointSpec, Paginate
@@ -89,7 +90,7 @@ def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
     mod_quiz_get_user_quiz_attempts replaces mod_quiz_get_user_attempts from Moodle 5.0;
     site info's ``version`` and ``functions`` say which one this token can call.
     """
-    offered = {f.get("name") for f in site_info.get("functions") or []}
+    offered = offered_functions(site_info)
     try:
         version = int(str(site_info.get("version", "0")).split(".")[0])
     except ValueError:

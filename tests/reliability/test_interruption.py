@@ -15,7 +15,7 @@ import pytest
 from moodle_assets.demo.faults import Fault, FaultPlan
 from moodle_assets.demo.server import DEMO_TOKEN
 from tests.assets.helpers import rows
-from tests.reliability.reliability_helpers import errors, failure_chain, failure_messages, harvest, table
+from tests.reliability.reliability_helpers import errors, failure_messages, harvest, table
 
 ENROL = "core_enrol_get_enrolled_users"
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_a_file_locked_by_another_process_waits_then_fails_naming_the_pid(site, 
     finally:
         _kill(holder)
     assert not result.success and waited >= 2
-    locked = [m for m in failure_chain(result) if "WarehouseLockedError" in m]
+    locked = [m for m in failure_messages(result) if "is locked by process PID" in m]
     assert len(locked) == 1
     assert f"is locked by process PID {holder.pid} (" in locked[0]
     assert re.search(r"; gave up after 2\.\ds of retries\. Close that connection \(a notebook, DuckDB CLI or "
@@ -100,11 +100,6 @@ def test_a_file_locked_by_another_process_waits_then_fails_naming_the_pid(site, 
     assert table(db, "course_index") == baseline[1]["course_index"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "moodle_assets/assets/factory.py, materialize_endpoint: WarehouseLockedError from the lookup read or "
-    "the load is not turned into a dagster Failure, so the run's headline is 'Error occurred while "
-    "executing op ...' and the PID is only in the cause; catch WarehouseLockedError around "
-    "read_lookup_rows and _load_and_report and raise Failure(f'{spec.name}: {exc}') from None"))
 def test_the_locked_failure_headline_names_the_pid(site, db):
     holder = _start(["-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
                            "print('HELD', flush=True); time.sleep(60)", db])
