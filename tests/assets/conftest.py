@@ -32,10 +32,12 @@ class Harvest:
         """The form fields of every call of ``function`` Moodle received during the harvest."""
         return [c.fields for c in self.calls if c.function == function]
 
-    def table_counts(self) -> dict[str, int]:
-        tables = [r[0] for r in rows(self.db, "SELECT table_name FROM information_schema.tables "
-                                              "WHERE table_schema = 'moodle' ORDER BY 1")]
-        return {t: rows(self.db, f'SELECT count(*) FROM moodle."{t}"')[0][0] for t in tables}
+
+def table_counts(db: str) -> dict[str, int]:
+    """Rows of every table in schema moodle of the DuckDB file ``db``."""
+    tables = [r[0] for r in rows(db, "SELECT table_name FROM information_schema.tables "
+                                     "WHERE table_schema = 'moodle' ORDER BY 1")]
+    return {t: rows(db, f'SELECT count(*) FROM moodle."{t}"')[0][0] for t in tables}
 
 
 def unpartitioned_assets():
