@@ -8,6 +8,7 @@ The run must succeed and leave exactly the tables an in-process run leaves.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from dagster import DagsterEventType, DagsterInstance, execute_job, instance_for_test, reconstructable
@@ -18,11 +19,23 @@ from tests.assets.conftest import HARVEST_CONCURRENCY, Harvest, step_failures, t
 from tests.assets.helpers import rows
 
 
-def harvest_job():
-    """The job exactly as the code location defines it (rebuilt in every step process)."""
+@functools.cache
+def _resolved_job():
     from moodle_assets.definitions import defs
 
     return defs.resolve_job_def(HARVEST_JOB)
+
+
+def harvest_job():
+    """The job exactly as the code location defines it, rebuilt in every step process.
+
+    Resolved once in the fork server that preloads this module, so each forked step
+    inherits it instead of resolving the whole asset graph again.
+    """
+    return _resolved_job()
+
+
+_resolved_job()
 
 
 def _run(instance: DagsterInstance, keys):
