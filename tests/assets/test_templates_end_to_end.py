@@ -398,10 +398,6 @@ def test_forum_discussions_paged_without_duplicates(h, site):
     assert (m["api_calls"], m["items"], m.get("duplicates_dropped", 0)) == (len(sent), len(forums), 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "demo mod_forum_get_forum_discussions inverts Moodle's sort orders: sortorder 4 is "
-    "SORTORDER_CREATED_ASC in mod_forum's discussion_list vault, the demo sorts it descending "
-    "(moodle_assets/demo/functions/forum.py _SORTS)"))
 def test_sortorder_4_pages_in_creation_order(demo_server, site):
     reply = httpx.post(demo_server.url + REST_PATH, data={
         "wstoken": DEMO_TOKEN, "wsfunction": "mod_forum_get_forum_discussions", "moodlewsrestformat": "json",

@@ -29,9 +29,11 @@ def get_forums_by_courses(data: Dataset, caller: int, params: dict[str, Any]) ->
 
 
 # sortorder values of mod_forum's discussion list vault
+# mod_forum's discussion_list vault: 1/2 last post desc/asc, 3/4 created desc/asc,
+# 5/6 replies desc/asc; -1 (default) is last post, newest first. (key, descending)
 _SORTS = {
-    -1: ("timemodified", True), 1: ("timemodified", False), 2: ("timemodified", True),
-    3: ("created", False), 4: ("created", True), 5: ("numreplies", False), 6: ("numreplies", True),
+    -1: ("timemodified", True), 1: ("timemodified", True), 2: ("timemodified", False),
+    3: ("created", True), 4: ("created", False), 5: ("numreplies", True), 6: ("numreplies", False),
 }
 
 
