@@ -16,7 +16,7 @@ from moodle_assets.demo.server import DEMO_TOKEN, RecordedCall
 from tests.assets.helpers import endpoint_assets, materialization_metadata, resources, rows, run
 
 # Fan-outs make hundreds of small calls; more of them in flight keeps the harvest short.
-HARVEST_CONCURRENCY = 16
+HARVEST_CONCURRENCY = 8
 
 
 @dataclass

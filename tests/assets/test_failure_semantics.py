@@ -64,7 +64,8 @@ def table(db: str, name: str) -> list[tuple]:
 
 
 def loads(db: str, name: str) -> list[tuple]:
-    return rows(db, "SELECT row_count, meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at", [f"moodle.{name}"])
+    return rows(db, "SELECT row_count, meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at",
+                [f"moodle.{name}"])
 
 
 # ---------------------------------------------------------------- one item refused
@@ -163,7 +164,7 @@ def test_a_site_without_badges_and_competencies(demo_server, db):
 # ---------------------------------------------------------------- warnings
 
 
-def test_warnings_are_kept_in_metadata_and_loads(demo_server, demo_dataset, db):
+def test_warnings_are_kept_in_metadata_and_loads(demo_server, db):
     """Without mod/assign:grade Moodle answers no submissions and one warning per assignment."""
     assignments = rows(db, "SELECT id, cmid FROM moodle.assignments ORDER BY id")
     assert len(assignments) == 22

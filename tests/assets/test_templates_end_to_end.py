@@ -34,7 +34,8 @@ class Site:
         self.readable = sorted(c["id"] for c in ds.courses if c["id"] != 1 and c["id"] not in ds.unreadable_course_ids)
         readable = set(self.readable)
         # core_enrol_get_enrolled_users: readable courses, hidden participants left out.
-        self.enrolled = [e for e in ds.enrolments if e["courseid"] in readable and e["userid"] not in ds.hidden_user_ids]
+        self.enrolled = [e for e in ds.enrolments
+                         if e["courseid"] in readable and e["userid"] not in ds.hidden_user_ids]
         self.students = [e for e in ds.enrolments if e["courseid"] in readable and e["role"] == "student"]
         self.assignments = [a for a in ds.assignments if a["course"] in readable]
         self.quizzes = [q for q in ds.quizzes if q["course"] in readable]
@@ -171,7 +172,8 @@ def test_course_contents_sections_and_their_modules(h, site):
     assert h.meta["course_contents"]["api_calls"] == len(site.readable)
 
     section_ids = {(s["courseid"], s["section"]): s["id"] for s in site.ds.sections}
-    modules = q(h, "SELECT courseid, sectionid, sectionnum, id, modname, instance FROM moodle.course_modules ORDER BY id")
+    modules = q(h, "SELECT courseid, sectionid, sectionnum, id, modname, instance "
+                   "FROM moodle.course_modules ORDER BY id")
     assert modules == [
         (m["courseid"], section_ids[(m["courseid"], m["section"])], m["section"], m["id"], m["modname"], m["instance"])
         for m in site.ds.modules if m["courseid"] in site.readable
@@ -270,7 +272,8 @@ def test_assignments_of_every_readable_course(h, site):
 def test_assignment_submissions_in_every_status_with_their_assignment(h, site):
     got = q(h, "SELECT assignmentid, id, userid, status FROM moodle.assignment_submissions ORDER BY 1, 2")
     ids = {a["id"] for a in site.assignments}
-    expected = [(s["assignment"], s["id"], s["userid"], s["status"]) for s in site.ds.submissions if s["assignment"] in ids]
+    expected = [(s["assignment"], s["id"], s["userid"], s["status"])
+                for s in site.ds.submissions if s["assignment"] in ids]
     assert got == sorted(expected)
     assert Counter(r[3] for r in got).keys() == {"new", "draft", "submitted", "reopened"}
     assert q(h, "SELECT count(*) FROM moodle.assignment_submissions WHERE assignmentid IS NULL") == [(0,)]
@@ -347,7 +350,8 @@ def test_activity_completion_of_every_enrolled_user(h, site):
     assert got == expected
     assert {r[3] for r in got} == {0, 1}
     sent = all_params(h, "core_completion_get_activities_completion_status")
-    assert sorted((int(p[0][1]), int(p[1][1])) for p in sent) == sorted((e["courseid"], e["userid"]) for e in site.enrolled)
+    assert sorted((int(p[0][1]), int(p[1][1])) for p in sent) == sorted(
+        (e["courseid"], e["userid"]) for e in site.enrolled)
 
 
 def test_course_completion_counts_courses_without_criteria_as_empty(h, site):
@@ -410,8 +414,9 @@ def test_sortorder_4_pages_in_creation_order(demo_server, site):
 def test_user_badges_of_every_user(h, site):
     got = q(h, "SELECT userid, issuedid, id, name, courseid FROM moodle.user_badges ORDER BY 1, 2")
     badges = {b["id"]: b for b in site.ds.badges}
-    assert got == sorted((i["userid"], i["id"], i["badgeid"], badges[i["badgeid"]]["name"], badges[i["badgeid"]]["courseid"])
-                         for i in site.ds.issued_badges)
+    assert got == sorted(
+        (i["userid"], i["id"], i["badgeid"], badges[i["badgeid"]]["name"], badges[i["badgeid"]]["courseid"])
+        for i in site.ds.issued_badges)
     sent = all_params(h, "core_badges_get_user_badges")
     assert sorted(sent) == sorted([("userid", str(u["id"])), ("courseid", "0")] for u in site.ds.users)
     assert h.meta["user_badges"]["failed_items"] == 0
