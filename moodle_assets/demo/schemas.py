@@ -10,6 +10,8 @@ key order, the same types and the same dropped keys as ``external_api::clean_ret
 from __future__ import annotations
 
 import json
+
+from moodle_assets.moodle import schemas as moodle_schemas
 import re
 from functools import cache
 from importlib import resources
@@ -32,11 +34,9 @@ _CHARSETS = {
 _INT = re.compile(r"-?\d+")
 
 
-@cache
 def all_schemas() -> dict[str, dict[str, Node]]:
-    """Every known function's ``{"params": ..., "returns": ...}``, loaded once."""
-    text = resources.files(__package__).joinpath("function_schemas.json").read_text(encoding="utf-8")
-    return json.loads(text)["functions"]
+    """Every known function's ``{"params": ..., "returns": ...}`` (shipped with the client)."""
+    return moodle_schemas.all_schemas()
 
 
 # Functions of newer Moodle versions whose structures match one recorded on 4.5.

@@ -13,7 +13,9 @@ from typing import Iterable
 
 import yaml
 
+from moodle_assets.endpoints.macros import lookup_refs
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec
+from moodle_assets.moodle.schemas import record_keys
 
 USER_FILE_ENV = "MOODLE_ENDPOINTS_FILE"
 DEFAULT_USER_FILE = "moodle_endpoints.yaml"
@@ -74,6 +76,8 @@ def check_graph(specs: Iterable[EndpointSpec]) -> list[str]:
                     f"{spec.source}: endpoint '{spec.name}', field 'params': lookup on unknown asset '{dep}'; "
                     f"known assets: {', '.join(sorted(by_name))}"
                 )
+    for spec in by_name.values():
+        problems.extend(_unknown_columns(spec, by_name))
     # Depth-first search for cycles in the lookup graph.
     state: dict[str, int] = {}
 
@@ -95,6 +99,41 @@ def check_graph(specs: Iterable[EndpointSpec]) -> list[str]:
     for name in by_name:
         if name not in state:
             visit(name, [name])
+    return problems
+
+
+def known_columns(spec: EndpointSpec) -> set[str] | None:
+    """The columns an endpoint's table will have, when its function's answer is known.
+
+    From the real return structure at the data path, plus the columns the project adds
+    (context of each call, parent fields, declared columns). None when not knowable before
+    a first load (an unknown function, a complex path, an exploded list).
+    """
+    if spec.explode:
+        return None
+    keys = record_keys(spec.function, spec.data_path)
+    if keys is None:
+        return None
+    added = set(spec.parent_fields) | set(spec.columns) | {"_loaded_at", "_item", "_partition"}
+    if spec.scalar_column:
+        added.add(spec.scalar_column)
+    for ref in lookup_refs(spec.params):
+        if not ref.array and ref.path:
+            leaf = ref.path[-1] if not ref.path[-1].isdigit() else ref.path[-2]
+            added.add(leaf if leaf != "id" else (ref.asset[:-1] if ref.asset.endswith("s") else ref.asset) + "id")
+    return keys | added
+
+
+def _unknown_columns(spec: EndpointSpec, by_name: dict[str, EndpointSpec]) -> list[str]:
+    problems = []
+    for ref in lookup_refs(spec.params):
+        upstream = by_name.get(ref.asset)
+        columns = known_columns(upstream) if upstream else None
+        if columns is not None and ref.column not in columns:
+            problems.append(
+                f"{spec.source}: endpoint '{spec.name}', field 'params': lookup {{{ref.key}}}: asset "
+                f"'{ref.asset}' has no column '{ref.column}'; its columns include {', '.join(sorted(columns)[:12])}"
+            )
     return problems
 
 

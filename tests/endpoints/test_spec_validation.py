@@ -107,3 +107,26 @@ def test_user_file_problems_never_hide_assets(tmp_path):
     with pytest.raises(SpecError) as info:
         load_specs(user)
     assert "duplicate name (also defined in templates/site.yaml)" in str(info.value)
+
+
+def test_lookup_on_a_column_the_upstream_answer_does_not_have(tmp_path):
+    user = tmp_path / "moodle_endpoints.yaml"
+    user.write_text(
+        "- name: contents_by_shortname\n"
+        "  function: core_course_get_contents\n"
+        "  params: {courseid: \"{courses.short_name}\"}\n"
+        "- name: my_enrolments\n"
+        "  function: core_enrol_get_enrolled_users\n"
+        "  params: {courseid: \"{courses.id}\"}\n"
+        "- name: per_enrolment\n"
+        "  function: core_completion_get_course_completion_status\n"
+        "  params: {courseid: \"{my_enrolments.courseid}\", userid: \"{my_enrolments.id}\"}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_specs(user)
+    [problem] = info.value.problems
+    assert problem.startswith(
+        f"{user}: endpoint 'contents_by_shortname', field 'params': lookup {{courses.short_name}}: "
+        "asset 'courses' has no column 'short_name'; its columns include"
+    )
+    assert "shortname" in problem

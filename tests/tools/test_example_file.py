@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 from moodle_assets.endpoints import load_specs
+from moodle_assets.moodle.schemas import all_schemas
 
 from .conftest import db_path, run_cli
 
@@ -34,9 +34,7 @@ def test_example_validates_together_with_the_builtins():
 def test_example_params_are_the_functions_declared_params():
     """Moodle rejects unknown keys; core_reportbuilder_retrieve_report is not in the 4.5 schema
     file, so its names are Moodle's documented reportid/page/perpage."""
-    schemas = json.loads(
-        (resources.files("moodle_assets.demo") / "function_schemas.json").read_text(encoding="utf-8")
-    )["functions"]
+    schemas = all_schemas()
     documented = {"core_reportbuilder_retrieve_report": {"reportid", "page", "perpage"}}
     for spec in example_specs():
         declared = documented.get(spec.function) or set(schemas[spec.function]["params"]["keys"])

@@ -1,0 +1,50 @@
+"""The real parameter and return structures of the Moodle functions the project uses.
+
+Taken from a Moodle 4.5 site (``external_api::external_function_info``). The demo validates
+what it is sent and what it answers against them; the spec loader uses the return
+structures to know which columns an endpoint's records have.
+"""
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def all_schemas() -> dict[str, dict[str, Any]]:
+    """Every known function's ``{"params": ..., "returns": ...}``, loaded once."""
+    text = resources.files(__package__).joinpath("function_schemas.json").read_text(encoding="utf-8")
+    return json.loads(text)["functions"]
+
+
+def record_keys(function: str, data_path: str | None) -> set[str] | None:
+    """Keys of the records at ``data_path`` in ``function``'s answer, or None if unknown.
+
+    Walks the return structure along a simple path (``$``, ``$[*]``, ``$.a[*].b``); a
+    path that is not simple, or a function not known here, gives None.
+    """
+    import re
+
+    schema = all_schemas().get(function)
+    if schema is None:
+        return None
+    node = schema.get("returns")
+    path = (data_path or "").replace(" ", "")
+    if node is None or (path and not re.fullmatch(r"\$((\.[A-Za-z_]\w*)|\[\*\])*", path)):
+        return None
+    steps = re.findall(r"\.([A-Za-z_]\w*)|(\[\*\])", path)
+    if not path and node.get("type") == "multiple":
+        steps = [("", "[*]")]
+    for key, star in steps:
+        if star:
+            if node.get("type") != "multiple":
+                return None
+            node = node["content"]
+        else:
+            if node.get("type") != "structure" or key not in node.get("keys", {}):
+                return None
+            node = node["keys"][key]
+    if node.get("type") != "structure":
+        return None
+    return set(node["keys"])
