@@ -48,6 +48,7 @@ class Call:
     params: Mapping[str, Any]
     context: Mapping[str, Any]
     values: tuple | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
     lookup_key: str | None = None
     rebuild: Callable[[list], "Call"] | None = field(default=None, compare=False, repr=False)
 
@@ -209,8 +210,9 @@ def plan_calls(
     spec = resolved.spec
     refs = lookup_refs(resolved.params)
     base = dict(now=now, time_unit=spec.time_unit, date_format=spec.date_format, window=window)
+    headers = {k: str(v) for k, v in render(dict(spec.headers), MacroContext(**base)).items()}
     if not refs:
-        yield Call(render(resolved.params, MacroContext(**base)), {})
+        yield Call(render(resolved.params, MacroContext(**base)), {}, headers=headers)
         return
     rows = rows or []
     if refs[0].array:
@@ -218,7 +220,7 @@ def plan_calls(
 
         def build(chunk: list) -> Call:
             params = render(resolved.params, MacroContext(**base, row={key: chunk}))
-            return Call(params, {}, tuple(chunk), key, build)
+            return Call(params, {}, tuple(chunk), headers=headers, lookup_key=key, rebuild=build)
 
         values = [row[refs[0].column] for row in rows]
         for chunk in chunked(values, resolved.batch or max(len(values), 1)):
@@ -229,7 +231,7 @@ def plan_calls(
         context = _context_for(refs, keyed)
         if item_columns:
             context[ITEM_COLUMN] = item_key(row, item_columns)
-        yield Call(render(resolved.params, MacroContext(**base, row=keyed)), context)
+        yield Call(render(resolved.params, MacroContext(**base, row=keyed)), context, headers=headers)
 
 
 def _item_of(call: Call) -> dict:
@@ -241,6 +243,17 @@ def _item_of(call: Call) -> dict:
     return dict(call.params)
 
 
+@dataclass(frozen=True)
+class _WithHeaders:
+    """A client whose every call carries the endpoint's request headers (paging included)."""
+
+    client: MoodleClient
+    headers: Mapping[str, str]
+
+    async def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
+        return await self.client.call(function, params, self.headers)
+
+
 async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[Any]:
     spec, paging = resolved.spec, resolved.paginate
 
@@ -248,6 +261,8 @@ async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncI
         return extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column)
 
     function = resolved.function
+    if call.headers:
+        client = _WithHeaders(client, call.headers)
     if paging is None:
         yield await client.call(function, call.params)
     elif paging.style == "limit_offset":

@@ -167,8 +167,12 @@ class MoodleClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def call(self, function: str, params: Mapping[str, Any] | None = None) -> Any:
+    async def call(
+        self, function: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
         """Call one web-service function and return its parsed JSON.
+
+        ``headers`` are extra request headers (e.g. what a proxy in front of the site needs).
 
         POSTs ``wstoken``, ``wsfunction``, ``moodlewsrestformat=json`` and the
         PHP-encoded params. Retries only what may heal (transport errors, timeouts,
@@ -188,7 +192,7 @@ class MoodleClient:
             self.on_request(function, shown)
         logger.debug("call %s %s", function, _format_fields(shown[3:]))
         try:
-            return await self._call_with_retries(function, form, shown)
+            return await self._call_with_retries(function, form, shown, headers)
         except MoodleError as error:
             key = getattr(error, "errorcode", None) or type(error).__name__
             self.stats.errors[key] += 1
@@ -196,10 +200,11 @@ class MoodleClient:
             raise
 
     async def _call_with_retries(
-        self, function: str, form: list[tuple[str, str]], shown: list[tuple[str, str]]
+        self, function: str, form: list[tuple[str, str]], shown: list[tuple[str, str]],
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         body = urlencode(form).encode("ascii")
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers = {**(extra_headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
         attempts_allowed = self.settings.max_retries + 1
         for attempt in range(1, attempts_allowed + 1):
             retry_after: float | None = None
