@@ -333,7 +333,10 @@ async def harvest(
                 take(extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column), call.context)
         except MoodleAPIError as err:
             if err.errorcode in spec.fail_on:
-                raise EndpointFailure(f"{err} {spec.fail_on[err.errorcode]}") from None
+                raise EndpointFailure(
+                    f"{resolved.function}: Moodle said: {err.moodle_message} [{err.errorcode}]. "
+                    f"This stops the whole endpoint. {spec.fail_on[err.errorcode]}"
+                ) from None
             if err.errorcode in spec.empty_on:
                 outcome.empty_items += 1
             elif err.fatal or not fan_out:
