@@ -46,6 +46,7 @@ from moodle_assets.endpoints.runner import (
     SettingsError,
     harvest,
     lookup_queries,
+    lookup_sql,
     plan_calls,
     resolve,
 )
@@ -102,17 +103,8 @@ def read_lookup_rows(warehouse: Warehouse, query: LookupQuery) -> list[dict]:
             raise Failure(
                 f"Table {table} has no column {', '.join(missing)}; its columns are {', '.join(sorted(present))}."
             )
-        cols = ", ".join(f'"{c}"' for c in query.columns)
-        source = f"SELECT DISTINCT {cols} FROM {table} WHERE " + " AND ".join(f'"{c}" IS NOT NULL' for c in query.columns)
-    else:
-        source = f"SELECT * FROM ({query.sql}) AS lookup_rows WHERE TRUE"
-    params: list[Any] = []
-    for column, value in query.equals.items():
-        source += f' AND "{column}" = ?'
-        params.append(value)
-    order = ", ".join(f'"{c}"' for c in query.columns)
     try:
-        return warehouse.query_dicts(f"{source} ORDER BY {order}", params)
+        return warehouse.query_dicts(*lookup_sql(query))
     except Exception as exc:  # a lookup query is user SQL: say where it came from
         raise Failure(f"The lookup for {query.asset} failed in DuckDB: {exc}") from None
 

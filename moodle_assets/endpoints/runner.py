@@ -40,6 +40,28 @@ class LookupQuery:
     equals: Mapping[str, Any] = field(default_factory=dict)  # column -> value (a settings filter)
 
 
+def lookup_sql(query: LookupQuery, limit: int | None = None) -> tuple[str, list[Any]]:
+    """The SQL (and its parameters) that reads a lookup's rows from the warehouse, in a stable order."""
+    def q(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    if query.sql is None:
+        cols = ", ".join(q(c) for c in query.columns)
+        sql = f"SELECT DISTINCT {cols} FROM moodle.{query.asset} WHERE " + " AND ".join(
+            f"{q(c)} IS NOT NULL" for c in query.columns
+        )
+    else:
+        sql = f"SELECT * FROM ({query.sql}) AS lookup_rows WHERE TRUE"
+    params: list[Any] = []
+    for column, value in query.equals.items():
+        sql += f" AND {q(column)} = ?"
+        params.append(value)
+    sql += " ORDER BY " + ", ".join(q(c) for c in query.columns)
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, params
+
+
 @dataclass(frozen=True)
 class Call:
     """One call before paging. Array calls keep their values and a way to rebuild the call
@@ -376,5 +398,5 @@ async def harvest(
 
 __all__ = [
     "Call", "EndpointFailure", "HarvestOutcome", "LookupQuery", "MoodleError", "Resolved", "SettingsError",
-    "harvest", "lookup_queries", "plan_calls", "resolve",
+    "harvest", "lookup_queries", "lookup_sql", "plan_calls", "resolve",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from moodle_assets.endpoints.runner import LookupQuery, Resolved
+from moodle_assets.endpoints.runner import LookupQuery, Resolved, lookup_sql
 from moodle_assets.warehouse import Warehouse
 
 SCHEMA = "moodle"
@@ -18,10 +18,6 @@ SCHEMA = "moodle"
 
 class LookupUnavailable(LookupError):
     """No value for a lookup: the message says to materialise the upstream asset or pass --lookup."""
-
-
-def _quote(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
 
 
 def _from_flags(query: LookupQuery, given: Mapping[str, list[Any]], limit: int) -> list[dict] | None:
@@ -48,16 +44,7 @@ def _from_warehouse(
                 f"(it has {', '.join(sorted(present))}); fix the lookup or pass --lookup "
                 + " ".join(f"{query.asset}.{c}=VALUE" for c in query.columns)
             )
-        cols = ", ".join(_quote(c) for c in query.columns)
-        sql = f"SELECT DISTINCT {cols} FROM {table} WHERE " + " AND ".join(f"{_quote(c)} IS NOT NULL" for c in query.columns)
-    else:
-        sql = f"SELECT * FROM ({query.sql}) AS lookup_rows WHERE TRUE"
-    params: list[Any] = []
-    for column, value in query.equals.items():
-        sql += f" AND {_quote(column)} = ?"
-        params.append(value)
-    order = ", ".join(_quote(c) for c in query.columns)
-    return warehouse.query_dicts(f"{sql} ORDER BY {order} LIMIT {int(limit)}", params)
+    return warehouse.query_dicts(*lookup_sql(query, limit))
 
 
 def sample_rows(
