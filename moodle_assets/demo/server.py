@@ -8,11 +8,15 @@ here sends only what a real Moodle 4.5 accepts.
 
 ``workers``/``service_ms`` model a PHP-FPM site: at most ``workers`` requests are served at
 once and each takes ``service_ms`` (+ up to ``jitter_ms``), which makes throughput and
-concurrency tests meaningful on loopback.
+concurrency tests meaningful on loopback. ``peak_in_flight`` (and ``peak_by_function``) is
+the most REST requests the site held at once, queued for a worker or in service, since the
+start or the last ``reset_calls()``: what a client's concurrency bound really put on the site.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import logging
 import random
@@ -112,6 +116,9 @@ class DemoServer:
         self.port = port
         self.calls: list[RecordedCall] = []
         self._calls_lock = threading.Lock()
+        self._in_flight: collections.Counter[str] = collections.Counter()
+        self.peak_in_flight = 0
+        self.peak_by_function: dict[str, int] = {}
         self._throttle = _Throttle(workers, service_ms, jitter_ms)
         self._tokens = tokens(self.dataset)
         if token:
@@ -172,8 +179,24 @@ class DemoServer:
     # ------------------------------------------------------------ calls
 
     def reset_calls(self) -> None:
+        """Forget the recorded calls and the in-flight peaks (requests still open stay counted)."""
         with self._calls_lock:
             self.calls.clear()
+            self.peak_in_flight = sum(self._in_flight.values())
+            self.peak_by_function = {f: n for f, n in self._in_flight.items() if n}
+
+    @contextlib.contextmanager
+    def _serving(self, function: str):
+        """Count one REST request as in flight (for ``peak_in_flight``) while it is open."""
+        with self._calls_lock:
+            self._in_flight[function] += 1
+            self.peak_in_flight = max(self.peak_in_flight, sum(self._in_flight.values()))
+            self.peak_by_function[function] = max(self.peak_by_function.get(function, 0), self._in_flight[function])
+        try:
+            yield
+        finally:
+            with self._calls_lock:
+                self._in_flight[function] -= 1
 
     def _record(self, call: RecordedCall) -> None:
         with self._calls_lock:
@@ -286,24 +309,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str, body: bytes) -> None:
         parts = urlsplit(self.path)
-        if parts.path == REST_PATH:
-            fields = parse_qsl(parts.query, keep_blank_values=True)
-            if body:
-                fields += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-            host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
-            demo = self.server.demo
+        if parts.path != REST_PATH:
+            self._send(_html_page("Acme University LMS: Log in to the site", 200) if parts.path in _PAGE_PATHS
+                       else _html_page("Not found", 404))
+            return
+        fields = parse_qsl(parts.query, keep_blank_values=True)
+        if body:
+            fields += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        demo = self.server.demo
 
-            def respond(sent: list[tuple[str, str]]) -> Reply:
-                return demo.handle_rest(sent, method, f"http://{host}")
+        def respond(sent: list[tuple[str, str]]) -> Reply:
+            return demo.handle_rest(sent, method, f"http://{host}")
 
+        # In flight from the request's arrival until its answer is written (or the fault ends it).
+        with demo._serving(dict(fields).get("wsfunction", "")):
             faults = demo.faults
             if faults is not None and faults.intercept(self, fields, respond):
                 return
-            reply = respond(fields)
-        elif parts.path in _PAGE_PATHS:
-            reply = _html_page("Acme University LMS: Log in to the site", 200)
-        else:
-            reply = _html_page("Not found", 404)
+            self._send(respond(fields))
+
+    def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
