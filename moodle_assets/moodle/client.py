@@ -13,16 +13,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import email.utils
+import functools
+import importlib.util
 import ipaddress
 import json
 import logging
+import os
 import random
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -52,6 +56,14 @@ RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.NetworkError,
     httpx.RemoteProtocolError,
 )
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+# httpcore asks ``import sniffio`` several times per request to learn which async library
+# runs it. Without sniffio installed (anyio 4 no longer needs it) every one of those imports
+# fails after searching all of sys.path: ~0.2 ms each, most of a request's CPU. A None
+# entry makes the import fail at once, exactly as it would have anyway.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,8 @@ class MoodleClient:
                 _strip_userinfo(settings.url),
             )
         self.stats = CallStats()
+        # The form starts the same on every call: encode the token once.
+        self._token_field = urlencode([("wstoken", settings.token)])
         self.on_request: Callable[[str, list[tuple[str, str]]], None] | None = None
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
         # Seams for tests: waiting and jitter without real time.
@@ -151,7 +165,7 @@ class MoodleClient:
                 max_connections=settings.max_concurrency,
                 max_keepalive_connections=settings.max_concurrency,
             ),
-            verify=_ssl_verify(settings.verify),
+            verify=_ssl_context(settings.verify, settings.url),
             # A redirect would resend (or, for 301/302, drop) the body with the token, maybe
             # to another host; better to tell the user the right URL.
             follow_redirects=False,
@@ -190,9 +204,13 @@ class MoodleClient:
         self.stats.calls[function] += 1
         if self.on_request is not None:
             self.on_request(function, shown)
-        logger.debug("call %s %s", function, _format_fields(shown[3:]))
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("call %s %s", function, _format_fields(shown[3:]))
+        body = f"{self._token_field}&wsfunction={quote_plus(function)}&moodlewsrestformat=json"
+        if fields:
+            body += "&" + urlencode(fields)
         try:
-            return await self._call_with_retries(function, form, shown, headers)
+            return await self._call_with_retries(function, body.encode("ascii"), shown, headers)
         except MoodleError as error:
             key = getattr(error, "errorcode", None) or type(error).__name__
             self.stats.errors[key] += 1
@@ -200,11 +218,10 @@ class MoodleClient:
             raise
 
     async def _call_with_retries(
-        self, function: str, form: list[tuple[str, str]], shown: list[tuple[str, str]],
+        self, function: str, body: bytes, shown: list[tuple[str, str]],
         extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
-        body = urlencode(form).encode("ascii")
-        headers = {**(extra_headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {**extra_headers, **_FORM_HEADERS} if extra_headers else _FORM_HEADERS
         attempts_allowed = self.settings.max_retries + 1
         for attempt in range(1, attempts_allowed + 1):
             retry_after: float | None = None
@@ -392,18 +409,42 @@ def _parse_json(text: str) -> tuple[bool, Any]:
         return False, None
 
 
-def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    """httpx 0.28 wants an SSLContext for a CA bundle path."""
+def _ssl_context(verify: bool | str, url: str) -> ssl.SSLContext:
+    """The TLS context for ``verify``, built once per process and shared by every client.
+
+    Loading the CA certificates takes ~30 ms, and a harvest makes one client per asset. An
+    http:// site never uses TLS (redirects are not followed), so it gets a bare context
+    without loading any certificates; a CA bundle path is still checked, whatever the URL.
+    """
     if isinstance(verify, str):
-        try:
-            return ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-        raise ValueError(
-            f"the CA bundle {verify!r} given as verify cannot be used ({reason}): "
-            "point verify at a readable PEM file, or set it to True for the system CAs"
-        )
-    return verify
+        return _ca_bundle_context(verify)
+    if urlsplit(url.strip()).scheme.lower() == "http":
+        return _bare_context()
+    return _default_context(bool(verify), os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=None)
+def _ca_bundle_context(path: str) -> ssl.SSLContext:
+    """httpx 0.28 wants an SSLContext for a CA bundle path."""
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    raise ValueError(
+        f"the CA bundle {path!r} given as verify cannot be used ({reason}): "
+        "point verify at a readable PEM file, or set it to True for the system CAs"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _default_context(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """What httpx would build for ``verify`` (True: certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR)."""
+    return httpx.create_ssl_context(verify=verify)
+
+
+@functools.lru_cache(maxsize=1)
+def _bare_context() -> ssl.SSLContext:
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _strip_userinfo(url: str) -> str:
