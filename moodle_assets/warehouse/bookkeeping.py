@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 SCHEMA = "moodle"
 ERRORS_TABLE = f"{SCHEMA}._errors"
@@ -30,11 +29,9 @@ CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
     loaded_at TIMESTAMP WITH TIME ZONE, meta JSON);
 """
 
-_ERRORS_SCHEMA = pa.schema([
-    ("partition_key", pa.string()), ("item", pa.string()), ("function", pa.string()),
-    ("errorcode", pa.string()), ("message", pa.string()),
-])
-_LOADS_SCHEMA = pa.schema([("partition_key", pa.string()), ("row_count", pa.int64())])
+# Rows go in as parameter lists unnested side by side (DuckDB zips unnests in one SELECT):
+# no Arrow or pandas object to register, so a write does not import pandas (~0.3 s per process).
+_ERROR_FIELDS = ("partition_key", "item", "function", "errorcode", "message")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -55,16 +52,14 @@ def replace_errors(con: duckdb.DuckDBPyConnection, table: str, partitions: Seque
     rows = list(_error_rows(errors, partitions))
     if not rows:
         return
-    batch = pa.Table.from_pylist(rows, schema=_ERRORS_SCHEMA)
-    con.register("__moodle_errors", batch)
-    try:
-        con.execute(
-            f"INSERT INTO {ERRORS_TABLE} SELECT ?, partition_key, item::JSON, \"function\", errorcode, "
-            "message, ?::TIMESTAMPTZ FROM __moodle_errors",
-            [table, loaded_at],
-        )
-    finally:
-        con.unregister("__moodle_errors")
+    columns = [[row[name] for row in rows] for name in _ERROR_FIELDS]
+    con.execute(
+        f"INSERT INTO {ERRORS_TABLE} SELECT ?, partition_key, item::JSON, \"function\", errorcode, message, "
+        "?::TIMESTAMPTZ FROM (SELECT unnest(?::VARCHAR[]) AS partition_key, unnest(?::VARCHAR[]) AS item, "
+        "unnest(?::VARCHAR[]) AS \"function\", unnest(?::VARCHAR[]) AS errorcode, "
+        "unnest(?::VARCHAR[]) AS message)",
+        [table, loaded_at, *columns],
+    )
 
 
 def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping[str | None, int],
@@ -72,19 +67,13 @@ def record_loads(con: duckdb.DuckDBPyConnection, table: str, row_counts: Mapping
     """Append one ``_loads`` row per partition (key None for unpartitioned tables)."""
     meta_json = None if meta is None else json.dumps(dict(meta), ensure_ascii=False, default=str,
                                                      separators=(",", ":"))
-    batch = pa.Table.from_pylist(
-        [{"partition_key": key, "row_count": count} for key, count in row_counts.items()],
-        schema=_LOADS_SCHEMA,
+    keys = list(row_counts)
+    counts = [int(row_counts[key]) for key in keys]
+    con.execute(
+        f"INSERT INTO {LOADS_TABLE} SELECT ?, partition_key, row_count, ?::TIMESTAMPTZ, ?::JSON "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS partition_key, unnest(?::BIGINT[]) AS row_count)",
+        [table, loaded_at, meta_json, keys, counts],
     )
-    con.register("__moodle_loads", batch)
-    try:
-        con.execute(
-            f"INSERT INTO {LOADS_TABLE} SELECT ?, partition_key, row_count, ?::TIMESTAMPTZ, ?::JSON "
-            "FROM __moodle_loads",
-            [table, loaded_at, meta_json],
-        )
-    finally:
-        con.unregister("__moodle_loads")
 
 
 def _error_rows(errors: Sequence[Mapping[str, Any]],

@@ -7,8 +7,13 @@ Two reasons this exists instead of plain ``duckdb.connect(path)``:
   :data:`CATALOG` keeps ``moodle.courses`` meaning the table, in our SQL and in users'.
 * Nested or concurrent ``connect()`` calls in one process (a lookup while a write is open,
   two threads) must share one instance: DuckDB refuses to attach a file twice in a
-  process. Connections are cursors on the shared instance, and the instance (with its
-  file lock) is closed as soon as the last cursor is, so the lock is held only briefly.
+  process. Connections are cursors on the shared instance, and the file (with its lock)
+  is detached as soon as the last cursor is closed, so the lock is held only briefly.
+
+Creating a DuckDB instance costs 10-30 ms (its buffer manager and thread pool), attaching
+a file about 1 ms. So the in-memory instances the files are attached to are kept in a
+small pool and reused: a materialisation opens and closes the file several times, and
+each open costs an ``ATTACH`` and each close a ``DETACH``, not a new instance.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ CATALOG = "warehouse"
 
 _registry_lock = threading.Lock()
 _instances: dict[str, _Instance] = {}
+_idle_roots: list[duckdb.DuckDBPyConnection] = []  # in-memory instances with no file attached
+_MAX_IDLE_ROOTS = 2
 
 
 @dataclass
@@ -48,7 +55,7 @@ class SharedConnection:
             instance.users -= 1
             if instance.users == 0:
                 del _instances[self._key]
-                instance.root.close()
+                _release_root(instance.root)
 
 
 def open_file(path: str, read_only: bool) -> SharedConnection:
@@ -62,13 +69,13 @@ def open_file(path: str, read_only: bool) -> SharedConnection:
     with _registry_lock:
         instance = _instances.get(key)
         if instance is None:
-            root = duckdb.connect(":memory:")
+            root = _idle_roots.pop() if _idle_roots else duckdb.connect(":memory:")
             try:
                 literal = "'" + key.replace("'", "''") + "'"
                 options = " (READ_ONLY)" if read_only else ""
                 root.execute(f"ATTACH {literal} AS {CATALOG}{options}")
             except BaseException:
-                root.close()
+                _park(root)
                 raise
             instance = _instances[key] = _Instance(root, read_only)
         elif instance.read_only and not read_only:
@@ -82,6 +89,24 @@ def open_file(path: str, read_only: bool) -> SharedConnection:
             instance.users -= 1
             if instance.users == 0:
                 del _instances[key]
-                instance.root.close()
+                _release_root(instance.root)
             raise
     return SharedConnection(key, cursor)
+
+
+def _release_root(root: duckdb.DuckDBPyConnection) -> None:
+    """Detach the file (releasing its lock; DuckDB checkpoints a written file first) and keep
+    the instance for the next open. Called with the registry lock held."""
+    try:
+        root.execute(f"DETACH {CATALOG}")
+    except BaseException:
+        root.close()  # closing the instance releases the file in any case
+        raise
+    _park(root)
+
+
+def _park(root: duckdb.DuckDBPyConnection) -> None:
+    if len(_idle_roots) < _MAX_IDLE_ROOTS:
+        _idle_roots.append(root)
+    else:
+        root.close()
