@@ -1,6 +1,6 @@
 """The benchmark: the project against a plain sequential harvester, on a model of a real site.
 
-    .venv/bin/python bench/run.py [--scale 1|10] [--quick]
+    .venv/bin/python bench/run.py [--scale 1|10] [--quick] [--only-incremental] [--active-share 0.05]
 
 Starts the demo Moodle in its own process with the site model (bench/common.py SiteModel:
 2 workers x 32-40 ms, calibrated on a small real Moodle 4.5 site), probes its capacity, then
@@ -10,7 +10,12 @@ on the same site measures, each in a child process of its own:
   enrolled_users -> activity_completion, quizzes -> quiz_attempts);
 * bench/sequential_harvester.py harvesting the same chain one call after another;
 * the project materialising every unpartitioned asset ("everything");
-* the project's chain at max_concurrency 1, 2, 4, 8 (the default is 4).
+* the project's chain at max_concurrency 1, 2, 4, 8 (the default is 4);
+* incremental refresh: on a fresh site of the same model (its clock anchored to this
+  machine's), a full harvest of the incremental assets and the assets they read from, a
+  simulated day of activity by ``--active-share`` (5 %) of the students (bench/site.py
+  ``simulate``), the incremental run, and a full harvest of the changed site: calls of the
+  incremental run against the full one, and whether their tables are equal.
 
 It prints wall time, HTTP calls by function (counted by the site), calls/s, peak RSS, CPU
 seconds, rows per table and whether both harvests hold the same keys, then the targets:
@@ -49,16 +54,18 @@ CHILD_TIMEOUT = 1800
 TARGET_WALL = 1.15
 TARGET_CPU_MS = 3.0
 TARGET_RSS = 0.20
+TARGET_INCREMENTAL = 0.10
 ENROL_PAGE = 100  # enrolled_users page size (template default)
 
 
 class Site:
     """bench/site.py as a child process."""
 
-    def __init__(self, scale: float, model: SiteModel) -> None:
+    def __init__(self, scale: float, model: SiteModel, now: int | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "site.py"), "--scale", str(scale), "--workers", str(model.workers),
-             "--service-ms", str(model.service_ms), "--jitter-ms", str(model.jitter_ms)],
+             "--service-ms", str(model.service_ms), "--jitter-ms", str(model.jitter_ms)]
+            + ([] if now is None else ["--now", str(now)]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         self.url = self._read()["url"]
@@ -106,6 +113,57 @@ def project(site: Site, db: str, assets: str = "chain", concurrency: int | None 
     if concurrency is not None:
         argv += ["--max-concurrency", str(concurrency)]
     return measure(site, argv)
+
+
+def table_contents(db: str) -> dict[str, list[tuple]]:
+    """Every moodle table's rows as sorted text tuples, load bookkeeping columns left out."""
+    import duckdb
+
+    out: dict[str, list[tuple]] = {}
+    with duckdb.connect(db, read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' "
+            "AND table_name NOT LIKE '\\_%' ESCAPE '\\'").fetchall()]
+        for table in tables:
+            columns = [r[0] for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
+                       if r[0] not in ("_loaded_at", "_item")]
+            select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in sorted(columns))
+            out[table] = sorted(con.execute(f'SELECT {select} FROM moodle."{table}"').fetchall(), key=repr)
+    return out
+
+
+def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) -> dict[str, Any]:
+    """Full harvest, a day of activity by ``share`` of the students, incremental run, full run.
+
+    The site's dataset is anchored to this machine's clock: the incremental cut-off is
+    taken from it, as against a real site whose clock agrees with the harvester's.
+    """
+    with Site(scale, model, now=int(time.time())) as site:
+        first = project(site, f"{tmp}/inc.duckdb", "incremental")
+        day = site.command(f"simulate {share}")
+        second = project(site, f"{tmp}/inc.duckdb", "incremental")
+        full = project(site, f"{tmp}/inc-full.duckdb", "incremental")
+    nightly, reference = table_contents(f"{tmp}/inc.duckdb"), table_contents(f"{tmp}/inc-full.duckdb")
+    same = {t: nightly.get(t) == reference[t] for t in sorted(reference)}
+    return {"first": first, "day": day, "incremental": second, "full": full, "same_tables": same}
+
+
+def print_incremental(inc: dict[str, Any], share: float) -> None:
+    second, full, day = inc["incremental"], inc["full"], inc["day"]
+    print(f"\n== incremental refresh, {share:.0%} of students active "
+          f"({day['active_users']} of {day['students']}: {day['attempts']} attempts, {day['submissions']} "
+          f"submissions, {day['completions']} completions, {day['discussions']} discussions, "
+          "1 enrolment, 1 unenrolment)")
+    print(f"{'':34s}{'first full':>14s}{'incremental':>14s}{'full again':>14s}")
+    for label, fmt in [("wall s", lambda r: f"{r['wall']:.1f}"), ("HTTP calls (site)", lambda r: f"{r['calls']}"),
+                       ("client CPU s", lambda r: f"{r['cpu']:.2f}")]:
+        print(f"{label:34s}" + "".join(f"{fmt(r):>14s}" for r in (inc["first"], second, full)))
+    print("calls by function (incremental / full again)")
+    for fn in sorted(full["server_calls"], key=lambda f: -full["server_calls"][f]):
+        print(f"  {fn:50s}{second['server_calls'].get(fn, 0):>8d}{full['server_calls'][fn]:>8d}")
+    differ = [t for t, ok in inc["same_tables"].items() if not ok]
+    print(f"tables equal a full harvest: {len(inc['same_tables']) - len(differ)} of {len(inc['same_tables'])}"
+          + (f"; DIFFER: {', '.join(differ)}" if differ else ""))
 
 
 def sequential(site: Site, db: str) -> dict[str, Any]:
@@ -217,11 +275,23 @@ def print_side_by_side(title: str, p: dict, s: dict | None, match: dict | None, 
     print(f"project wall {p['wall']:.1f}s vs floor {floor:.1f}s")
 
 
+def report_incremental(inc: dict[str, Any]) -> None:
+    second, full = inc["incremental"], inc["full"]
+    share = second["calls"] / full["calls"]
+    print(f"  {verdict(share <= TARGET_INCREMENTAL)} incremental run <= 10 % of a full harvest's calls: "
+          f"{second['calls']} vs {full['calls']} ({share:.1%})")
+    print(f"  {verdict(all(inc['same_tables'].values()))} incremental tables equal a full harvest "
+          f"({sum(inc['same_tables'].values())} of {len(inc['same_tables'])})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, choices=[1.0, 10.0])
     parser.add_argument("--quick", action="store_true", help="skip 'everything', the sweep and the 10x sequential run")
     parser.add_argument("--probe-seconds", type=float, default=3.0)
+    parser.add_argument("--active-share", type=float, default=0.05,
+                        help="share of students active during the simulated day (incremental measurement)")
+    parser.add_argument("--only-incremental", action="store_true", help="run only the incremental measurement")
     args = parser.parse_args()
     model = SiteModel()
     out: dict[str, Any] = {
@@ -233,6 +303,13 @@ def main() -> None:
           f"(nominal {model.nominal_capacity:.1f} calls/s); machine: {os.cpu_count()} CPUs, shared by the site and "
           "the client")
     tmp = tempfile.mkdtemp(prefix="moodle-bench-")
+    if args.only_incremental:
+        inc = out["incremental"] = incremental_refresh(model, args.scale, args.active_share, tmp)
+        print_incremental(inc, args.active_share)
+        print("\n== targets (project)")
+        report_incremental(inc)
+        write_results(out, f"incremental-scale{int(args.scale)}")
+        return
     with Site(1.0, model) as site:
         probe = probe_sweep(site.url, DEMO_TOKEN, (1, 2, 4, 8, 16), args.probe_seconds)
         capacity = max(probe.values())
@@ -274,6 +351,10 @@ def main() -> None:
             need10 = needed_calls(f"{tmp}/p10.duckdb")
             out["chain10"] = {"project": p10, "sequential": s10, "same_keys": match10, "need": need10}
             print_side_by_side("fan-out chain, 10x", p10, s10, match10, capacity, need10)
+
+    inc = incremental_refresh(model, 1.0, args.active_share, tmp)
+    out["incremental"] = inc
+    print_incremental(inc, args.active_share)
 
     # ------------------------------------------------------------- targets
     print("\n== targets (project)")
@@ -320,9 +401,15 @@ def main() -> None:
         print(f"  {verdict(walls[4] <= 1.05 * walls[best])} default max_concurrency 4 within 5 % of the best "
               f"({best}: {walls[best]:.1f}s; 4: {walls[4]:.1f}s)")
 
+    report_incremental(out["incremental"])
+
+    write_results(out, f"scale{int(args.scale)}{'-quick' if args.quick else ''}")
+
+
+def write_results(out: dict[str, Any], name: str) -> None:
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    path = results / f"scale{int(args.scale)}{'-quick' if args.quick else ''}.json"
+    path = results / f"{name}.json"
     path.write_text(json.dumps(out, indent=1, default=str) + "\n")
     print(f"\nresults: {path.relative_to(ROOT)}")
 

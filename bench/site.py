@@ -1,11 +1,16 @@
 """The demo Moodle with the site model, in its own process, driven over stdin.
 
-    python bench/site.py --scale 1 --workers 2 --service-ms 32 --jitter-ms 8
+    python bench/site.py --scale 1 --workers 2 --service-ms 32 --jitter-ms 8 [--now EPOCH]
 
 Prints ``{"url": ...}`` once listening, then answers one JSON line per command read on
-stdin: ``reset`` (forget the calls seen, restart the CPU clock) and ``stats`` (calls by
-wsfunction since the last reset, and the server's CPU seconds). Exits on end of input.
+stdin: ``reset`` (forget the calls seen, restart the CPU clock), ``stats`` (calls by
+wsfunction since the last reset, and the server's CPU seconds) and ``simulate SHARE`` (a
+day of activity by about SHARE of the students, ``moodle_assets.demo.activity.simulate_day``,
+on the dataset the server is serving; answers what changed). Exits on end of input.
 Counting on the server side counts what the site really served, retries included.
+
+``--now`` anchors the dataset's clock (default: the benchmark's pinned date). The
+incremental measurement anchors it to this machine's clock, as its cut-off is.
 """
 
 from __future__ import annotations
@@ -20,14 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import DEMO_NOW, cpu_seconds  # noqa: E402
 from moodle_assets.demo.dataset import DemoConfig, generate  # noqa: E402
-from moodle_assets.demo import server as demo_server  # noqa: E402
+from moodle_assets.demo.activity import simulate_day  # noqa: E402
 from moodle_assets.demo.server import DemoServer  # noqa: E402
-
-# The demo's handler sends the headers and the body in two writes on an unbuffered socket;
-# with Nagle's algorithm on, the body waits for the client's delayed ACK (~40 ms on Linux),
-# which caps one keep-alive connection at ~22 calls/s whatever the model says. A real
-# site's web server does not stall like that, so the benchmark switches Nagle off.
-demo_server._RequestHandler.disable_nagle_algorithm = True
 
 
 def main() -> None:
@@ -36,8 +35,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--service-ms", type=float, default=32.0)
     parser.add_argument("--jitter-ms", type=float, default=8.0)
+    parser.add_argument("--now", type=int, default=DEMO_NOW, help="the dataset's clock (epoch seconds)")
     args = parser.parse_args()
-    dataset = generate(DemoConfig(now=DEMO_NOW, scale=args.scale))
+    dataset = generate(DemoConfig(now=args.now, scale=args.scale))
     server = DemoServer(dataset, workers=args.workers or None, service_ms=args.service_ms, jitter_ms=args.jitter_ms)
     server.start()
     print(json.dumps({"url": server.url}), flush=True)
@@ -49,6 +49,16 @@ def main() -> None:
                 server.reset_calls()
                 cpu0 = cpu_seconds()
                 print(json.dumps({"ok": True}), flush=True)
+            elif command.startswith("simulate"):
+                share = float(command.split()[1]) if len(command.split()) > 1 else 0.05
+                report = simulate_day(server.dataset, active_share=share)
+                print(json.dumps({
+                    "active_users": len(report.active_users), "attempts": report.attempts,
+                    "submissions": report.submissions, "completions": report.completions,
+                    "discussions": report.discussions, "enrolled": report.enrolled,
+                    "unenrolled": report.unenrolled,
+                    "students": len({e["userid"] for e in server.dataset.enrolments if e["role"] == "student"}),
+                }), flush=True)
             elif command == "stats":
                 calls = collections.Counter(call.function for call in list(server.calls))
                 print(json.dumps({"calls": dict(calls), "cpu": cpu_seconds() - cpu0}), flush=True)
