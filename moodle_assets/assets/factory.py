@@ -283,9 +283,15 @@ def materialize_endpoint(
         return _load_and_report(spec, context, moodle, warehouse, staged, outcome, stats, resolved.function,
                                 target, started, catalog)
 
+    try:
+        client_settings = moodle.client_settings()
+    except ValueError as exc:  # e.g. an empty or schemeless MOODLE_URL
+        staged.close()
+        raise Failure(f"{spec.name}: {exc}") from None
+
     async def run() -> tuple[HarvestOutcome, dict]:
         nonlocal resolved
-        async with MoodleClient(moodle.client_settings()) as client:
+        async with MoodleClient(client_settings) as client:
             if spec.alternatives:
                 info = site or await client.call("core_webservice_get_site_info")
                 resolved = replace(resolved, function=choose_function(spec, info))

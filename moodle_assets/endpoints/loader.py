@@ -36,7 +36,7 @@ def _parse_file(text: str, source: str) -> tuple[list[EndpointSpec], list[str]]:
         return [], [f"{source}: expected a list of endpoints (or a mapping with an 'endpoints' list)"]
     specs, problems = [], []
     for i, raw in enumerate(doc):
-        spec, errs = build_spec(raw, source, i)
+        spec, errs = build_spec(raw, source, i, partial=True)
         problems.extend(errs)
         if spec:
             specs.append(spec)

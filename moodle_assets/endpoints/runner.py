@@ -111,7 +111,8 @@ def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
     """The first alternative this site offers and is new enough for, else the spec's function.
 
     mod_quiz_get_user_quiz_attempts replaces mod_quiz_get_user_attempts from Moodle 5.0;
-    site info's ``version`` and ``functions`` say which one this token can call.
+    site info's ``version`` and ``functions`` say which one this token can call. When the
+    token can call none of them, the error names them all, with the versions they need.
     """
     offered = offered_functions(site_info)
     try:
@@ -121,6 +122,13 @@ def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
     for alt in spec.alternatives:
         if alt.function in offered and version >= alt.min_version:
             return alt.function
+    if spec.alternatives and offered and spec.function not in offered:
+        others = " nor ".join(f"{a.function} (version {a.min_version}+)" for a in spec.alternatives)
+        raise EndpointFailure(
+            f"this token can call neither {spec.function} nor {others}; this site is version {version}. "
+            f"Add {spec.function} to the token's external service (Site administration > Server > "
+            "Web services > External services > Functions)."
+        )
     return spec.function
 
 

@@ -190,8 +190,13 @@ _KNOWN_KEYS = {
 }
 
 
-def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, list[str]]:
-    """Validate one YAML mapping and build its spec; returns (spec or None, problems)."""
+def build_spec(raw: Any, source: str, index: int, partial: bool = False) -> tuple[EndpointSpec | None, list[str]]:
+    """Validate one YAML mapping and build its spec; returns (spec or None, problems).
+
+    With ``partial`` a spec with problems is still returned (built from what could be
+    read), so the loader can check its macros and lookups too and list every problem of
+    an endpoint at once.
+    """
     problems: list[str] = []
     if not isinstance(raw, Mapping):
         return None, [f"{source}: entry #{index + 1} must be a mapping with at least 'name' and 'function'"]
@@ -385,7 +390,7 @@ def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, 
         bad("columns", "must map column names to DuckDB types")
         columns = {}
 
-    if problems:
+    if name is None:
         return None, problems
     spec = EndpointSpec(
         name=name, function=function, description=str(raw.get("description", "")).strip(), group=group,
@@ -401,4 +406,6 @@ def build_spec(raw: Any, source: str, index: int) -> tuple[EndpointSpec | None, 
     from moodle_assets.endpoints.macros import check_macros
 
     problems.extend(f"{_where(source, name, f)}: {m}" for f, m in check_macros(spec))
-    return (None, problems) if problems else (spec, [])
+    if problems and not partial:
+        return None, problems
+    return spec, problems

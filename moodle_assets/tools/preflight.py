@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-from moodle_assets.endpoints.runner import choose_function
+from moodle_assets.endpoints.runner import EndpointFailure, choose_function
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient
 
@@ -173,7 +173,10 @@ def check_functions(site_info: Mapping[str, Any], specs: Sequence[EndpointSpec])
             derived = f"{spec.explode.asset}.{spec.explode.column}"
             out.append(FunctionStatus(spec.name, "", spec.source, True, derived_from=derived))
             continue
-        function = choose_function(spec, site_info)
+        try:
+            function = choose_function(spec, site_info)
+        except EndpointFailure:
+            function = spec.function  # neither it nor an alternative is offered: report it
         available, fix, caveats = check_function(function, site_info)
         out.append(FunctionStatus(spec.name, function, spec.source, available, fix, caveats))
     return out

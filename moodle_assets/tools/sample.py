@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
 from moodle_assets.endpoints.macros import lookup_refs
-from moodle_assets.endpoints.runner import Call, Resolved, choose_function, lookup_queries, plan_calls, resolve
+from moodle_assets.endpoints.runner import Call, EndpointFailure, Resolved, choose_function, lookup_queries, plan_calls, resolve
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec, check_jsonpath
 from moodle_assets.moodle import MoodleClient, limit_offset, page_perpage
 from moodle_assets.tools.lookups import sample_rows
@@ -191,7 +191,10 @@ async def take_sample(
     """
     function = ""
     if spec.alternatives:
-        function = choose_function(spec, await client.call(SITE_INFO))
+        try:
+            function = choose_function(spec, await client.call(SITE_INFO))
+        except EndpointFailure as exc:
+            raise SampleError(str(exc)) from None
     try:
         resolved, call, used, source = plan_sample(spec, overrides or {}, lookups or {}, warehouse, now, function)
     except SpecError as exc:
