@@ -95,8 +95,9 @@ def _demo(args: argparse.Namespace) -> int:
             return 0
         print(
             f"\nDagster UI: http://127.0.0.1:{args.ui_port}\n"
-            "  First click: Assets -> 'View lineage' to see the graph; click moodle/enrolled_users for its\n"
-            "  row count, schema and preview; moodle/calendar_events -> Partitions to launch a backfill.\n"
+            "  First click: Lineage (left menu) to see the groups and how they connect; click\n"
+            "  moodle/enrolled_users for its row count, schema and preview; moodle/calendar_events ->\n"
+            "  Partitions to launch a backfill. docs/ui.md walks through the rest.\n"
             "  Stop with Ctrl-C.\n",
             flush=True,
         )
