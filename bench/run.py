@@ -115,21 +115,32 @@ def project(site: Site, db: str, assets: str = "chain", concurrency: int | None 
     return measure(site, argv)
 
 
-def table_contents(db: str) -> dict[str, list[tuple]]:
-    """Every moodle table's rows as sorted text tuples, load bookkeeping columns left out."""
+def table_contents(db: str) -> dict[str, dict[str, list]]:
+    """Every moodle table's rows as sorted text tuples under ``rows``, and each column's
+    sorted values under its name; load bookkeeping columns left out."""
     import duckdb
 
-    out: dict[str, list[tuple]] = {}
+    out: dict[str, dict[str, list]] = {}
     with duckdb.connect(db, read_only=True) as con:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' "
             "AND table_name NOT LIKE '\\_%' ESCAPE '\\'").fetchall()]
         for table in tables:
-            columns = [r[0] for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
-                       if r[0] not in ("_loaded_at", "_item")]
-            select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in sorted(columns))
-            out[table] = sorted(con.execute(f'SELECT {select} FROM moodle."{table}"').fetchall(), key=repr)
+            columns = sorted(r[0] for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
+                             if r[0] not in ("_loaded_at", "_item"))
+            select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
+            rows = con.execute(f'SELECT {select} FROM moodle."{table}"').fetchall()
+            out[table] = {"rows": sorted(rows, key=repr)}
+            for i, column in enumerate(columns):
+                out[table][column] = sorted((row[i] for row in rows), key=repr)
     return out
+
+
+def differing_columns(left: dict[str, list] | None, right: dict[str, list]) -> list[str]:
+    """The columns whose values differ between two tables (all of them if one is missing)."""
+    if left is None:
+        return sorted(c for c in right if c != "rows")
+    return sorted(c for c in set(left) | set(right) if c != "rows" and left.get(c) != right.get(c))
 
 
 def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) -> dict[str, Any]:
@@ -144,8 +155,10 @@ def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) 
         second = project(site, f"{tmp}/inc.duckdb", "incremental")
         full = project(site, f"{tmp}/inc-full.duckdb", "incremental")
     nightly, reference = table_contents(f"{tmp}/inc.duckdb"), table_contents(f"{tmp}/inc-full.duckdb")
-    same = {t: nightly.get(t) == reference[t] for t in sorted(reference)}
-    return {"first": first, "day": day, "incremental": second, "full": full, "same_tables": same}
+    same = {t: (nightly.get(t) or {}).get("rows") == reference[t]["rows"] for t in sorted(reference)}
+    differ = {t: differing_columns(nightly.get(t), reference[t]) for t, ok in same.items() if not ok}
+    return {"first": first, "day": day, "incremental": second, "full": full, "same_tables": same,
+            "differing_columns": differ}
 
 
 def print_incremental(inc: dict[str, Any], share: float) -> None:
@@ -164,6 +177,8 @@ def print_incremental(inc: dict[str, Any], share: float) -> None:
     differ = [t for t, ok in inc["same_tables"].items() if not ok]
     print(f"tables equal a full harvest: {len(inc['same_tables']) - len(differ)} of {len(inc['same_tables'])}"
           + (f"; DIFFER: {', '.join(differ)}" if differ else ""))
+    for table, columns in inc.get("differing_columns", {}).items():
+        print(f"  {table}: differing columns {', '.join(columns) or '(row multiplicity only)'}")
 
 
 def sequential(site: Site, db: str) -> dict[str, Any]:
