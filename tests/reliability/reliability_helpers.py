@@ -10,9 +10,18 @@ BASE_ASSETS = ["course_index", "courses", "enrolled_users"]
 
 
 def table(db: str, name: str, *, loaded_at: bool = False) -> list[tuple]:
-    """Every row of ``moodle.<name>``, all columns but ``_loaded_at`` unless asked, sorted."""
-    exclude = "" if loaded_at else " EXCLUDE (_loaded_at)"
-    return rows(db, f"SELECT *{exclude} FROM moodle.{name} ORDER BY ALL")
+    """Every row of ``moodle.<name>``, all columns but ``_loaded_at`` unless asked, sorted.
+
+    Columns after the first are taken in name order: a key only some records have takes its
+    place in the table where it was first seen, which depends on which call answered first.
+    """
+    return rows(db, f"SELECT {ordered_columns(db, name, loaded_at)} FROM moodle.{name} ORDER BY ALL")
+
+
+def ordered_columns(db: str, name: str, loaded_at: bool = False) -> str:
+    """The first column (a fan-out's context, or the records' own first key) stays first."""
+    first, *rest = [r[0] for r in rows(db, f'DESCRIBE moodle."{name}"')]
+    return ", ".join(f'"{c}"' for c in [first, *sorted(rest)] if loaded_at or c != "_loaded_at")
 
 
 def errors(db: str, name: str) -> list[tuple]:

@@ -25,6 +25,7 @@ from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
 from tests.assets.helpers import endpoint_assets, resources, rows, run
 from tests.conftest import DEMO_NOW
 from tests.reliability.concurrent_run_process import CALENDAR, range_tags, run_config
+from tests.reliability.reliability_helpers import ordered_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("concurrent_run_process.py")
@@ -93,9 +94,7 @@ def _contents(db: str) -> dict[str, list[tuple]]:
         elif name == "_errors":
             sql = "SELECT table_name, partition_key, item::VARCHAR, function, errorcode, message FROM moodle._errors ORDER BY ALL"
         else:
-            columns = {r[0] for r in rows(db, f'DESCRIBE moodle."{name}"')}
-            exclude = " EXCLUDE (_loaded_at)" if "_loaded_at" in columns else ""
-            sql = f'SELECT *{exclude} FROM moodle."{name}" ORDER BY ALL'
+            sql = f'SELECT {ordered_columns(db, name)} FROM moodle."{name}" ORDER BY ALL'
         out[name] = rows(db, sql)
     return out
 
