@@ -16,7 +16,6 @@ import asyncio
 import collections
 import email.utils
 import functools
-import importlib.util
 import ipaddress
 import json
 import logging
@@ -24,7 +23,6 @@ import os
 import random
 import ssl
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,14 +58,6 @@ RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.RemoteProtocolError,
 )
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-
-# httpcore asks ``import sniffio`` several times per request to learn which async library
-# runs it. Without sniffio installed (anyio 4 no longer needs it) every one of those imports
-# fails after searching all of sys.path: ~0.2 ms each, most of a request's CPU. A None
-# entry makes the import fail at once, exactly as it would have anyway.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
-
 
 @dataclass(frozen=True)
 class ClientSettings:
