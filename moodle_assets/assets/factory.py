@@ -37,6 +37,7 @@ from moodle_assets.assets import incremental
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
+from moodle_assets.endpoints.macros import context_column, lookup_refs
 from moodle_assets.endpoints.runner import (
     ITEM_COLUMN,
     EndpointFailure,
@@ -52,6 +53,7 @@ from moodle_assets.endpoints.runner import (
 )
 from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec
 from moodle_assets.moodle import MoodleClient, MoodleError
+from moodle_assets.moodle.schemas import record_fields
 from moodle_assets.warehouse import StagedRecords, Warehouse, WarehouseLockedError
 
 KEY_PREFIX = "moodle"
@@ -107,6 +109,39 @@ def read_lookup_rows(warehouse: Warehouse, query: LookupQuery) -> list[dict]:
         return warehouse.query_dicts(*lookup_sql(query))
     except Exception as exc:  # a lookup query is user SQL: say where it came from
         raise Failure(f"The lookup for {query.asset} failed in DuckDB: {exc}") from None
+
+
+_PROJECT_COLUMNS = {
+    "_loaded_at": "When this row was loaded (UTC).",
+    ITEM_COLUMN: "The fan-out item this row came from (lookup values joined by |), for incremental refresh.",
+    PARTITION_COLUMN: "The time partition (day) this row belongs to.",
+}
+
+
+def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: str) -> list[tuple[str, str, str]]:
+    """(name, type, description) of every column: Moodle's fields with their declared type,
+    the columns the project adds with what they mean."""
+    fields = record_fields(function, spec.data_path) or {} if function else {}
+    context = {
+        column: f"The {ref.asset}.{ref.column} value this row was fetched for."
+        for ref in lookup_refs(spec.params) if (column := context_column(ref))
+    }
+    if spec.explode:
+        context.update({c: f"{spec.explode.asset}.{p} of the parent row." for c, p in spec.explode.keys.items()})
+    context.update({c: f"{k} of the enclosing object in Moodle's answer." for c, k in spec.parent_fields.items()})
+    out = []
+    for name, type_ in columns.items():
+        if name in _PROJECT_COLUMNS:
+            text = _PROJECT_COLUMNS[name]
+        elif name in fields:
+            kind = fields[name]
+            text = f"Moodle field {name} ({kind}{', kept as JSON' if kind in ('list', 'object') else ''})."
+        elif name in context:
+            text = context[name]
+        else:
+            text = f"Field {name} of {function or 'the parent'}'s answer."
+        out.append((name, type_, text))
+    return out
 
 
 def _preview_markdown(rows: list[Mapping[str, Any]], limit_cols: int = 8) -> str:
@@ -365,7 +400,7 @@ def _load_and_report(
         "dagster/row_count": table_rows,
         "dagster/table_name": spec.table,
         "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name, type_) for name, type_ in columns.items()]
+            columns=[TableColumn(name, type_, description=d) for name, type_, d in describe_columns(spec, columns, function)]
         ),
         "rows_loaded": result.row_count if result else 0,
         "moodle_function": function or f"(from {KEY_PREFIX}.{spec.explode.asset})",

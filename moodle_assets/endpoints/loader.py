@@ -13,7 +13,7 @@ from typing import Iterable
 
 import yaml
 
-from moodle_assets.endpoints.macros import lookup_refs
+from moodle_assets.endpoints.macros import context_column, lookup_refs
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec
 from moodle_assets.moodle.schemas import record_keys
 
@@ -117,10 +117,7 @@ def known_columns(spec: EndpointSpec) -> set[str] | None:
     added = set(spec.parent_fields) | set(spec.columns) | {"_loaded_at", "_item", "_partition"}
     if spec.scalar_column:
         added.add(spec.scalar_column)
-    for ref in lookup_refs(spec.params):
-        if not ref.array and ref.path:
-            leaf = ref.path[-1] if not ref.path[-1].isdigit() else ref.path[-2]
-            added.add(leaf if leaf != "id" else (ref.asset[:-1] if ref.asset.endswith("s") else ref.asset) + "id")
+    added |= {c for ref in lookup_refs(spec.params) if (c := context_column(ref))}
     return keys | added
 
 

@@ -42,6 +42,21 @@ class LookupRef:
         return f"{self.asset}.{self.column}"
 
 
+def context_column(ref: LookupRef) -> str | None:
+    """The column a per-value lookup's value is kept in on every row of that call.
+
+    It is the parameter's name; a value sent as ``id`` (core_competency_list_course_competencies)
+    is named after its asset (courses -> courseid) so it cannot clash with the record's ``id``.
+    Array lookups have no single value per row: None.
+    """
+    if ref.array or not ref.path:
+        return None
+    leaf = ref.path[-1] if not ref.path[-1].isdigit() else ref.path[-2]
+    if leaf == "id":
+        return (ref.asset[:-1] if ref.asset.endswith("s") else ref.asset) + "id"
+    return leaf
+
+
 def iter_strings(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
     """Yield (path, string) for every string leaf of a nested params structure."""
     if isinstance(value, str):

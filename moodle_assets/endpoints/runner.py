@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Se
 
 from moodle_assets.endpoints.availability import offered_functions
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
-from moodle_assets.endpoints.macros import LookupRef, MacroContext, lookup_refs, render
+from moodle_assets.endpoints.macros import LookupRef, MacroContext, context_column, lookup_refs, render
 from moodle_assets.endpoints.spec import EndpointSpec, Paginate
 from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
 
@@ -201,20 +201,8 @@ def lookup_queries(resolved: Resolved) -> list[LookupQuery]:
 
 
 def _context_for(refs: Sequence[LookupRef], row: Mapping[str, Any]) -> dict:
-    """Context columns of one fan-out call: the param a lookup value was sent as.
-
-    A value sent as ``id`` (core_competency_list_course_competencies) is named after its
-    asset (courses -> courseid) so it cannot clash with the record's own ``id``.
-    """
-    out = {}
-    for ref in refs:
-        if ref.array or not ref.path:
-            continue
-        leaf = ref.path[-1] if not ref.path[-1].isdigit() else ref.path[-2]
-        if leaf == "id":
-            leaf = (ref.asset[:-1] if ref.asset.endswith("s") else ref.asset) + "id"
-        out[leaf] = row[ref.key]
-    return out
+    """Context columns of one fan-out call: each per-value lookup's value, by its column."""
+    return {column: row[ref.key] for ref in refs if (column := context_column(ref))}
 
 
 ITEM_COLUMN = "_item"

@@ -19,7 +19,14 @@ def all_schemas() -> dict[str, dict[str, Any]]:
 
 
 def record_keys(function: str, data_path: str | None) -> set[str] | None:
-    """Keys of the records at ``data_path`` in ``function``'s answer, or None if unknown.
+    """Keys of the records at ``data_path`` in ``function``'s answer, or None if unknown."""
+    fields = record_fields(function, data_path)
+    return None if fields is None else set(fields)
+
+
+def record_fields(function: str, data_path: str | None) -> dict[str, str] | None:
+    """Each field of the records at ``data_path`` with its Moodle type (PARAM_INT, a list, an
+    object), in the order Moodle declares them; None if unknown.
 
     Walks the return structure along a simple path (``$``, ``$[*]``, ``$.a[*].b``); a
     path that is not simple, or a function not known here, gives None.
@@ -47,4 +54,8 @@ def record_keys(function: str, data_path: str | None) -> set[str] | None:
             node = node["keys"][key]
     if node.get("type") != "structure":
         return None
-    return set(node["keys"])
+    kinds = {"structure": "object", "multiple": "list"}
+    return {
+        key: kinds.get(child.get("type"), child.get("paramtype") or "value")
+        for key, child in node["keys"].items()
+    }

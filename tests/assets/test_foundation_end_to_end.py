@@ -69,7 +69,11 @@ def test_metadata_reports_calls_schema_and_preview(harvested):
     _, _, meta = harvested
     enrolled = meta["enrolled_users"]
     assert enrolled["dagster/table_name"] == "moodle.enrolled_users"
-    assert {c.name for c in enrolled["dagster/column_schema"].columns} >= {"courseid", "id", "roles", "_loaded_at"}
+    described = {c.name: c.description for c in enrolled["dagster/column_schema"].columns}
+    assert described["courseid"] == "The courses.id value this row was fetched for."
+    assert described["roles"] == "Moodle field roles (list, kept as JSON)."
+    assert described["lastcourseaccess"] == "Moodle field lastcourseaccess (PARAM_INT)."
+    assert described["_loaded_at"] == "When this row was loaded (UTC)."
     calls = enrolled["calls_by_function"]
     assert list(calls) == ["core_enrol_get_enrolled_users"]
     # Every page with users, plus the one empty page per course that ends its walk.
