@@ -31,7 +31,6 @@ Never a timed test: the numbers depend on the machine (the site model shares its
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import math
 import os

@@ -9,12 +9,9 @@ key order, the same types and the same dropped keys as ``external_api::clean_ret
 
 from __future__ import annotations
 
-import json
 
 from moodle_assets.moodle import schemas as moodle_schemas
 import re
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from .errors import invalid_parameter

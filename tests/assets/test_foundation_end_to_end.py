@@ -103,7 +103,6 @@ def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, de
 
 
 def test_calendar_partitions_replace_exactly_their_window(demo_server, harvested, demo_dataset):
-    from moodle_assets.demo.server import DEMO_TOKEN
 
     db, res, _ = harvested
     [calendar] = endpoint_assets(["calendar_events"])

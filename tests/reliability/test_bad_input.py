@@ -22,7 +22,7 @@ from moodle_assets.demo.server import DEMO_TOKEN, RESTRICTED_TOKEN, DemoServer
 from moodle_assets.endpoints import SpecError, load_specs
 from tests.assets.helpers import endpoint_assets, resources, rows, run
 from tests.conftest import DEMO_NOW
-from tests.reliability.reliability_helpers import failure_chain, failure_messages, harvest
+from tests.reliability.reliability_helpers import failure_messages, harvest
 
 OLD_QUIZ = "mod_quiz_get_user_attempts"
 NEW_QUIZ = "mod_quiz_get_user_quiz_attempts"

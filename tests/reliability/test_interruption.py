@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from moodle_assets.demo.faults import Fault, FaultPlan
 from moodle_assets.demo.server import DEMO_TOKEN
