@@ -272,22 +272,30 @@ class _WithHeaders:
         return await self.client.call(function, params, self.headers)
 
 
-async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[Any]:
+async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[tuple[Any, list[dict]]]:
+    """Each page of one call with its records, extracted once (paging needs them too)."""
     spec, paging = resolved.spec, resolved.paginate
+    extracted: dict[int, list[dict]] = {}
 
-    def records_of(page: Any) -> list:
-        return extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column)
+    def records_of(page: Any) -> list[dict]:
+        records = extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column)
+        extracted[id(page)] = records
+        return records
+
+    def with_records(page: Any) -> tuple[Any, list[dict]]:
+        records = extracted.pop(id(page), None)
+        return page, records if records is not None else records_of(page)
 
     function = resolved.function
     if call.headers:
         client = _WithHeaders(client, call.headers)
     if paging is None:
-        yield await client.call(function, call.params)
+        yield with_records(await client.call(function, call.params))
     elif paging.style == "limit_offset":
         async for page in limit_offset(
             client, function, call.params, page_size=paging.page_size, records_of=records_of
         ):
-            yield page
+            yield with_records(page)
     else:
         async for page in page_perpage(
             client, function, call.params, page_size=paging.page_size, records_of=records_of,
@@ -295,7 +303,7 @@ async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncI
             total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
             stop_on_short_page=paging.stop_on_short_page,
         ):
-            yield page
+            yield with_records(page)
 
 
 async def harvest(
@@ -345,10 +353,10 @@ async def harvest(
 
     async def process(call: Call) -> None:
         try:
-            async for page in _pages(client, resolved, call):
+            async for page, records in _pages(client, resolved, call):
                 outcome.pages += 1
                 outcome.metadata.extend(extract_metadata(page, spec.metadata_path))
-                take(extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column), call.context)
+                take(records, call.context)
         except MoodleAPIError as err:
             if err.errorcode in spec.fail_on:
                 raise EndpointFailure(
