@@ -47,6 +47,13 @@ __all__ = ["REST_PATH", "AdaptiveLimit", "CallStats", "ClientSettings", "MoodleC
 
 logger = logging.getLogger("moodle_assets.moodle")
 
+# httpx logs every request at INFO: a thousand-call fan-out would bury the progress lines of a
+# run or the demo's terminal. The client reports its own calls (stats, retries, DEBUG lines);
+# a user who wants httpx's lines sets that logger's level explicitly, which is kept.
+for _name in ("httpx", "httpcore"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
+
 REST_PATH = "/webservice/rest/server.php"
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 RETRY_AFTER_STATUSES = frozenset({429, 503})
