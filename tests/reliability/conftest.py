@@ -3,7 +3,7 @@ already holding a fault-free harvest to compare against (and to prove left intac
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import shutil
 
 import pytest
@@ -11,19 +11,23 @@ import pytest
 from moodle_assets.assets import resources as resources_module
 from moodle_assets.demo.dataset import DemoConfig, generate
 from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
-from moodle_assets.moodle import ClientSettings
 from tests.assets.helpers import endpoint_assets, resources, run
 from tests.conftest import DEMO_NOW
 from tests.reliability.reliability_helpers import BASE_ASSETS, table
 
-# MoodleResource exposes retries and timeout but not the backoff, so tests shorten the
-# backoff where the resource builds its client settings.
+# Retried faults would wait the real backoff (0.5 s doubling); the tests shorten it where every
+# run's client settings are made, overriding whatever the resource was configured with.
 FAST_BACKOFF = {"backoff_base": 0.02, "backoff_max": 2.0}
 
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(resources_module, "ClientSettings", functools.partial(ClientSettings, **FAST_BACKOFF))
+    made_by_resource = resources_module.MoodleResource.client_settings
+
+    def fast(self):
+        return dataclasses.replace(made_by_resource(self), **FAST_BACKOFF)
+
+    monkeypatch.setattr(resources_module.MoodleResource, "client_settings", fast)
 
 
 @pytest.fixture(scope="session")

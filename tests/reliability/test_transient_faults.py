@@ -55,3 +55,12 @@ def test_429_waits_the_retry_after_the_site_asks_for(site, db, baseline, caplog)
     retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
     assert retries == [f"retrying {ENROL} in 0.50s after HTTP 429 Too Many Requests (attempt 1 of 4)"]
     assert table(db, "enrolled_users") == baseline[1]["enrolled_users"]
+
+
+def test_the_fast_backoff_reaches_the_client_the_runs_use():
+    """The fixture above is what keeps these tests quick; a resource default must not undo it."""
+    from moodle_assets.assets.resources import MoodleResource
+    from tests.reliability.conftest import FAST_BACKOFF
+
+    settings = MoodleResource(url="http://127.0.0.1:1", token="x").client_settings()
+    assert (settings.backoff_base, settings.backoff_max) == (FAST_BACKOFF["backoff_base"], FAST_BACKOFF["backoff_max"])
