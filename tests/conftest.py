@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 
+from moodle_assets import clock
 from moodle_assets.demo.dataset import DemoConfig, generate
 from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
 
@@ -13,6 +14,15 @@ from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
 DEMO_NOW = 1795700000  # 2026-11-26
 
 warnings.filterwarnings("ignore", category=Warning, module="dagster")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def project_clock():
+    """The project clock stands at DEMO_NOW for the whole session, in this process and (through
+    MOODLE_ASSETS_NOW) in every process a test starts, so {now} macros, the incremental cut-off,
+    the `test` command and analytics measure from the demo site's moment, whatever the date."""
+    with clock.frozen(DEMO_NOW, environment=True) as moment:
+        yield moment
 
 
 @pytest.fixture(scope="session")

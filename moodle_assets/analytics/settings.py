@@ -9,11 +9,12 @@ moment it describes in its ``moodle._loads`` row.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, Optional
 
 from dagster import ConfigurableResource
 from pydantic import Field
+
+from moodle_assets import clock
 
 _PARAM = re.compile(r"\$([a-z_]+)")
 
@@ -24,7 +25,7 @@ class AnalyticsSettings(ConfigurableResource):
     now: Optional[int] = Field(
         default=None,
         description="Unix seconds that 'last 7 days', 'inactive' and 'overdue' are measured from; "
-        "empty = the start of the run.",
+        "empty = the start of the run (the project clock: MOODLE_ASSETS_NOW if set).",
     )
     inactive_days: int = Field(
         default=14, ge=1, description="Days without opening a course after which a learner is at risk."
@@ -36,7 +37,7 @@ class AnalyticsSettings(ConfigurableResource):
     )
 
     def now_ts(self) -> int:
-        return int(self.now) if self.now is not None else int(time.time())
+        return int(self.now) if self.now is not None else clock.now_ts()
 
     def params_for(self, sql: str, now: int) -> dict[str, Any]:
         """The named parameters ``sql`` uses (``$now``, ``$inactive_days``, ``$pass_percent``);

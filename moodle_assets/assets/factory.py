@@ -33,6 +33,7 @@ from dagster import (
     asset,
 )
 
+from moodle_assets import clock
 from moodle_assets.assets import incremental
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.reporting import PARTITION_COLUMN, Progress, describe_columns, preview_markdown
@@ -190,7 +191,7 @@ def materialize_endpoint(
     except SettingsError as exc:
         raise Failure(str(exc)) from None
     warehouse = warehouse_res.get()
-    now = datetime.now(timezone.utc)
+    now = clock.now()  # the site's moment for macros and the incremental cut-off
     target = _Target()
 
     placer = None

@@ -1,14 +1,28 @@
 """Time partitions for endpoints with a ``partition`` section.
 
-The start date is a project setting (the spec's ``env_start`` variable, else its ``start``,
-else 1 January of last year), so the set of partitions is stable from day to day.
+Where the partitions start is fixed, never computed from today, so a partition that exists
+today exists every later day (nothing rolls off at New Year) and a partition key written in a
+test, a backfill or a schedule stays valid. The start is, first found:
+
+1. the environment variable the spec names in ``env_start`` (e.g. ``MOODLE_CALENDAR_START`` for
+   ``calendar_events``), for one site's history without editing a spec;
+2. the spec's ``start``;
+3. :data:`DEFAULT_START`, 2025-01-01.
+
+Each is an ISO date (``YYYY-MM-DD``). 2025-01-01 is the start every installation had when the
+project was first released (the default was then "1 January of last year"), so a warehouse
+loaded back then keeps every partition it has; it covers the current and the previous
+academic year, and keeps the partition list (and the UI's partition bar) short. Moving the
+start later drops the partitions before it from Dagster's view (not from DuckDB); set an
+earlier one to backfill older history. Partitions end ``end_offset`` periods after today
+(Dagster's clock).
 """
 
 from __future__ import annotations
 
 import bisect
 import os
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Sequence
 
 from dagster import (
@@ -22,15 +36,28 @@ from moodle_assets.endpoints.spec import Partition
 
 _KINDS = {"daily": DailyPartitionsDefinition, "weekly": WeeklyPartitionsDefinition, "monthly": MonthlyPartitionsDefinition}
 
+DEFAULT_START = "2025-01-01"
 
-def default_start(today: date | None = None) -> str:
-    today = today or datetime.now(timezone.utc).date()
-    return date(today.year - 1, 1, 1).isoformat()
+
+def partition_start(partition: Partition) -> str:
+    """The first day of ``partition``'s partitions: ``env_start``'s variable, else ``start``, else
+    :data:`DEFAULT_START`. Raises ValueError naming the setting when it is not an ISO date."""
+    from_env = partition.env_start and os.environ.get(partition.env_start, "").strip()
+    if from_env:
+        where, start = f"environment variable {partition.env_start}", from_env
+    elif partition.start:
+        where, start = "partition.start", str(partition.start)
+    else:
+        return DEFAULT_START
+    try:
+        datetime.strptime(start, "%Y-%m-%d")
+    except ValueError:
+        raise ValueError(f"{where} is {start!r}: use an ISO date such as {DEFAULT_START}") from None
+    return start
 
 
 def partitions_for(partition: Partition) -> TimeWindowPartitionsDefinition:
-    start = (partition.env_start and os.environ.get(partition.env_start)) or partition.start or default_start()
-    return _KINDS[partition.type](start_date=start, end_offset=partition.end_offset, timezone="UTC")
+    return _KINDS[partition.type](start_date=partition_start(partition), end_offset=partition.end_offset, timezone="UTC")
 
 
 class PartitionPlacer:

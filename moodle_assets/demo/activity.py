@@ -27,7 +27,11 @@ class DayReport:
 
 
 def simulate_day(data: Dataset, seed: int = 1, active_share: float = 0.05) -> DayReport:
-    """Advance the site by one day of activity by about ``active_share`` of the students."""
+    """Advance the site by one day of activity by about ``active_share`` of the students.
+
+    The site's clock (``data.now``) moves a day; the project clock does not. A harvest meant to
+    run "the next day" on a set clock moves it too: ``clock.set_now(data.now)``.
+    """
     rng = random.Random(seed)
     data.now += DAY
     data.config = replace(data.config, now=data.now)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+
+from moodle_assets import clock
 
 Record = dict[str, Any]
 DAY = 86400
@@ -81,7 +82,7 @@ class DemoConfig:
 
     seed: int = 7
     scale: float = 1.0
-    now: int | None = None
+    now: int | None = None  # unix seconds; None = the project clock (moodle_assets.clock)
     release: str = "4.5 (Build: 20241007)"
     version: str = "2024100700"
     badges_enabled: bool = True
@@ -209,7 +210,7 @@ class Dataset:
 
 def generate(config: DemoConfig = DemoConfig()) -> Dataset:
     """Build the whole site; the only inputs are the config's seed, scale and ``now``."""
-    now = config.now if config.now is not None else int(time.time())
+    now = config.now if config.now is not None else clock.now_ts()
     data = Dataset(config=config, now=now)
     rng = random.Random(config.seed)
     created = now - 5 * DAY  # when the site was "installed"

@@ -1,7 +1,9 @@
 """Macros inside endpoint params: date/time, partition window and lookups.
 
 ``{now}``, ``{now-30}``, ``{now+1}`` count in the spec's ``time_unit`` and render in its
-``date_format`` (unix seconds by default, else a strftime pattern, always UTC).
+``date_format`` (unix seconds by default, else a strftime pattern, always UTC); "now" is
+the project clock (:mod:`moodle_assets.clock`: the system clock unless ``MOODLE_ASSETS_NOW``
+sets it), read once per load so every call of a load sends the same moment.
 ``{partition_start}``/``{partition_end}`` are the bounds of the partition being loaded.
 ``{ASSET.COLUMN}`` fans out one call per value of a column of another asset's table;
 ``{ASSET.COLUMN[]}`` sends the values as an array parameter, ``batch`` values per call.
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from moodle_assets import clock
 
 if TYPE_CHECKING:
     from moodle_assets.endpoints.spec import EndpointSpec
@@ -145,9 +149,9 @@ def format_time(moment: datetime, date_format: str) -> int | str:
 
 @dataclass(frozen=True)
 class MacroContext:
-    """What macros resolve against for one call."""
+    """What macros resolve against for one call (``now`` defaults to the project clock)."""
 
-    now: datetime
+    now: datetime = field(default_factory=clock.now)
     time_unit: str = "day"
     date_format: str = "unix"
     window: tuple[datetime, datetime] | None = None

@@ -5,15 +5,17 @@ what is sent (token redacted), what the data path finds, what the metadata path 
 and where else in the answer records could be. It runs the same spec machinery as an
 asset (settings defaults, macros, lookups, paging), but stops after the first page of the
 first planned call, and reads lookup values without ever opening DuckDB for writing.
+``{now}`` macros read the project clock (:mod:`moodle_assets.clock`), as a load does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from moodle_assets import clock
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
 from moodle_assets.endpoints.macros import lookup_refs
 from moodle_assets.endpoints.runner import Call, EndpointFailure, Resolved, choose_function, lookup_queries, plan_calls, resolve
@@ -118,7 +120,7 @@ def plan_sample(
         for column in query.columns:
             values = [row[column] for row in rows]
             used[f"{query.asset}.{column}"] = values if array else values[0]
-    calls = plan_calls(resolved, rows, now or datetime.now(timezone.utc))
+    calls = plan_calls(resolved, rows, now or clock.now())
     return resolved, next(iter(calls)), used, source
 
 

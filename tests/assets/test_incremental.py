@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from moodle_assets import clock
 from moodle_assets.demo.activity import simulate_day
 from moodle_assets.demo.dataset import DemoConfig, generate
 from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
@@ -35,9 +34,9 @@ def differences(left: list[dict], right: list[dict]) -> list:
 
 @pytest.fixture(scope="module")
 def day_after(tmp_path_factory):
-    # The cut-off is taken from this machine's clock, as against a real site whose clock
-    # agrees with it: anchor the simulated site to now, so the day's visits fall after it.
-    dataset = generate(DemoConfig(now=int(time.time()), scale=0.2))
+    # The cut-off is taken from the project clock, as against a real site whose clock agrees
+    # with it: anchor the simulated site to that clock, so the day's visits fall after it.
+    dataset = generate(DemoConfig(now=clock.now_ts(), scale=0.2))
     assets = endpoint_assets(UPSTREAM + INCREMENTAL)
     folder = tmp_path_factory.mktemp("incremental")
     with DemoServer(dataset) as server:
