@@ -37,7 +37,7 @@ from .functions import REGISTRY
 from .functions.common import RequestContext, set_context
 from .phpform import decode_php_form
 from .schemas import clean_returns, schema, validate_params
-from .services import DEMO_TOKEN, RESTRICTED_TOKEN, Token, site_functions, tokens
+from .services import DEMO_TOKEN, RESTRICTED_TOKEN, Token, check_capabilities, site_functions, tokens
 
 __all__ = ["DEMO_TOKEN", "RESTRICTED_TOKEN", "DemoServer", "RecordedCall", "serve"]
 
@@ -245,6 +245,7 @@ class DemoServer:
             )
         raw = decode_php_form([(k, v) for k, v in fields if k not in _PROTOCOL_FIELDS])
         params = validate_params(function, raw)
+        check_capabilities(token, function, params)  # the token's role, before the handler runs
         set_context(RequestContext(site_url=site_url, functions=token.functions))
         try:
             result = REGISTRY[function](self.dataset, token.user_id, params)

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import sys
+from dataclasses import replace
 from typing import Any, Callable
 
 from moodle_assets.endpoints import SpecError, load_specs
@@ -25,7 +26,7 @@ from moodle_assets.moodle import ClientSettings, MoodleClient, MoodleError
 from moodle_assets.tools import render
 from moodle_assets.tools.lookups import LookupUnavailable
 from moodle_assets.tools.params import PARAM_HELP, ParamError, parse_lookups, parse_params
-from moodle_assets.tools.preflight import preflight
+from moodle_assets.tools.preflight import SAMPLE_CONCURRENCY, preflight, preflight_json, preflight_text
 from moodle_assets.tools.sample import SampleError, adhoc_spec, find_spec, take_sample, with_paths
 from moodle_assets.warehouse import Warehouse
 
@@ -137,13 +138,16 @@ def _preflight_specs() -> list[EndpointSpec]:
 
 
 def run_preflight(args: argparse.Namespace) -> int:
-    """``moodle-assets preflight``: check the credential and every asset's function."""
+    """``moodle-assets preflight``: check the credential, every asset's function and (unless
+    ``--functions-only``) whether the token's role may read what each asset calls for."""
 
     def work() -> int:
-        settings = client_settings()
+        # A few sample calls at once, each bounded by the short CLI timeout.
+        settings = replace(client_settings(), max_concurrency=SAMPLE_CONCURRENCY)
         specs = _preflight_specs()
-        result = asyncio.run(_with_client(settings, lambda c: preflight(c, specs)))
-        print(render.preflight_json(result) if args.json else render.preflight_text(result))
+        sample = not getattr(args, "functions_only", False)
+        result = asyncio.run(_with_client(settings, lambda c: preflight(c, specs, sample=sample, timeout=CLI_TIMEOUT)))
+        print(preflight_json(result) if args.json else preflight_text(result))
         return 0
 
     return _run("preflight", work)
@@ -173,11 +177,17 @@ def add_test_parser(sub: argparse._SubParsersAction) -> None:
 def add_preflight_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "preflight",
-        help="Check MOODLE_URL and MOODLE_TOKEN, and which assets' functions the token may call.",
-        description="Call core_webservice_get_site_info and report the site, its version, the token's user "
-        "and, for every asset, whether its function is in the token's external service.",
+        help="Check MOODLE_URL and MOODLE_TOKEN, and which assets the token can run.",
+        description="Call core_webservice_get_site_info and report the site, its version and the token's user; "
+        "then call every asset's function once (one course and one student of the site, first page only, "
+        "nothing written) and report per asset: can run, function missing from the token's external service, "
+        "or refused by Moodle, with the capability to grant.",
     )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    p.add_argument(
+        "--functions-only", action="store_true",
+        help="Only check the service's function list (one call); do not sample the assets' permissions.",
+    )
     p.set_defaults(func=run_preflight)
 
 
