@@ -20,6 +20,7 @@ from moodle_assets.endpoints.extract import extract_metadata, extract_records, f
 from moodle_assets.endpoints.macros import LookupRef, MacroContext, context_column, lookup_refs, render
 from moodle_assets.endpoints.spec import EndpointSpec, Paginate
 from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
+from moodle_assets.moodle.errors import is_permission_error
 
 
 class EndpointFailure(RuntimeError):
@@ -85,6 +86,7 @@ class HarvestOutcome:
     pages: int = 0
     records: int = 0
     empty_items: int = 0  # items whose error code means "no data here"
+    empty_codes: dict[str, int] = field(default_factory=dict)  # those items by error code
     errors: list[dict] = field(default_factory=list)
     metadata: list = field(default_factory=list)
     duplicates_dropped: int = 0
@@ -316,9 +318,12 @@ async def harvest(
     """Make ``calls`` with bounded concurrency and hand each page's records to ``sink``.
 
     A fatal Moodle error (bad token, function not in the service, not a Moodle site) is
-    raised at once and cancels the other calls. A per-item error is recorded in the
-    outcome; codes in the spec's ``empty_on`` count as "no data here". When the endpoint
-    is a single call (no fan-out), any error is fatal: there is nothing else to load.
+    raised at once and cancels the other calls. When the endpoint is a single call (no
+    fan-out), any error is fatal too: there is nothing else to load, and an empty table
+    would hide the refusal. In a fan-out a per-item error is recorded in the outcome; codes
+    in the spec's ``empty_on`` count as "no data here" when Moodle answers them to an item's
+    first call. An error later in an item's paging walk is always a failed item and none of
+    its pages are loaded, and a permission error is never "no data".
     """
     spec = resolved.spec
     outcome = HarvestOutcome()
@@ -352,32 +357,60 @@ async def harvest(
             outcome.records += len(records)
 
     async def process(call: Call) -> None:
+        # A fan-out item is loaded whole or not at all: its pages are held until the walk ends,
+        # so an error on a later page never leaves a partial item that looks complete.
+        held: list[tuple[list[dict], list]] = []
+        pages = 0
         try:
             async for page, records in _pages(client, resolved, call):
+                pages += 1
                 outcome.pages += 1
-                outcome.metadata.extend(extract_metadata(page, spec.metadata_path))
-                take(records, call.context)
+                metadata = extract_metadata(page, spec.metadata_path)
+                if fan_out:
+                    held.append((records, metadata))
+                else:
+                    outcome.metadata.extend(metadata)
+                    take(records, call.context)
         except MoodleAPIError as err:
+            code = err.errorcode or err.exception or "error"
             if err.errorcode in spec.fail_on:
                 raise EndpointFailure(
                     f"{resolved.function}: Moodle said: {err.moodle_message} [{err.errorcode}]. "
                     f"This stops the whole endpoint. {spec.fail_on[err.errorcode]}"
                 ) from None
-            if err.errorcode in spec.empty_on:
-                outcome.empty_items += 1
-            elif err.fatal or not fan_out:
+            if err.fatal:
                 raise
+            if not fan_out:
+                # The endpoint's only call: nothing else to load, and no empty table either.
+                where = f" on page {pages + 1} of its walk" if pages else ""
+                raise EndpointFailure(
+                    f"the endpoint's only call failed{where}, so nothing was loaded and the previous "
+                    f"table is kept. {err}"
+                ) from None
+            if (err.errorcode in spec.empty_on and not pages
+                    and not is_permission_error(err.errorcode, err.exception)):
+                empty = len(call.values) if call.values is not None else 1
+                outcome.empty_items += empty
+                outcome.empty_codes[code] = outcome.empty_codes.get(code, 0) + empty
             elif call.values is not None and len(call.values) > 1:
                 # Moodle refuses a whole batch for one bad id (core_course_get_courses does):
                 # split it until the bad ids stand alone and the rest loads.
                 for part in call.split():
                     await process(part)
             else:
+                message = str(err)
+                if pages:
+                    message += (f" It failed on page {pages + 1} after {pages} page(s) had been read; "
+                                "none of this item's records are loaded.")
                 outcome.errors.append({
                     "item": _item_of(call), "function": resolved.function,
-                    "errorcode": err.errorcode or err.exception or "error", "message": str(err),
+                    "errorcode": code, "message": message,
                     "partition_key": call.context.get(ITEM_COLUMN),
                 })
+        else:
+            for records, metadata in held:
+                outcome.metadata.extend(metadata)
+                take(records, call.context)
 
     async def work() -> None:
         nonlocal completed

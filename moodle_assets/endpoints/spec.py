@@ -14,6 +14,8 @@ from typing import Any, Mapping
 from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
+from moodle_assets.moodle.errors import is_permission_error
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FUNCTION_RE = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]+$")
 TIME_UNITS = ("second", "minute", "hour", "day", "week", "month")
@@ -23,7 +25,17 @@ PARTITION_TYPES = ("daily", "weekly", "monthly")
 # Names that would collide with tables or macros the project owns.
 RESERVED_NAMES = frozenset({"lookup", "now", "partition_start", "partition_end", "settings", "_errors", "_loads"})
 # Error codes that mean "nothing here for this item" on a real site, for every endpoint.
-DEFAULT_EMPTY_ON = ("nocriteriaset", "usernotenroled", "badgesdisabled", "cannotviewreport")
+# Each is Moodle saying the data does not exist, never that this account may not see it:
+#   nocriteriaset   core_completion_get_course_completion_status: the course has no
+#                   completion criteria, so there is no completion to report;
+#   usernotenroled  the same function for a user the course does not track (a teacher, a
+#                   suspended or removed enrolment, the site course);
+#   badgesdisabled  core_badges_get_user_badges on a site with badges switched off: Moodle
+#                   shows no badges anywhere.
+# Permission codes (cannotviewreport, nopermissions, requireloginerror, ... see
+# moodle.errors.PERMISSION_ERRORCODES) are failed items, never empty ones, and may not be
+# listed in an endpoint's empty_on.
+DEFAULT_EMPTY_ON = ("nocriteriaset", "usernotenroled", "badgesdisabled")
 # Asset groups shown in the Dagster UI.
 GROUPS = ("site", "courses", "people", "assessment", "engagement", "custom")
 
@@ -382,8 +394,16 @@ def build_spec(raw: Any, source: str, index: int, partial: bool = False) -> tupl
         bad("deps", "must be a list of asset names")
         deps = []
 
-    empty_on = raw.get("empty_on")
-    empty = tuple(DEFAULT_EMPTY_ON) + tuple(empty_on or ())
+    empty_on = raw.get("empty_on") or []
+    if not isinstance(empty_on, list) or not all(isinstance(code, str) for code in empty_on):
+        bad("empty_on", "must be a list of Moodle error codes")
+        empty_on = []
+    for code in empty_on:
+        if is_permission_error(code):
+            bad("empty_on", f"{code!r} says the token's user may not read the item, not that there is no "
+                "data: it is recorded as a failed item (moodle._errors, the failed_items check); "
+                "grant the capability instead")
+    empty = tuple(dict.fromkeys((*DEFAULT_EMPTY_ON, *empty_on)))
 
     columns = raw.get("columns") or {}
     if not isinstance(columns, Mapping):

@@ -31,6 +31,7 @@ __all__ = [
     "RecordNotFoundError",
     "error_from_envelope",
     "is_error_envelope",
+    "is_permission_error",
     "redact",
     "redact_fields",
 ]
@@ -55,12 +56,15 @@ TOKEN_ERRORCODES = frozenset(
     }
 )
 
+# Codes that say the token's user may not read this item (a missing capability, a hidden
+# course, another group). Never "no data here": the data exists and this account cannot see
+# it, so a fan-out records the item as failed (moodle._errors, the failed_items check) and a
+# single call fails. An endpoint's ``empty_on`` may not list them.
 PERMISSION_ERRORCODES = frozenset(
     {
         "nopermissions",
         "requireloginerror",
         "required_capability_exception",
-        "guestsarenotallowed",
         "accessdenied",
         "nopermissiontoviewgrades",
         "cannotviewprofile",
@@ -69,6 +73,26 @@ PERMISSION_ERRORCODES = frozenset(
         "coursehidden",
     }
 )
+
+# What to grant (or switch on) for the permission codes whose capability Moodle does not name.
+PERMISSION_HINTS = {
+    "cannotviewreport": (
+        "Moodle answers cannotviewreport when the token's user lacks report/completion:view (or "
+        "moodle/user:viewuseractivitiesreport) for this user, and also when completion tracking is "
+        "off for the course or the site (course settings > Completion tracking; Site administration > "
+        "Advanced features > Enable completion tracking)."
+    ),
+    "nopermissiontoviewgrades": "Grades of other users need moodle/grade:viewall.",
+    "cannotviewprofile": "Profiles of other users need moodle/user:viewdetails.",
+    "accessdenied": "Users of other groups need moodle/site:accessallgroups.",
+    "notingroup": "Users of other groups need moodle/site:accessallgroups.",
+    "coursehidden": "Hidden courses need moodle/course:viewhiddencourses.",
+}
+
+# The user a per-user call is about is the site's guest account (core_user::require_active_user
+# refuses it): the guest has no grades, enrolments or badges, so there is nothing to read. The
+# per-user templates list it in ``empty_on``; it says nothing about the token's permissions.
+GUEST_USER_ERRORCODES = frozenset({"guestsarenotallowed"})
 
 # Errors that are not about the call but about the site: every other call would fail too.
 SITE_ERRORCODES = frozenset({"sitemaintenance", "enablewsdescription"})
@@ -89,6 +113,13 @@ def redact_fields(fields: Sequence[tuple[str, str]], token: str = "") -> list[tu
         (name, REDACTED if name == "wstoken" else redact(str(value), token))
         for name, value in fields
     ]
+
+
+def is_permission_error(errorcode: str | None, exception: str | None = None) -> bool:
+    """True when Moodle refused because the token's user may not read the item."""
+    return (errorcode or "").strip() in PERMISSION_ERRORCODES or (exception or "").endswith(
+        ("required_capability_exception", "require_login_exception")
+    )
 
 
 def is_error_envelope(body: Any) -> bool:
@@ -303,14 +334,20 @@ def error_from_envelope(
             "(Site administration > Server > Web services > API Documentation): a missing "
             "required key, a wrong type and an unexpected key all give this error."
         )
-    elif code in PERMISSION_ERRORCODES or (exception or "").endswith(
-        ("required_capability_exception", "require_login_exception")
-    ):
+    elif is_permission_error(code, exception):
         cls = PermissionDeniedError
+        hint = f" {PERMISSION_HINTS[code]}" if code in PERMISSION_HINTS else ""
         message = (
-            f"{function}: permission denied for {_summarise(fields)}. {said}.{debug} "
+            f"{function}: permission denied for {_summarise(fields)}. {said}.{debug}{hint} "
             "Give the token's user the capability in a role on this context, or leave this item "
             "out; other items are not affected."
+        )
+    elif code in GUEST_USER_ERRORCODES:
+        message = (
+            f"{function}: Moodle refuses calls about the guest account ({_summarise(fields)}). {said}.{debug} "
+            "The guest user has no grades, enrolments or badges of its own: list "
+            f"{code} in the endpoint's empty_on (the built-in per-user templates do), or leave "
+            "the guest out of the lookup."
         )
     elif code == "invalidrecord":
         cls = RecordNotFoundError

@@ -24,6 +24,7 @@ from moodle_assets.moodle import (
     is_error_envelope,
     redact,
 )
+from moodle_assets.moodle.errors import PERMISSION_ERRORCODES, is_permission_error
 
 
 def replay(recording: dict[str, Any], params: dict[str, Any] | None = None) -> MoodleError:
@@ -185,11 +186,7 @@ def test_record_not_found_names_the_item() -> None:
             PermissionDeniedError,
         ),
         (
-            {
-                "exception": "core\\exception\\moodle_exception",
-                "errorcode": "guestsarenotallowed",
-                "message": "The guest user is not allowed to do this",
-            },
+            {"exception": "moodle_exception", "errorcode": "cannotviewreport", "message": "Cannot view the report"},
             PermissionDeniedError,
         ),
         (
@@ -206,6 +203,36 @@ def test_permission_errors_are_per_item(body: dict[str, str], cls: type) -> None
         f"gradereport_overview_get_course_grades: permission denied for userid=1. Moodle said: {body['message']}"
     )
     assert "Give the token's user the capability" in str(error)
+
+
+def test_cannotviewreport_names_the_capability_and_the_completion_setting() -> None:
+    body = {"exception": "moodle_exception", "errorcode": "cannotviewreport", "message": "Cannot view the report"}
+    error = error_from_envelope(body, "core_completion_get_course_completion_status", {"courseid": 2, "userid": 3})
+    assert is_permission_error(error.errorcode, error.exception)
+    assert "report/completion:view" in str(error) and "Completion tracking" in str(error)
+
+
+def test_the_guest_account_is_not_a_permission_error() -> None:
+    """core_user::require_active_user refuses calls *about* the guest: the guest has no data."""
+    body = {
+        "exception": "core\\exception\\moodle_exception",
+        "errorcode": "guestsarenotallowed",
+        "message": "The guest user is not allowed to do this",
+    }
+    error = error_from_envelope(body, "gradereport_overview_get_course_grades", {"userid": 1})
+    assert type(error) is MoodleAPIError and error.fatal is False
+    assert not is_permission_error(error.errorcode, error.exception)
+    assert str(error).startswith(
+        "gradereport_overview_get_course_grades: Moodle refuses calls about the guest account (userid=1)."
+    )
+    assert "list guestsarenotallowed in the endpoint's empty_on" in str(error)
+
+
+@pytest.mark.parametrize("code", sorted(PERMISSION_ERRORCODES))
+def test_every_permission_code_is_a_per_item_permission_error(code: str) -> None:
+    error = error_from_envelope({"exception": "moodle_exception", "errorcode": code, "message": "no"}, "f", {"id": 1})
+    assert type(error) is PermissionDeniedError and error.fatal is False
+    assert is_permission_error(code)
 
 
 def test_an_exception_without_errorcode_is_a_plain_per_item_error() -> None:
