@@ -4,6 +4,12 @@ Simple paths (``$``, ``$[*]``, ``$.courses[*].assignments[*]``) — all the temp
 take a hand-written walk that is an order of magnitude cheaper than jsonpath-ng and also
 knows each record's enclosing objects, so a submission can carry its ``assignmentid``.
 Anything else goes through jsonpath-ng (extended syntax: filters, slices).
+
+Every record passes through :func:`redact_secrets` here, before it is staged, previewed,
+logged or printed by ``moodle-assets test``: a few fields Moodle returns are credentials,
+and they must not land in the warehouse. :data:`SECRET_FIELDS` lists them (read from the
+``desc`` of every field the template functions return); a non-empty value is replaced by
+``<redacted>`` at any depth of a record, so a column still says whether there was one.
 """
 
 from __future__ import annotations
@@ -13,6 +19,59 @@ from functools import lru_cache
 from typing import Any, Iterator, Mapping, Sequence
 
 from jsonpath_ng.ext import parse as parse_jsonpath
+
+REDACTED = "<redacted>"
+
+# Fields whose values are credentials, by name, wherever they occur in a record:
+SECRET_FIELDS = frozenset({
+    # core_webservice_get_site_info: "Private user access key for fetching files" -- it opens
+    # the harvesting account's files on tokenpluginfile.php without the token.
+    "userprivateaccesskey",
+    # core_group_get_course_groups: "group enrol secret phrase" (self-enrolment into the group).
+    "enrolmentkey",
+    # mod_quiz_get_quizzes_by_courses: "A password that the student must enter before starting
+    # or continuing a quiz attempt".
+    "password",
+    # Never returned by the functions the templates call, but a credential wherever it appears.
+    "wstoken", "token", "privatetoken", "sesskey",
+})
+
+
+def _secret(key: Any, value: Any) -> bool:
+    return key in SECRET_FIELDS and value not in (None, "")
+
+
+def redact_secrets(value: Any) -> Any:
+    """``value`` with every :data:`SECRET_FIELDS` value replaced by ``<redacted>``, at any depth.
+
+    Objects that hold no secret are returned as they are (no copy); the others are copied,
+    so the answer Moodle sent is never changed in place.
+    """
+    kind = type(value)
+    if kind is dict:
+        changed = None
+        if not SECRET_FIELDS.isdisjoint(value):
+            changed = {k: REDACTED if _secret(k, v) else v for k, v in value.items()}
+        for key, item in value.items():
+            if (type(item) is dict or type(item) is list) and not _secret(key, item):
+                new = redact_secrets(item)
+                if new is not item:
+                    if changed is None:
+                        changed = dict(value)
+                    changed[key] = new
+        return value if changed is None else changed
+    if kind is list:
+        changed_list = None
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                new = redact_secrets(item)
+                if new is not item:
+                    if changed_list is None:
+                        changed_list = list(value)
+                    changed_list[index] = new
+        return value if changed_list is None else changed_list
+    return value
+
 
 _SIMPLE_RE = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\*\])*)$")
 _STEP_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[\*\]")
@@ -75,7 +134,7 @@ def extract_records(
     Without a data path a bare list is rows and an object is one row. ``parent_fields``
     copies keys of enclosing objects onto each row (column -> key of the nearest enclosing
     object that has it); ``scalar_column`` turns scalar matches (a list of user ids) into
-    rows with that one column.
+    rows with that one column. Credentials (:data:`SECRET_FIELDS`) are redacted.
     """
     if data_path is None:
         matches = [(item, ()) for item in document] if isinstance(document, list) else [(document, ())]
@@ -95,9 +154,9 @@ def extract_records(
                     continue
                 for parent in reversed(parents):
                     if key in parent:
-                        row[column] = parent[key]
+                        row[column] = REDACTED if _secret(key, parent[key]) else parent[key]
                         break
-        rows.append(row)
+        rows.append(redact_secrets(row))
     return rows
 
 
@@ -111,7 +170,7 @@ def extract_metadata(document: Any, metadata_path: str | None) -> list:
             out.extend(value)
         elif value is not None:
             out.append(value)
-    return out
+    return redact_secrets(out)
 
 
 def first(document: Any, path: str) -> Any:

@@ -2,7 +2,9 @@
 
 The text is meant to be read once and acted on: the request as sent, a small table of
 the records, and the paths to put in a spec. Nested values are abbreviated in the table
-(``[3 items]``, ``{4 keys}``); the JSON rendering keeps them whole.
+(``[3 items]``, ``{4 keys}``); the JSON rendering keeps them whole. Records and metadata are
+printed through :func:`~moodle_assets.endpoints.extract.redact_secrets`, as they are staged:
+a credential Moodle returns (the account's private access key) never reaches the terminal.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from moodle_assets.endpoints.extract import redact_secrets
 from moodle_assets.tools.preflight import PreflightResult
 from moodle_assets.tools.sample import Sample
 from moodle_assets.tools.suggest import METADATA
@@ -68,7 +71,7 @@ def sample_text(sample: Sample) -> str:
     out.append("")
 
     where = sample.data_path or ("$[*]" if isinstance(sample.document, list) else "$")
-    records = sample.records
+    records = redact_secrets(sample.records)
     columns = columns_of(records)
     out.append(f"Records at {where}: {len(records)}{' on this page' if sample.paged else ''}")
     if records:
@@ -82,7 +85,7 @@ def sample_text(sample: Sample) -> str:
 
     if sample.metadata_path:
         out.append(f"Metadata at {sample.metadata_path}: {len(sample.metadata)}")
-        out += [f"  {json.dumps(m, ensure_ascii=False)}" for m in sample.metadata[:ROWS_SHOWN]]
+        out += [f"  {json.dumps(m, ensure_ascii=False)}" for m in redact_secrets(sample.metadata[:ROWS_SHOWN])]
     elif sample.suggested_metadata_path:
         count = len(sample.document.get("warnings") or []) if isinstance(sample.document, dict) else 0
         out.append(
@@ -111,6 +114,7 @@ def sample_text(sample: Sample) -> str:
 
 def sample_json(sample: Sample) -> str:
     columns = columns_of(sample.records)
+    records, metadata = redact_secrets([sample.records[:ROWS_SHOWN], sample.metadata])
     return json.dumps(
         {
             "endpoint": sample.endpoint,
@@ -123,9 +127,9 @@ def sample_json(sample: Sample) -> str:
             "data_path": sample.data_path,
             "record_count": len(sample.records),
             "columns": columns,
-            "records": sample.records[:ROWS_SHOWN],
+            "records": records,
             "metadata_path": sample.metadata_path,
-            "metadata": sample.metadata,
+            "metadata": metadata,
             "suggested_metadata_path": sample.suggested_metadata_path,
             "suggestions": [s.as_dict() for s in sample.suggestions],
         },

@@ -1,4 +1,9 @@
-"""The token appears nowhere: not in logs, Dagster events, errors, tables or the DuckDB file."""
+"""The token appears nowhere: not in logs, Dagster events, errors, tables or the DuckDB file.
+
+Nor does the harvesting account's private access key, which core_webservice_get_site_info
+returns (``userprivateaccesskey`` opens the account's files on tokenpluginfile.php without
+the token): not in moodle.site_info, its preview, the logs, nor ``moodle-assets test``'s output.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pytest
 from dagster import EnvVar, materialize
 
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.cli import main as cli_main
 from moodle_assets.demo.dataset import DemoConfig, generate
 from moodle_assets.demo.faults import Fault, FaultPlan
 from moodle_assets.demo.server import DemoServer
@@ -22,9 +28,20 @@ TOKEN = "Qz7SeCrEtToKeN4kq2W8mVbN4pLr6Jd"
 ENROL = "core_enrol_get_enrolled_users"
 
 
-def leaks(text: str, window: int = 10) -> list[str]:
-    """Every piece of the token ``window`` characters long that occurs in ``text``."""
-    return [TOKEN[i:i + window] for i in range(len(TOKEN) - window + 1) if TOKEN[i:i + window] in text]
+def leaks(text: str, window: int = 10, secret: str = TOKEN) -> list[str]:
+    """Every piece of ``secret`` ``window`` characters long that occurs in ``text``."""
+    return [secret[i:i + window] for i in range(len(secret) - window + 1) if secret[i:i + window] in text]
+
+
+def private_access_key(url: str) -> str:
+    """The key the demo site gives the token's account, read straight off the wire."""
+    async def call() -> dict:
+        async with MoodleClient(ClientSettings(url, TOKEN)) as client:
+            return await client.call("core_webservice_get_site_info")
+
+    key = asyncio.run(call())["userprivateaccesskey"]
+    assert isinstance(key, str) and len(key) >= 20
+    return key
 
 
 def _materialize(url: str, db: str, names: list[str]):
@@ -50,7 +67,7 @@ def _warehouse_text(db: str) -> str:
 
 
 def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoing_failures(
-        tmp_path, monkeypatch, caplog):
+        tmp_path, monkeypatch, caplog, capsys):
     monkeypatch.setenv("MOODLE_TOKEN", TOKEN)
     db = str(tmp_path / "moodle.duckdb")
     plan = FaultPlan([
@@ -63,7 +80,16 @@ def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoin
     ])
     server = DemoServer(generate(DemoConfig(now=DEMO_NOW)), token=TOKEN, faults=plan)
     with caplog.at_level(logging.DEBUG), server:
-        harvested = _materialize(server.url, db, BASE_ASSETS)
+        key = private_access_key(server.url)
+        harvested = _materialize(server.url, db, ["site_info", *BASE_ASSETS])
+        # The test command prints records and metadata of one call, as text and as JSON.
+        monkeypatch.setenv("MOODLE_URL", server.url)
+        monkeypatch.setenv("MOODLE_DUCKDB_PATH", db + ".unused")
+        capsys.readouterr()
+        for argv in (["test", "site_info"], ["test", "site_info", "--json"],
+                     ["test", "--function", "core_webservice_get_site_info", "--data-path", "$", "--json"]):
+            assert cli_main(argv) == 0, argv
+        printed = capsys.readouterr()
         # A debugging proxy's page repeating the posted form, token included, near the top.
         server.faults = FaultPlan([Fault("html", function=ENROL, echo=True)])
         echoed = _materialize(server.url, db, ["enrolled_users"])
@@ -80,13 +106,17 @@ def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoin
         "events": "\n".join(repr(event) for result in (harvested, echoed) for event in result.all_events),
         "run config": repr([harvested.dagster_run.run_config, echoed.dagster_run.run_config]),
         "tables": _warehouse_text(db),
+        "test command": printed.out + printed.err,
     }
     assert "Undefined array key 0 in token check of <redacted>" in texts["tables"]  # the quoted error did land in moodle._errors
-    assert {where: leaks(text) for where, text in texts.items()} == {where: [] for where in texts}
-    for path in glob.glob(db + "*"):
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        assert [piece for piece in leaks(raw.decode("latin-1"))] == [], path
+    assert rows(db, "SELECT userprivateaccesskey FROM moodle.site_info") == [("<redacted>",)]
+    assert '"userprivateaccesskey": "<redacted>"' in texts["test command"]
+    for secret in (TOKEN, key):
+        assert {where: leaks(text, secret=secret) for where, text in texts.items()} == {where: [] for where in texts}
+        for path in glob.glob(db + "*"):
+            with open(path, "rb") as handle:
+                raw = handle.read()
+            assert [piece for piece in leaks(raw.decode("latin-1"), secret=secret)] == [], path
 
 
 def test_http_to_another_machine_is_warned_about_and_loopback_is_not(caplog):
