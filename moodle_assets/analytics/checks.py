@@ -4,6 +4,9 @@ Each check is one COUNT over the finished table, so it can be re-run on its own 
 after a manual fix. Keys must be unique (blocking: downstream models and the dashboard
 would double count), rates must lie in [0, 1], and every row's course must be a course of
 ``moodle.courses`` (a warning: it means raw tables were loaded from different runs).
+``raw_tables_loaded`` (an error) reads the table's last build in ``moodle._loads``: a model
+built while a raw table it reads (or one its upstream models read) was never materialised
+has zeros that mean "not loaded"; the check names the tables and the assets to materialise.
 """
 
 
@@ -12,8 +15,9 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition,
 from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.warehouse.sql import quote
 
-from .factory import model_key
+from .factory import model_key, sources_problem
 from .models import Model
+from .sources import last_build, missing_tables
 
 
 def _missing(model: Model) -> AssetCheckResult:
@@ -85,8 +89,33 @@ def courses_exist_check(model: Model) -> AssetChecksDefinition:
     return _check
 
 
+def raw_tables_loaded_check(model: Model) -> AssetChecksDefinition:
+    @asset_check(asset=model_key(model.name), name="raw_tables_loaded",
+                 description=f"{model.table} was built with every raw table it reads materialised "
+                             "(its own and those of the analytics tables it reads).")
+    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
+        wh = warehouse.get()
+        if not wh.table_exists(model.table):
+            return _missing(model)
+        meta = last_build(wh, model.table)
+        absent = meta.get("missing_tables")
+        if absent is None:
+            absent = missing_tables(meta.get("missing") or {})
+        inherited = meta.get("upstream_missing") or {}
+        if not absent and not inherited:
+            return AssetCheckResult(passed=True, metadata={"raw_tables": len(model.reads)})
+        problem = sources_problem(model, list(absent), inherited)
+        lacked = sorted({*absent, *(t for tables in inherited.values() for t in tables)})
+        return AssetCheckResult(
+            passed=False, severity=AssetCheckSeverity.ERROR, description=f"{model.table} was {problem}",
+            metadata={"missing_tables": ", ".join(lacked), "what_to_do": problem},
+        )
+
+    return _check
+
+
 def build_model_checks(model: Model) -> list[AssetChecksDefinition]:
-    checks = [keys_unique_check(model), courses_exist_check(model)]
+    checks = [keys_unique_check(model), courses_exist_check(model), raw_tables_loaded_check(model)]
     if model.rates:
         checks.append(rates_in_range_check(model))
     return checks

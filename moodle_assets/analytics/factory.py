@@ -8,6 +8,7 @@ yesterday's table in place. Lineage comes from ``deps`` on the raw assets the SQ
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
@@ -26,7 +27,7 @@ from moodle_assets.assets.resources import WarehouseResource
 
 from .models import SCHEMA, Model
 from .settings import AnalyticsSettings
-from .sources import resolve_sources
+from .sources import last_build, missing_tables, resolve_sources, tables_built_without
 
 GROUP = "analytics"
 RAW_PREFIX = "moodle"
@@ -57,6 +58,22 @@ def preview_markdown(rows: list[dict[str, Any]], limit_cols: int = 8) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def sources_problem(model: Model, absent: list[str], inherited: Mapping[str, list[str]]) -> str:
+    """What a build lacked and what to do: "built without moodle.X: materialise moodle/X, then ..."."""
+    lacked = sorted({*absent, *(t for tables in inherited.values() for t in tables)})
+    parts = []
+    if absent:
+        parts.append(f"built without {', '.join(absent)} (never materialised)")
+    for upstream, tables in inherited.items():
+        parts.append(f"built from {upstream}, which was built without {', '.join(tables)}")
+    assets = ", ".join(t.replace(".", "/", 1) for t in lacked)
+    rebuild = [u.replace(".", "/", 1) for u in inherited] + [f"{SCHEMA}/{model.name}"]
+    return (
+        "; ".join(parts) + ": its figures from those tables are zeros and NULLs that mean 'not loaded'. "
+        f"Materialise {assets}, then re-materialise {', '.join(rebuild)}."
+    )
 
 
 def build_model_asset(model: Model) -> AssetsDefinition:
@@ -92,16 +109,30 @@ def materialize_model(
                           f"{SCHEMA}/{upstream} first (or select it together with {SCHEMA}/{model.name}).")
     now = settings.now_ts()
     sql, missing = resolve_sources(model.sql, warehouse)
-    if missing:
-        context.log.warning(
-            f"{model.name}: built without " + "; ".join(
-                f"moodle.{t}" if cols == ["*"] else f"moodle.{t}.{', '.join(cols)}" for t, cols in missing.items()
-            ) + " (not materialised yet or empty in Moodle); their figures are zero or NULL."
+    absent = missing_tables(missing)
+    # What the analytics tables this model reads were built without, so the gap travels downstream.
+    inherited = {
+        f"{SCHEMA}.{u}": lacked for u in model.upstream
+        if (lacked := tables_built_without(last_build(warehouse, f"{SCHEMA}.{u}")))
+    }
+    if absent or inherited:
+        context.log.warning(f"{model.name}: {sources_problem(model, absent, inherited)}")
+    columns_absent = {t: cols for t, cols in missing.items() if cols != ["*"]}
+    if columns_absent:
+        context.log.info(
+            f"{model.name}: Moodle returned no " + "; ".join(
+                f"moodle.{t}.{', '.join(cols)}" for t, cols in columns_absent.items()
+            ) + " (nothing of that kind on the site yet); those figures are zero or NULL."
         )
     params = settings.params_for(sql, now)
-    result = warehouse.create_table_as(model.table, sql, params, meta={"params": params, "missing": missing})
+    meta = {"params": params, "missing": missing, "missing_tables": absent, "upstream_missing": inherited}
+    result = warehouse.create_table_as(model.table, sql, params, meta=meta)
     preview = warehouse.query_dicts(f"SELECT * EXCLUDE (_loaded_at) FROM {model.table} LIMIT 5")
+    extra = {}
+    if absent or inherited:
+        extra["missing_tables"] = MetadataValue.md(sources_problem(model, absent, inherited))
     return MaterializeResult(metadata={
+        **extra,
         "dagster/row_count": result.row_count,
         "dagster/table_name": model.table,
         "dagster/column_schema": column_schema(model, result.columns),

@@ -6,11 +6,20 @@ leaves ``moodle.quiz_attempts`` with only its declared columns, and the partitio
 should still build (with zeros), so each ``moodle.<table>`` a model reads is swapped for a
 subquery that adds the missing columns as typed NULLs — or, for a missing table, an empty
 relation of the same shape. Tables that are complete are read as they are.
+
+A missing *column* is Moodle having returned nothing of that kind. A missing *table* is an
+asset that was never materialised: the model's figures from it are zeros that mean "not
+loaded", not "none". The build records which tables it lacked (and which its upstream
+models lacked) in its ``moodle._loads`` row, and the ``raw_tables_loaded`` check fails on
+them, naming the assets to materialise.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from moodle_assets.warehouse import Warehouse
 
@@ -83,3 +92,31 @@ def resolve_sources(sql: str, warehouse: Warehouse) -> tuple[str, dict[str, list
     if not replacements:
         return sql, missing
     return _REFERENCE.sub(lambda m: replacements.get(m.group(1), m.group(0)), sql), missing
+
+
+def missing_tables(missing: Mapping[str, list[str]]) -> list[str]:
+    """The raw tables (``moodle.<name>``) of ``missing`` that did not exist at all."""
+    return sorted(f"moodle.{table}" for table, columns in missing.items() if list(columns) == ["*"])
+
+
+def last_build(warehouse: Warehouse, table: str) -> dict[str, Any]:
+    """The ``meta`` of ``table``'s latest ``moodle._loads`` row ({} if it has none)."""
+    if not warehouse.table_exists("moodle._loads"):
+        return {}
+    rows = warehouse.query(
+        "SELECT meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at DESC, rowid DESC LIMIT 1",
+        [table],
+    )
+    if not rows or rows[0][0] is None:
+        return {}
+    meta = rows[0][0]
+    return json.loads(meta) if isinstance(meta, str) else dict(meta)
+
+
+def tables_built_without(meta: Mapping[str, Any]) -> list[str]:
+    """Every raw table a build lacked: its own and, through them, its upstream models'."""
+    own = meta.get("missing_tables")
+    if own is None:  # a build recorded before missing_tables existed
+        own = missing_tables(meta.get("missing") or {})
+    inherited = [t for tables in (meta.get("upstream_missing") or {}).values() for t in tables]
+    return sorted({*own, *inherited})

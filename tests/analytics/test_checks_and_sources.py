@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from dagster import AssetKey, AssetSelection, materialize
+from dagster import AssetCheckSeverity, AssetKey, AssetSelection, materialize
 
 from moodle_assets.analytics import analytics_assets, analytics_checks
 from moodle_assets.analytics.models import ENGAGEMENT_WEEKLY, LEARNER_PROGRESS
@@ -62,3 +62,48 @@ def test_now_is_a_setting():
     assert AnalyticsSettings(now=DEMO_NOW).params_for("SELECT $now, $inactive_days", 5) == {
         "inactive_days": 14, "now": 5}
     assert AnalyticsSettings().now_ts() == DEMO_NOW  # unset: the project clock, which tests stand at DEMO_NOW
+
+
+def test_a_model_built_without_a_raw_table_fails_its_check_naming_the_table(built, tmp_path):
+    """course_completion never materialised: learner_progress still builds (its completion
+    figures are zeros), but its raw_tables_loaded check fails as an error, naming the table and
+    the asset to materialise; at_risk_learners, built from learner_progress, fails it too."""
+    db = str(tmp_path / "partial.duckdb")
+    shutil.copy(built.db, db)
+    Warehouse(db, lock_timeout=10).query("DROP TABLE moodle.course_completion", read_only=False)
+    names = ["learner_progress", "at_risk_learners", "course_overview"]
+    selection = AssetSelection.assets(*[AssetKey(["analytics", n]) for n in names])
+    res = {**built.res(), "warehouse": WarehouseResource(path=db, lock_timeout_seconds=10)}
+    result = materialize([*analytics_assets, *analytics_checks], selection=selection, resources=res,
+                         raise_on_error=False)
+    assert result.success  # the models build; the checks say what they lack
+    outcome = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    failed = {key for key, e in outcome.items() if not e.passed}
+    assert failed == {(n, "raw_tables_loaded") for n in names}
+    lp = outcome[("learner_progress", "raw_tables_loaded")]
+    assert lp.severity == AssetCheckSeverity.ERROR
+    assert lp.metadata["missing_tables"].value == "moodle.course_completion"
+    assert lp.description == (
+        "analytics.learner_progress was built without moodle.course_completion (never materialised): its "
+        "figures from those tables are zeros and NULLs that mean 'not loaded'. Materialise "
+        "moodle/course_completion, then re-materialise analytics/learner_progress.")
+    risk = outcome[("at_risk_learners", "raw_tables_loaded")]
+    assert risk.severity == AssetCheckSeverity.ERROR
+    assert risk.description.startswith(
+        "analytics.at_risk_learners was built from analytics.learner_progress, which was built without "
+        "moodle.course_completion")
+    assert risk.description.endswith(
+        "Materialise moodle/course_completion, then re-materialise analytics/learner_progress, "
+        "analytics/at_risk_learners.")
+    meta = {e.materialization.asset_key.path[-1]: e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    for name in names:
+        assert "moodle.course_completion" in meta[name]["missing_tables"].value
+
+    # Materialising the raw table and rebuilding clears the checks.
+    Warehouse(db, lock_timeout=10).query(
+        f"ATTACH '{built.db}' AS full_harvest (READ_ONLY); "
+        "CREATE TABLE moodle.course_completion AS SELECT * FROM full_harvest.moodle.course_completion", read_only=False)
+    again = materialize([*analytics_assets, *analytics_checks], selection=selection, resources=res,
+                        raise_on_error=False)
+    assert [(e.asset_key.path[-1], e.check_name) for e in again.get_asset_check_evaluations() if not e.passed] == []

@@ -37,12 +37,12 @@ def test_definitions_load_with_lineage_from_raw_tables():
     parents = graph.get(AssetKey(["analytics", "learner_progress"])).parent_keys
     assert {AssetKey(["moodle", "enrolled_users"]), AssetKey(["moodle", "courses"])} <= parents
     assert AssetKey(["analytics", "learner_progress"]) in graph.get(AssetKey(["analytics", "course_overview"])).parent_keys
-    assert len([k for k in graph.asset_check_keys if k.asset_key.path[0] == "analytics"]) == 13
+    assert len([k for k in graph.asset_check_keys if k.asset_key.path[0] == "analytics"]) == 18
 
 
 def test_every_check_passes_on_the_demo(built):
     evaluations = built.result.get_asset_check_evaluations()
-    assert len(evaluations) == 13
+    assert len(evaluations) == 18
     assert [(e.asset_key.path[-1], e.check_name) for e in evaluations if not e.passed] == []
 
 

@@ -233,9 +233,9 @@ def test_asset_checks_are_attached(nodes):
         assert ("function_available" in checks[name]) == (name != "moodle/site_info"), name
     assert checks["moodle/site_info"] == {"failed_items"}
     assert checks["moodle/enrolled_users"] == {"failed_items", "function_available"}
-    assert checks["analytics/learner_progress"] == {"courses_exist", "keys_unique", "rates_between_0_and_1"}
-    assert checks["analytics/at_risk_learners"] == {"courses_exist", "keys_unique"}
-    assert checks["analytics/engagement_weekly"] == {"courses_exist", "keys_unique"}
+    assert checks["analytics/learner_progress"] == {"courses_exist", "keys_unique", "rates_between_0_and_1", "raw_tables_loaded"}
+    assert checks["analytics/at_risk_learners"] == {"courses_exist", "keys_unique", "raw_tables_loaded"}
+    assert checks["analytics/engagement_weekly"] == {"courses_exist", "keys_unique", "raw_tables_loaded"}
     assert checks["analytics/course_dashboard"] == set()
     for model in MODELS - {"analytics/course_dashboard"}:
         assert {"courses_exist", "keys_unique"} <= checks[model], model
