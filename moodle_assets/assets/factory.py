@@ -287,9 +287,17 @@ def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords
         raise Failure(f"Table {table} does not exist yet: materialise asset {KEY_PREFIX}/{ex.asset} first.")
     present = {row[0] for row in warehouse.query(f"DESCRIBE {table}")}
     outcome = HarvestOutcome()
-    if ex.column not in present:
-        return outcome, {"total_calls": 0, "calls": {}, "retries": 0}
-    keys = ", ".join(f'"{parent}" AS "{col}"' for col, parent in ex.keys.items() if parent in present)
+    absent = [c for c in (ex.column, *ex.keys.values()) if c not in present]
+    if absent:
+        if warehouse.query(f"SELECT count(*) FROM {table}")[0][0] == 0:
+            # An empty parent has only its declared columns: there is nothing to explode.
+            return outcome, {"total_calls": 0, "calls": {}, "retries": 0}
+        raise Failure(
+            f"{spec.name}: table {table} has no column {', '.join(map(repr, absent))} to explode "
+            f"(its columns: {', '.join(sorted(present))}). Check 'explode' in the endpoint spec, or "
+            f"re-materialise asset {KEY_PREFIX}/{ex.asset} if its endpoint now returns the column."
+        )
+    keys = ", ".join(f'"{parent}" AS "{col}"' for col, parent in ex.keys.items())
     for row in warehouse.query_dicts(f'SELECT {keys}{", " if keys else ""}"{ex.column}" AS _items FROM {table}'):
         outcome.items += 1
         items = row.pop("_items")
@@ -342,6 +350,7 @@ def _load_and_report(
         "pages": outcome.pages,
         "failed_items": len(outcome.errors),
         "empty_items": outcome.empty_items,
+        "empty_items_by_code": MetadataValue.json(outcome.empty_codes),
         "duration_s": round(time.perf_counter() - started, 3),
         "preview": MetadataValue.md(preview_markdown(preview)),
     }

@@ -2,9 +2,12 @@
 
 One item of a fan-out refused: a ``moodle._errors`` row, ``failed_items`` metadata and the
 ``failed_items`` asset check, while every other item loads. "Nothing here" codes: counted as
-empty, never as errors. Warnings: kept beside the load. A whole endpoint refused (bad token,
-function not in the service, competencies disabled, a URL that is not Moodle): the run fails
-at once with a message that says what to fix, and the previous table stays as it was.
+empty (by code in the metadata), never as errors; a permission error (cannotviewreport, a
+token without report/completion:view) is never "nothing here": it is a failed item.
+Warnings: kept beside the load. A whole endpoint refused (bad token, function not in the
+service, competencies disabled, a URL that is not Moodle): the run fails at once with a
+message that says what to fix, and the previous table stays as it was. An explode over a
+column its parent table does not have fails naming the column.
 
 Each test starts from a copy of the session's full harvest, so it can run single assets.
 """
@@ -19,6 +22,7 @@ import pytest
 from dagster import AssetCheckSeverity
 
 from moodle_assets.demo.dataset import ADMIN_ID, DemoConfig, generate
+from moodle_assets.demo.faults import Fault, FaultPlan
 from moodle_assets.demo.server import DEMO_TOKEN, RESTRICTED_TOKEN, DemoServer
 from moodle_assets.endpoints import load_specs
 from moodle_assets.warehouse import Warehouse
@@ -128,6 +132,7 @@ def test_no_data_codes_count_as_empty_items(demo_server, demo_dataset, db):
     meta = materialization_metadata(result)["course_completion"]
     # nocriteriaset for every user of the course without criteria, usernotenroled for the admin.
     assert (meta["empty_items"], meta["failed_items"]) == (without + 1, 0) and without > 20
+    assert meta["empty_items_by_code"] == {"nocriteriaset": without, "usernotenroled": 1}
     assert table(db, "course_completion")[0][:2] == before[0][:2]
     assert len(table(db, "course_completion")) == len(before)
     assert rows(db, "SELECT count(*) FROM moodle._errors WHERE table_name = 'moodle.course_completion'") == [(0,)]
@@ -146,6 +151,7 @@ def test_a_site_without_badges_and_competencies(demo_server, db):
     meta = materialization_metadata(badges)
     users = rows(db, "SELECT count(*) FROM moodle.users")[0][0]
     assert (meta["user_badges"]["empty_items"], meta["user_badges"]["failed_items"]) == (users, 0)
+    assert meta["user_badges"]["empty_items_by_code"] == {"badgesdisabled": users}
     assert meta["user_badges"]["dagster/row_count"] == 0
     assert rows(db, "SELECT count(*) FROM moodle._errors WHERE table_name = 'moodle.user_badges'") == [(0,)]
 
@@ -159,6 +165,47 @@ def test_a_site_without_badges_and_competencies(demo_server, db):
     assert 1 <= len(competency_calls) <= 2
     # The failed asset kept the table of the full harvest.
     assert rows(db, "SELECT count(*) FROM moodle.course_competencies")[0][0] == 10
+
+
+def test_a_token_without_report_completion_view_fails_items_instead_of_loading_empty(demo_server, db):
+    """cannotviewreport is Moodle saying this account may not see the completion, not that there
+    is none: every refused pair is an _errors row, and over the share the check fails."""
+    pairs = rows(db, "SELECT count(*) FROM moodle.enrolled_users")[0][0]
+    refused = Fault("exception", function="core_completion_get_course_completion_status",
+                    errorcode="cannotviewreport", exception="moodle_exception", message="Cannot view the report")
+    demo_server.faults = FaultPlan([refused])
+    try:
+        result = harvest(demo_server.url, DEMO_TOKEN, db, ["course_completion"])
+    finally:
+        demo_server.faults = None
+    assert result.success  # the load itself succeeds; the check and _errors say what is wrong
+    meta = materialization_metadata(result)["course_completion"]
+    assert (meta["failed_items"], meta["empty_items"], meta["dagster/row_count"]) == (pairs, 0, 0)
+    assert rows(db, "SELECT DISTINCT errorcode FROM moodle._errors WHERE table_name = 'moodle.course_completion'") == [
+        ("cannotviewreport",)]
+    [(message,)] = rows(db, "SELECT message FROM moodle._errors WHERE table_name = 'moodle.course_completion' LIMIT 1")
+    assert "[cannotviewreport]" in message and "report/completion:view" in message
+    check = checks(result)["course_completion"]
+    assert not check.passed and check.metadata["failed_share"].value == 1.0
+
+
+def test_an_explode_over_a_column_the_parent_lacks_fails_naming_it(demo_server, db):
+    with Warehouse(db).connect() as con:
+        con.execute("ALTER TABLE moodle.course_contents DROP COLUMN modules")
+    before = table(db, "course_modules")
+    result = harvest(demo_server.url, DEMO_TOKEN, db, ["course_modules"])
+    assert not result.success
+    message = failure_messages(result)["moodle__course_modules"]
+    assert "course_modules: table moodle.course_contents has no column 'modules' to explode" in message
+    assert "re-materialise asset moodle/course_contents" in message
+    assert table(db, "course_modules") == before
+
+    # An empty parent has only its declared columns: nothing to explode, an empty load.
+    with Warehouse(db).connect() as con:
+        con.execute("DELETE FROM moodle.course_contents")
+    result = harvest(demo_server.url, DEMO_TOKEN, db, ["course_modules"])
+    assert result.success
+    assert materialization_metadata(result)["course_modules"]["dagster/row_count"] == 0
 
 
 # ---------------------------------------------------------------- warnings
