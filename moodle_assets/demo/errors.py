@@ -34,12 +34,14 @@ class MoodleException(Exception):
         self.exception_class = exception_class
         self.debuginfo = debuginfo
 
-    def envelope(self) -> dict[str, str]:
-        """The JSON body Moodle answers with (debug off: no ``debuginfo``)."""
+    def envelope(self, debug: bool = False) -> dict[str, str]:
+        """The JSON body Moodle answers with: ``debuginfo`` only from a site with debugging on."""
         body = {"exception": self.exception_class}
         if self.errorcode is not None:
             body["errorcode"] = self.errorcode
         body["message"] = self.message
+        if debug and self.debuginfo:
+            body["debuginfo"] = self.debuginfo
         return body
 
 
@@ -52,8 +54,29 @@ def invalid_parameter(detail: str) -> MoodleException:
     return MoodleException("invalidparameter", "Invalid parameter value detected", INVALID_PARAMETER, detail)
 
 
-def missing_record(table: str) -> MoodleException:
-    return MoodleException("invalidrecord", f"Can't find data record in database table {table}.", MISSING_RECORD)
+def missing_record(table: str, value: int | str | None = None, column: str = "id") -> MoodleException:
+    """``$DB->get_record(..., MUST_EXIST)`` finding nothing; ``debuginfo`` is its query."""
+    debuginfo = None
+    if value is not None:
+        shown = value if isinstance(value, int) else "'" + str(value).replace("'", "\\'") + "'"
+        debuginfo = f"SELECT * FROM {{{table}}} WHERE {column} = ?\n[array (\n  0 => {shown},\n)]"
+    return MoodleException("invalidrecord", f"Can't find data record in database table {table}.", MISSING_RECORD,
+                           debuginfo)
+
+
+# The reasons webservice_access_exception lists in its debuginfo (Moodle 4.5 wording and indent).
+_ACCESS_REASONS = """
+                     There could be multiple reasons for this:
+                     1. The service linked to the user token does not contain the function.
+                     2. The service is user-restricted and the user is not listed.
+                     3. The service is IP-restricted and the user IP is not listed.
+                     4. The service is time-restricted and the time has expired.
+                     5. The token is time-restricted and the time has expired.
+                     6. The service requires a specific capability which the user does not have.
+                     7. The function is called with username/password (no user token is sent)
+                     and none of the services has the function to allow the user.
+                     These settings can be found in Administration > Site administration
+                     > Server > Web services > External services and Manage tokens."""
 
 
 def access_exception(function: str) -> MoodleException:
@@ -61,7 +84,7 @@ def access_exception(function: str) -> MoodleException:
         "accessexception",
         "Access control exception",
         ACCESS_EXCEPTION,
-        f"Access to the function {function}() is not allowed.",
+        f"Access to the function {function}() is not allowed.{_ACCESS_REASONS}",
     )
 
 

@@ -9,12 +9,12 @@ key order, the same types and the same dropped keys as ``external_api::clean_ret
 
 from __future__ import annotations
 
-
-from moodle_assets.moodle import schemas as moodle_schemas
 import re
 from typing import Any
 
-from .errors import invalid_parameter
+from moodle_assets.moodle import schemas as moodle_schemas
+
+from .errors import MoodleException, invalid_parameter
 
 Node = dict[str, Any]
 
@@ -52,7 +52,10 @@ def validate_params(function: str, raw: dict[str, Any]) -> dict[str, Any]:
     return _validate(schema(function)["params"], raw, "")
 
 
-def _validate(node: Node, value: Any, where: str) -> Any:
+def _validate(node: Node, value: Any, where: str = "") -> Any:
+    """``external_api::validate_parameters``: a structure names the key whose value failed,
+    ``key => Invalid parameter value detected: <detail>``, level by level (only the detail,
+    in ``debuginfo``, ever reaches a client, and only on a site with debugging on)."""
     kind = node["type"]
     if kind == "structure":
         if isinstance(value, list) and not value:
@@ -60,11 +63,14 @@ def _validate(node: Node, value: Any, where: str) -> Any:
         if isinstance(value, list):
             value = {str(i): v for i, v in enumerate(value)}
         if not isinstance(value, dict):
-            raise invalid_parameter(f"{where} => Only arrays accepted. The bad value is: '{value}'")
+            raise invalid_parameter(f"Only arrays accepted. The bad value is: '{value}'")
         result: dict[str, Any] = {}
         for key, child in node["keys"].items():
             if key in value:
-                result[key] = _validate(child, value[key], key)
+                try:
+                    result[key] = _validate(child, value[key], key)
+                except MoodleException as error:
+                    raise invalid_parameter(f"{key} => {error.message}: {error.debuginfo}") from None
             elif child["required"] == "required":
                 raise invalid_parameter(f"Missing required key in single structure: {key}")
             elif child["required"] == "default":
@@ -77,9 +83,9 @@ def _validate(node: Node, value: Any, where: str) -> Any:
         if isinstance(value, dict):
             value = list(value.values())
         if not isinstance(value, list):
-            raise invalid_parameter(f"{where} => Only arrays accepted. The bad value is: '{value}'")
+            raise invalid_parameter(f"Only arrays accepted. The bad value is: '{value}'")
         return [_validate(node["content"], item, where) for item in value]
-    return _validate_single(node, value, where)
+    return _validate_single(node, value)
 
 
 def _default(node: Node) -> Any:
@@ -88,46 +94,54 @@ def _default(node: Node) -> Any:
     default = node.get("default")
     if node["type"] == "structure" and default in ([], {}, None):
         try:
-            return _validate(node, {}, "")
+            return _validate(node, {})
         except Exception:  # a structure whose children are required keeps the bare default
             return {}
     if node["type"] == "multiple" and default is None:
         return []
     if node["type"] == "single" and default is not None:
-        return _validate_single(node, default, "")
+        return _validate_single(node, default)
     return default
 
 
-def _validate_single(node: Node, value: Any, where: str) -> Any:
+# What Moodle names each type in "the server was expecting ... type" (the PARAM_ constant's value).
+_TYPE_NAMES = {
+    "PARAM_INT": "int", "PARAM_FLOAT": "float", "PARAM_BOOL": "bool", "PARAM_ALPHA": "alpha",
+    "PARAM_ALPHANUM": "alphanum", "PARAM_ALPHAEXT": "alphaext", "PARAM_ALPHANUMEXT": "alphanumext",
+    "PARAM_CAPABILITY": "capability", "PARAM_COMPONENT": "component", "PARAM_AREA": "area",
+    "PARAM_PLUGIN": "plugin",
+}
+_FLOAT = re.compile(r"[+-]?[0-9]*\.?[0-9]*(e[-+]?[0-9]+)?", re.IGNORECASE)
+
+
+def _validate_single(node: Node, value: Any) -> Any:
+    """``validate_param``: the value must come back unchanged from Moodle's cleaning, so
+    ``05``, `` 5`` or ``true`` (for a bool) are refused just like ``abc``."""
     if isinstance(value, (list, dict)):
-        raise invalid_parameter(f"{where} => Invalid external api parameter: the value is an array")
+        raise invalid_parameter("Scalar type expected, array or object received.")
     ptype = node.get("paramtype", "PARAM_RAW")
     text = value if isinstance(value, str) else _php_string(value)
+    refused = invalid_parameter(
+        f'Invalid external api parameter: the value is "{text}", the server was expecting "{_TYPE_NAMES.get(ptype, ptype)}" type'
+    )
     if ptype == "PARAM_INT":
-        if not _INT.fullmatch(text.strip()):
-            raise invalid_parameter(
-                f'{where} => Invalid external api parameter: the value is "{text}", the server was expecting "int" type'
-            )
+        if not _INT.fullmatch(text) or str(int(text)) != text:
+            raise refused
         return int(text)
     if ptype == "PARAM_FLOAT":
+        if not text or not _FLOAT.fullmatch(text):
+            raise refused
         try:
             return float(text)
         except ValueError:
-            raise invalid_parameter(
-                f'{where} => Invalid external api parameter: the value is "{text}", the server was expecting "float" type'
-            ) from None
+            raise refused from None
     if ptype == "PARAM_BOOL":
-        lowered = text.strip().lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off", ""):
-            return False
-        raise invalid_parameter(
-            f'{where} => Invalid external api parameter: the value is "{text}", the server was expecting "bool" type'
-        )
+        if text not in ("0", "1"):  # only 0/1 survive clean_param unchanged
+            raise refused
+        return text == "1"
     charset = _CHARSETS.get(ptype)
     if charset is not None and not charset.fullmatch(text):
-        raise invalid_parameter(f"{where} => Invalid external api parameter: the value is \"{text}\"")
+        raise refused
     return text
 
 
@@ -170,8 +184,8 @@ def _clean(node: Node, value: Any, where: str) -> Any:
                 result[key] = _clean(child, value[key], f"{where}.{key}")
             elif child["required"] == "required":
                 raise InvalidResponse(f"{where}: missing required key {key}")
-            elif child["required"] == "default":
-                result[key] = child.get("default")
+            elif child["required"] == "default" and child["type"] == "single":
+                result[key] = child.get("default")  # as clean_returnvalue: values only, never lists
         return result
     if kind == "multiple":
         if not isinstance(value, list):
@@ -185,7 +199,8 @@ def _clean(node: Node, value: Any, where: str) -> Any:
             raise InvalidResponse(f"{where}: {value!r} is not an int")
         return int(value)
     if ptype == "PARAM_FLOAT":
-        return float(value)
+        number = float(value)
+        return int(number) if number.is_integer() else number  # json_encode writes 10.0 as 10
     if ptype == "PARAM_BOOL":
         return bool(value)
     if isinstance(value, (list, dict)):

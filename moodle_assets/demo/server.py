@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import xmlreply
 from .dataset import Dataset, DemoConfig, generate
-from .errors import MoodleException, invalid_parameter, invalid_token, missing_record
+from .errors import MoodleException, access_exception, invalid_parameter, invalid_token, missing_record
 from .faults import FaultPlan
 from .functions import REGISTRY
 from .functions.common import RequestContext, set_context
@@ -107,11 +107,15 @@ class DemoServer:
         jitter_ms: float = 0.0,
         faults: FaultPlan | None = None,
         token: str | None = None,
+        clean_answers: bool = True,
     ) -> None:
         """``faults`` makes the site misbehave (see :mod:`.faults`; settable while running as
-        ``server.faults``); ``token`` is accepted like DEMO_TOKEN, so a test can search for it."""
+        ``server.faults``); ``token`` is accepted like DEMO_TOKEN, so a test can search for it.
+        ``clean_answers=False`` sends each handler's answer as it is, without the return-structure
+        cleaner: for the contract test that compares the handlers' own answers with recordings."""
         self.dataset = dataset if dataset is not None else generate()
         self.faults = faults
+        self.clean_answers = clean_answers
         self.host = host
         self.port = port
         self.calls: list[RecordedCall] = []
@@ -222,11 +226,7 @@ class DemoServer:
         returns = None
         try:
             with self._throttle:
-                if token is None:
-                    raise invalid_token()
-                if not function:
-                    raise invalid_parameter("Missing function name")
-                returns, result = self._call(token, function, fields, site_url)
+                returns, result = self.answer(fields, site_url)
         except MoodleException as error:
             if as_json:
                 return _json_reply(error.envelope())
@@ -235,21 +235,31 @@ class DemoServer:
             return _json_reply(result)
         return Reply(xmlreply.xml_response(result, returns).encode("utf-8"), "application/xml; charset=utf-8")
 
+    def answer(self, fields: list[tuple[str, str]], site_url: str) -> tuple[Any, Any]:
+        """The function's return structure and its answer to ``fields`` (token, function and
+        params, as sent), or the :class:`MoodleException` it fails with (``debuginfo`` kept)."""
+        values = dict(fields)
+        token = self._tokens.get(values.get("wstoken") or "")
+        if token is None:
+            raise invalid_token()
+        function = values.get("wsfunction", "")
+        if not function:
+            raise invalid_parameter("Missing function name")
+        return self._call(token, function, fields, site_url)
+
     def _call(self, token: Token, function: str, fields: list[tuple[str, str]], site_url: str) -> tuple[Any, Any]:
         if function not in site_functions(self.dataset.config.version):
-            raise missing_record("external_functions")
+            raise missing_record("external_functions", function, "name")
         if function not in token.functions:
-            raise MoodleException(
-                "accessexception", "Access control exception", "webservice_access_exception",
-                f"Access to the function {function}() is not allowed.",
-            )
+            raise access_exception(function)
         raw = decode_php_form([(k, v) for k, v in fields if k not in _PROTOCOL_FIELDS])
         params = validate_params(function, raw)
         check_capabilities(token, function, params)  # the token's role, before the handler runs
         set_context(RequestContext(site_url=site_url, functions=token.functions))
         try:
             result = REGISTRY[function](self.dataset, token.user_id, params)
-            return schema(function)["returns"], clean_returns(function, result)
+            returns = schema(function)["returns"]
+            return returns, clean_returns(function, result) if self.clean_answers else result
         except MoodleException:
             raise
         except Exception as error:  # a bug in a handler: answer like Moodle's coding_exception

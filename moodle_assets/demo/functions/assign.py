@@ -8,11 +8,22 @@ from ..dataset import Dataset, Record
 from .common import has_capability, warning
 
 _STATUSES = {"new", "draft", "submitted", "reopened"}
-_CONFIGS = [("onlinetext", "assignsubmission", "enabled", "1"), ("onlinetext", "assignsubmission", "wordlimit", "0"),
-            ("onlinetext", "assignsubmission", "wordlimitenabled", "0"), ("comments", "assignfeedback", "enabled", "1")]
+_ONLINETEXT = [("onlinetext", "assignsubmission", "enabled", "1"), ("onlinetext", "assignsubmission", "wordlimit", "0"),
+               ("onlinetext", "assignsubmission", "wordlimitenabled", "0")]
+_FILES = [("file", "assignsubmission", "enabled", "1"), ("file", "assignsubmission", "maxfilesubmissions", "2"),
+          ("file", "assignsubmission", "maxsubmissionsizebytes", "1048576"),
+          ("file", "assignsubmission", "filetypeslist", "")]
+_COMMENTS = [("comments", "assignsubmission", "enabled", "0")]
+
+
+def takes_files(data: Dataset, a: Record) -> bool:
+    """As on the recorded site, a course's second assignment also takes file submissions."""
+    own = sorted(x["id"] for x in data.assignments if x["course"] == a["course"])
+    return own.index(a["id"]) % 2 == 1
 
 
 def _assignment_record(data: Dataset, a: Record) -> Record:
+    configs = _ONLINETEXT + (_FILES if takes_files(data, a) else []) + _COMMENTS
     return {
         "id": a["id"], "cmid": a["cmid"], "course": a["course"], "name": a["name"], "nosubmissions": 0,
         "submissiondrafts": 1, "sendnotifications": 0, "sendlatenotifications": 0, "sendstudentnotifications": 1,
@@ -22,7 +33,7 @@ def _assignment_record(data: Dataset, a: Record) -> Record:
         "hidegrader": 0, "revealidentities": 0, "attemptreopenmethod": "untilpass", "maxattempts": 1,
         "markingworkflow": 0, "markingallocation": 0, "markinganonymous": 0, "requiresubmissionstatement": 0,
         "preventsubmissionnotingroup": 0,
-        "configs": [{"plugin": p, "subtype": s, "name": n, "value": v} for p, s, n, v in _CONFIGS],
+        "configs": [{"plugin": p, "subtype": s, "name": n, "value": v} for p, s, n, v in configs],
         "intro": a["intro"], "introformat": 1, "introfiles": [], "introattachments": [], "timelimit": 0,
         "submissionattachments": 0,
     }
@@ -49,13 +60,19 @@ def get_assignments(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
     return {"courses": courses, "warnings": warnings}
 
 
-def _plugins(submission: Record) -> list[Record]:
-    text = "" if submission["status"] == "new" else f"<p>Submission {submission['id']} text</p>"
-    return [
+def _plugins(data: Dataset, assignment: Record, submission: Record) -> list[Record]:
+    text = "" if submission["status"] == "new" else (
+        f"<p>Submission text by user {submission['userid']} for assign{assignment['id']}.</p>")
+    plugins: list[Record] = [
         {"type": "onlinetext", "name": "Online text", "fileareas": [{"area": "submissions_onlinetext", "files": []}],
-         "editorfields": [{"name": "onlinetext", "description": "Online text submissions", "text": text, "format": 1 if text else 0}]},
-        {"type": "comments", "name": "Submission comments"},
+         "editorfields": [{"name": "onlinetext", "description": "Online text submissions", "text": text,
+                           "format": 1 if text else 0}]},
     ]
+    if takes_files(data, assignment):
+        plugins.append({"type": "file", "name": "File submissions",
+                        "fileareas": [{"area": "submission_files", "files": []}]})
+    plugins.append({"type": "comments", "name": "Submission comments"})
+    return plugins
 
 
 def get_submissions(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
@@ -72,12 +89,12 @@ def get_submissions(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
         rows = [s for s in data.submissions if s["assignment"] == assign_id
                 and (not status or s["status"] == status)
                 and s["timemodified"] >= since and (not before or s["timemodified"] <= before)]
-        if not rows:
-            warnings.append(warning("module", assignment["cmid"], "3", "No submissions found"))
+        if not rows:  # this warning names the assignment, the one above its course module
+            warnings.append(warning("module", assign_id, "3", "No submissions found"))
         records = [
             {"id": s["id"], "userid": s["userid"], "attemptnumber": s["attemptnumber"], "timecreated": s["timecreated"],
              "timemodified": s["timemodified"], "timestarted": s["timestarted"], "status": s["status"],
-             "groupid": s["groupid"], "plugins": _plugins(s), "gradingstatus": s["gradingstatus"]}
+             "groupid": s["groupid"], "plugins": _plugins(data, assignment, s), "gradingstatus": s["gradingstatus"]}
             for s in rows
         ]
         assignments.append({"assignmentid": assign_id, "submissions": records})

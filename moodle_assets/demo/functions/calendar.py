@@ -40,13 +40,30 @@ def get_calendar_events(data: Dataset, caller: int, params: dict[str, Any]) -> R
             return False
         return not (end and event["timestart"] > end)
 
-    chosen = {e["id"]: e for e in data.events if selected(e) and in_window(e)}
+    chosen = {e["id"]: dict(e) for e in data.events if selected(e) and in_window(e)}
     wanted = set(events["eventids"])
     for event in data.events:
-        if event["id"] in wanted and (caller == ADMIN_ID or event["eventtype"] != "user" or event["userid"] == caller):
-            chosen[event["id"]] = event
+        if event["id"] in wanted and event["id"] not in chosen and (
+            caller == ADMIN_ID or event["eventtype"] != "user" or event["userid"] == caller
+        ):
+            chosen[event["id"]] = _database_row(event)
     ordered = sorted(chosen.values(), key=lambda e: (e["timestart"], e["id"]))
-    return {"events": [dict(e) for e in ordered], "warnings": []}
+    return {"events": ordered, "warnings": []}
+
+
+def _database_row(event: Record) -> Record:
+    """An event picked only by ``eventids`` comes back as its raw ``event`` table row, not
+    through the calendar's event objects: 0 and "" where those have null, plus ``uuid``."""
+    row: Record = {}
+    for key, value in event.items():
+        if key == "sequence":
+            row["uuid"] = ""  # in the table's column order
+        if key in ("categoryid", "groupid", "repeatid", "instance") and value is None:
+            value = 0
+        elif key == "modulename" and value is None:
+            value = ""
+        row[key] = value
+    return row
 
 
 HANDLERS = {"core_calendar_get_calendar_events": get_calendar_events}

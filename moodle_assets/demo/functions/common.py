@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..dataset import ADMIN_ID, Dataset, Record
 from ..errors import MoodleException, missing_record, no_permission
@@ -66,7 +67,7 @@ def readable_course(data: Dataset, course_id: int, capability: str = "moodle/cou
     """The course, or the errors a real site gives: missing record, then missing capability."""
     course = data.course(course_id)
     if course is None:
-        raise missing_record("course")
+        raise missing_record("course", course_id)
     if course_id in data.unreadable_course_ids:
         raise no_permission(capability)
     return course
@@ -75,7 +76,7 @@ def readable_course(data: Dataset, course_id: int, capability: str = "moodle/cou
 def require_user(data: Dataset, user_id: int) -> Record:
     user = data.user(user_id)
     if user is None:
-        raise missing_record("user")
+        raise missing_record("user", user_id)
     return user
 
 
@@ -102,6 +103,13 @@ def picture_urls(data: Dataset) -> dict[str, str]:
 
 def course_image(course: Record) -> str:
     return f"{site_url()}/pluginfile.php/{course['contextid']}/course/generated/course.svg"
+
+
+def number(value: float | None) -> float | int | None:
+    """A PARAM_FLOAT as Moodle's JSON carries it: PHP's json_encode writes 10.0 as ``10``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def escape(text: str | None) -> str | None:
@@ -131,7 +139,7 @@ def course_listing(data: Dataset, course: Record) -> Record:
     return {
         "id": course["id"], "fullname": course["fullname"], "displayname": course["fullname"],
         "shortname": course["shortname"], "courseimage": course_image(course),
-        "categoryid": course["categoryid"], "categoryname": category["name"] if category else "",
+        "categoryid": course["categoryid"], "categoryname": escape(category["name"]) if category else "",
         "sortorder": course["sortorder"], "summary": course["summary"], "summaryformat": 1,
         "summaryfiles": [], "overviewfiles": [], "showactivitydates": False,
         "showcompletionconditions": None if site else True, "contacts": contacts(data, course),

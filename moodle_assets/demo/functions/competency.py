@@ -7,7 +7,7 @@ from typing import Any
 
 from ..dataset import Dataset, Record
 from ..errors import MoodleException, missing_record
-from .common import picture_urls, readable_course, require_user, site_url
+from .common import escape, picture_urls, readable_course, require_user, site_url
 
 _SCALE = ["Not yet", "Developing", "Competent", "Expert"]
 _SCALE_CONFIG = '[{"scaleid":"3"},{"id":1,"scaledefault":1,"proficient":0},{"id":2,"scaledefault":0,"proficient":0},' \
@@ -50,6 +50,13 @@ def _framework(data: Dataset) -> Record:
             "competenciescount": len(data.competencies), "contextname": "System", "contextnamenoprefix": "System"}
 
 
+def _ancestors(competency: Record, by_id: dict[int, Record]) -> list[Record]:
+    """The competency's parents from the top of its path; each is named by its idnumber."""
+    ids = [int(part) for part in competency["path"].strip("/").split("/") if part and part != "0"]
+    return [{"id": i, "name": by_id[i]["idnumber"], "first": n == 0, "last": n == len(ids) - 1, "position": n + 1}
+            for n, i in enumerate(ids) if i in by_id]
+
+
 def data_for_report(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
     """Every competency of the course with the user's in-course rating.
 
@@ -62,7 +69,7 @@ def data_for_report(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
     if user["id"] in data.competency_report_broken_user_ids:
         raise MoodleException(None, 'Class "report_competency\\coding_exception" not found', "Error")
     if params["moduleid"] and (data.module(params["moduleid"]) or {}).get("courseid") != course["id"]:
-        raise missing_record("course_modules")
+        raise missing_record("course_modules", params["moduleid"])
     by_id = {c["id"]: c for c in data.competencies}
     ratings = {(r["competencyid"]): r for r in data.user_competency_course
                if r["userid"] == user["id"] and r["courseid"] == course["id"]}
@@ -72,19 +79,21 @@ def data_for_report(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
     for link in sorted((l for l in data.course_competencies if l["courseid"] == course["id"]), key=lambda l: l["sortorder"]):
         rating = ratings.get(link["competencyid"])
         grade = rating["grade"] if rating else None
+        proficiency = None if rating is None or rating["proficiency"] is None else bool(rating["proficiency"])
+        competency = by_id[link["competencyid"]]
         entries.append(
             {"usercompetencycourse": {
                 "userid": user["id"], "courseid": course["id"], "competencyid": link["competencyid"],
-                "proficiency": rating["proficiency"] if rating else None, "grade": grade,
+                "proficiency": proficiency, "grade": grade,
                 "id": rating["id"] if rating else 0, "timecreated": rating["timecreated"] if rating else data.now,
                 "timemodified": rating["timecreated"] if rating else data.now, "usermodified": 2,
                 "gradename": _SCALE[grade - 1] if grade else "-",
-                "proficiencyname": "Yes" if rating and rating["proficiency"] else "No"},
+                "proficiencyname": "Yes" if proficiency else "No"},
              "competency": {
-                "linkedcourses": [], "relatedcompetencies": [], "competency": _competency(by_id[link["competencyid"]]),
+                "linkedcourses": [], "relatedcompetencies": [], "competency": _competency(competency),
                 "framework": _framework(data), "hascourses": False, "hasrelatedcompetencies": False, "scaleid": 3,
                 "scaleconfiguration": _SCALE_CONFIG, "taxonomyterm": "Competency",
-                "comppath": {"ancestors": [], "framework": {"id": 1, "name": data.competency_frameworks[0]["shortname"],
+                "comppath": {"ancestors": _ancestors(competency, by_id), "framework": {"id": 1, "name": data.competency_frameworks[0]["shortname"],
                                                             "first": False, "last": False, "position": -1},
                              "pluginbaseurl": f"{site_url()}/admin/tool/lp", "pagecontextid": 1, "showlinks": True},
                 "pluginbaseurl": f"{site_url()}/admin/tool/lp"}}
@@ -103,7 +112,7 @@ def data_for_report(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
                    "fullnamedisplay": course["fullname"], "viewurl": f"{site_url()}/course/view.php?id={course['id']}",
                    "courseimage": f"data:image/svg+xml;base64,{svg}", "progress": 0, "hasprogress": False,
                    "isfavourite": False, "hidden": False, "showshortname": False,
-                   "coursecategory": category["name"] if category else ""},
+                   "coursecategory": escape(category["name"]) if category else ""},
         "usercompetencies": entries,
         "pushratingstouserplans": True,
     }

@@ -110,8 +110,7 @@ def module_record(data: Dataset, module: Record, course: Record, caller: int, wi
             item = {"type": "url", "filename": module["name"], "filepath": None, "filesize": 0,
                     "fileurl": f"https://example.org/reading/{course['shortname']}", "sortorder": None}
         item.update({"timecreated": None, "timemodified": module["added"], "userid": None, "author": None, "license": None})
-        if with_contents:
-            record["contents"] = [item]
+        record["contents"] = [item] if with_contents else []  # excludecontents empties the list, keeps the key
         record["contentsinfo"] = {"filescount": 1, "filessize": 0, "lastmodified": module["added"], "mimetypes": [],
                                   "repositorytype": ""}
     return record

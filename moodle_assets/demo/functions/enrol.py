@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..dataset import Dataset, Record
-from .common import has_capability, picture_urls, readable_course
+from .common import escape, has_capability, picture_urls, readable_course
+from .users import profile_fields
 
 # Capabilities only the teaching roles hold in a course, for the withcapability option.
 _TEACHER_CAPABILITIES = ("grade", "viewreports", "manage", "viewall", "update", "viewhidden")
@@ -13,14 +14,17 @@ _TEACHER_CAPABILITIES = ("grade", "viewreports", "manage", "viewall", "update", 
 _ALWAYS = ("id",)
 
 
-def _active(data: Dataset, enrolment: Record) -> bool:
-    user = data.user(enrolment["userid"])
+def _enrolment_active(data: Dataset, enrolment: Record) -> bool:
     return (
         enrolment["status"] == 0
-        and (user is not None and not user["suspended"])
         and enrolment["timestart"] <= data.now
         and (enrolment["timeend"] == 0 or enrolment["timeend"] > data.now)
     )
+
+
+def _active(data: Dataset, enrolment: Record) -> bool:
+    user = data.user(enrolment["userid"])
+    return _enrolment_active(data, enrolment) and user is not None and not user["suspended"]
 
 
 def _options(raw: list[dict[str, str]]) -> dict[str, str]:
@@ -50,8 +54,9 @@ def _enrolled_record(data: Dataset, user: Record, enrolment: Record, course: Rec
         if user[key]:
             record[key] = user[key]
     record.update(picture_urls(data))
-    if user["customfields"]:
-        record["customfields"] = [dict(f) for f in user["customfields"]]
+    fields = profile_fields(user, displayvalue=False)
+    if fields:
+        record["customfields"] = fields
     groups = [g for g in data.groups_of_user(user["id"]) if g["courseid"] == course["id"]]
     if groups:
         record["groups"] = [
@@ -60,11 +65,14 @@ def _enrolled_record(data: Dataset, user: Record, enrolment: Record, course: Rec
             for g in groups
         ]
     record["roles"] = [{"roleid": enrolment["roleid"], "name": "", "shortname": enrolment["role"], "sortorder": 0}]
-    record["enrolledcourses"] = [
-        {"id": c["id"], "fullname": c["fullname"], "shortname": c["shortname"]}
-        for e in data.enrolments_of_user(user["id"])
-        if (c := data.course(e["courseid"])) is not None
-    ]
+    # enrol_get_users_courses(onlyactive): active enrolments only, in the courses' sort order;
+    # no key at all for a user left with none (a suspended enrolment here and nothing else).
+    courses = [c for e in data.enrolments_of_user(user["id"])
+               if _enrolment_active(data, e) and (c := data.course(e["courseid"])) is not None]
+    courses.sort(key=lambda c: (not c["visible"], c["sortorder"], c["id"]))
+    if courses:
+        record["enrolledcourses"] = [{"id": c["id"], "fullname": escape(c["fullname"]), "shortname": c["shortname"]}
+                                     for c in courses]
     return record
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from ..dataset import Dataset, Record
 from ..errors import MoodleException
-from .common import picture_urls, readable_course
+from .common import escape, picture_urls, readable_course
 
 
 def _forum_record(data: Dataset, f: Record) -> Record:
     return {
-        "id": f["id"], "course": f["course"], "type": f["type"], "name": f["name"], "intro": f["intro"],
+        "id": f["id"], "course": f["course"], "type": f["type"], "name": escape(f["name"]), "intro": f["intro"],
         "introformat": 1, "introfiles": [], "lang": "", "duedate": 0, "cutoffdate": 0, "assessed": 0,
         "assesstimestart": 0, "assesstimefinish": 0, "scale": 0, "grade_forum": 0, "grade_forum_notify": 0,
         "maxbytes": 0, "maxattachments": 1, "forcesubscribe": 0, "trackingtype": 1, "rsstype": 0, "rssarticles": 0,
@@ -64,8 +64,8 @@ def get_forum_discussions(data: Dataset, caller: int, params: dict[str, Any]) ->
              "parent": 0, "userid": d["userid"], "created": d["created"], "modified": d["created"], "mailed": 0,
              "subject": d["name"], "message": d["message"], "messageformat": 1, "messagetrust": 0,
              "attachment": False, "totalscore": 0, "mailnow": 0, "userfullname": author.get("fullname", ""),
-             "usermodifiedfullname": modifier.get("fullname", ""), "userpictureurl": pictures["profileimageurl"],
-             "usermodifiedpictureurl": pictures["profileimageurl"], "numreplies": d["numreplies"], "numunread": 0,
+             "usermodifiedfullname": modifier.get("fullname", ""), "userpictureurl": pictures["profileimageurlsmall"],
+             "usermodifiedpictureurl": pictures["profileimageurlsmall"], "numreplies": d["numreplies"], "numunread": 0,
              "pinned": d["pinned"], "locked": False, "starred": False, "canreply": True, "canlock": True,
              "canfavourite": True}
         )

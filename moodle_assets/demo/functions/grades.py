@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dataset import GUEST_ID, Dataset, Record
 from ..errors import MoodleException
-from .common import readable_course, require_capability
+from .common import number, readable_course, require_capability
 
 
 def _grade(data: Dataset, item_id: int, user_id: int) -> Record | None:
@@ -16,34 +16,65 @@ def _grade(data: Dataset, item_id: int, user_id: int) -> Record | None:
     return None
 
 
-def _item_record(data: Dataset, item: Record, user_id: int, enrolled: bool) -> Record:
+def _submitted(data: Dataset, item: Record, user_id: int) -> int | None:
+    """When the user handed in the work behind a grade item (the report's ``gradedatesubmitted``)."""
+    if item["itemmodule"] == "assign":
+        times = [s["timemodified"] for s in data.submissions
+                 if s["assignment"] == item["iteminstance"] and s["userid"] == user_id and s["status"] == "submitted"]
+    elif item["itemmodule"] == "quiz":
+        times = [a["timefinish"] for a in data.quiz_attempts
+                 if a["quiz"] == item["iteminstance"] and a["userid"] == user_id and a["state"] == "finished"]
+    else:
+        times = []
+    return max(times) if times else None
+
+
+def _item_record(data: Dataset, item: Record, user_id: int, has_rows: bool, category: int | None,
+                 weight: float | None) -> Record:
+    """One line of the user report.
+
+    As on Moodle 4.5: a user with no grade rows at all in the course (never graded, never
+    submitted, or not even enrolled) gets bare lines, with no weight, no status and feedback
+    format 0; the course total never has a weight or status; ``status`` is ``novalue`` on an
+    item with no grade and absent on a graded one.
+    """
     grade = _grade(data, item["id"], user_id)
     raw = grade["finalgrade"] if grade else None
     course_total = item["itemtype"] == "course"
     record: Record = {
         "id": item["id"], "itemname": item["itemname"], "itemtype": item["itemtype"], "itemmodule": item["itemmodule"],
-        "iteminstance": item["iteminstance"], "itemnumber": 0, "idnumber": "", "categoryid": item["categoryid"],
-        "outcomeid": None, "scaleid": None, "locked": False,
+        # the course total belongs to the course's grade category: that is its instance
+        "iteminstance": category if course_total and category is not None else item["iteminstance"],
+        "itemnumber": None if course_total else 0, "idnumber": None if course_total else "",
+        "categoryid": item["categoryid"], "outcomeid": None, "scaleid": None, "locked": False,
     }
     if item["cmid"] is not None:
         record["cmid"] = item["cmid"]
-    if enrolled:  # the report leaves weights and status out for someone outside the course
-        record.update({"weightraw": 0 if course_total else round(1 / 3, 5),
-                       "weightformatted": "" if course_total else "33.33 %",
-                       "status": "" if raw is not None else "novalue"})
+    if has_rows and not course_total:
+        share = weight if raw is not None and weight is not None else 0.0
+        record.update({"weightraw": number(round(share, 5)), "weightformatted": f"{100 * share:.2f} %"})
+        if raw is None:
+            record["status"] = "novalue"
     record.update(
         {
-            "graderaw": raw,
-            "gradedatesubmitted": None, "gradedategraded": grade["timemodified"] if grade else None,
+            "graderaw": number(raw),
+            "gradedatesubmitted": None if course_total or not has_rows else _submitted(data, item, user_id),
+            "gradedategraded": grade["timemodified"] if grade and raw is not None else None,
             "gradehiddenbydate": False, "gradeneedsupdate": False, "gradeishidden": False, "gradeislocked": False,
             "gradeisoverridden": False, "gradeformatted": f"{raw:.2f}" if raw is not None else "-",
-            "grademin": 0, "grademax": item["grademax"],
+            "grademin": 0, "grademax": number(item["grademax"]),
             "rangeformatted": f"0&ndash;{item['grademax']:g}",
             "percentageformatted": f"{100 * raw / item['grademax']:.2f} %" if raw is not None else "-",
-            "feedback": "", "feedbackformat": 2,
+            "feedback": "", "feedbackformat": 2 if has_rows else 0,
         }
     )
     return record
+
+
+def _has_rows(data: Dataset, items: list[Record], user_id: int) -> bool:
+    """Whether the gradebook holds any row for the user in these items (a grade, or a
+    submission or finished attempt that a grade row records)."""
+    return any(_grade(data, i["id"], user_id) is not None or _submitted(data, i, user_id) is not None for i in items)
 
 
 def get_grade_items(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
@@ -58,17 +89,21 @@ def get_grade_items(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
         members = set(data.members_of_group(params["groupid"]))
         users = [u for u in users if u in members]
     items = sorted((i for i in data.grade_items if i["courseid"] == course["id"]), key=lambda i: (i["itemtype"] == "course", i["id"]))
+    category = next((i["categoryid"] for i in items if i["itemtype"] != "course"), None)
     reports = []
     for user_id in users:
         user = data.user(user_id)
         if user is None:
             raise MoodleException("invaliduser", "Invalid user")
-        enrolled = data.enrolment(course["id"], user_id) is not None
+        has_rows = _has_rows(data, items, user_id)
+        graded = [i for i in items if i["itemtype"] != "course" and _grade(data, i["id"], user_id) is not None]
+        weight = 1 / len(graded) if graded else None  # the graded items share the course total
         report: Record = {"courseid": course["id"], "courseidnumber": course["idnumber"], "userid": user_id,
                           "userfullname": user["fullname"]}
         if user["idnumber"]:
             report["useridnumber"] = user["idnumber"]
-        report.update({"maxdepth": 2, "gradeitems": [_item_record(data, i, user_id, enrolled) for i in items]})
+        report.update({"maxdepth": 2,
+                       "gradeitems": [_item_record(data, i, user_id, has_rows, category, weight) for i in items]})
         reports.append(report)
     return {"usergrades": reports, "warnings": []}
 

@@ -21,7 +21,7 @@ def get_group_members(data: Dataset, caller: int, params: dict[str, Any]) -> lis
     for group_id in params["groupids"]:
         group = data.group(group_id)
         if group is None:
-            raise missing_record("groups")
+            raise missing_record("groups", group_id)
         readable_course(data, group["courseid"], "moodle/course:managegroups")
         result.append({"groupid": group_id, "userids": data.members_of_group(group_id)})
     return result

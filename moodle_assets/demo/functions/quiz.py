@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dataset import Dataset, Record
 from ..errors import invalid_parameter, missing_record
-from .common import readable_course, require_capability, warning
+from .common import number, readable_course, require_capability, warning
 
 _REVIEW = 69904
 
@@ -21,7 +21,7 @@ def _quiz_record(q: Record) -> Record:
         "questiondecimalpoints": -1, "reviewattempt": _REVIEW, "reviewcorrectness": _REVIEW,
         "reviewmaxmarks": _REVIEW, "reviewmarks": _REVIEW, "reviewspecificfeedback": _REVIEW,
         "reviewgeneralfeedback": _REVIEW, "reviewrightanswer": _REVIEW, "reviewoverallfeedback": 4368,
-        "questionsperpage": 1, "navmethod": "free", "shuffleanswers": 1, "sumgrades": q["sumgrades"], "grade": q["grade"],
+        "questionsperpage": 1, "navmethod": "free", "shuffleanswers": 1, "sumgrades": number(q["sumgrades"]), "grade": number(q["grade"]),
         "timecreated": q["timecreated"], "timemodified": q["timemodified"], "password": "", "subnet": "",
         "browsersecurity": "", "delay1": 0, "delay2": 0, "showuserpicture": 0, "showblocks": 0,
         "completionattemptsexhausted": 0, "completionpass": 0, "allowofflineattempts": 0, "autosaveperiod": 60,
@@ -48,7 +48,7 @@ def get_user_attempts(data: Dataset, caller: int, params: dict[str, Any]) -> Rec
         raise invalid_parameter("Invalid status value")
     quiz = data.quiz(params["quizid"])
     if quiz is None:
-        raise missing_record("quiz")
+        raise missing_record("quiz", params["quizid"])
     readable_course(data, quiz["course"], "mod/quiz:viewreports")
     user_id = params["userid"] or caller
     if user_id != caller:
@@ -58,7 +58,18 @@ def get_user_attempts(data: Dataset, caller: int, params: dict[str, Any]) -> Rec
         rows = [a for a in rows if a["state"] in ("finished", "abandoned")]
     elif status == "unfinished":
         rows = [a for a in rows if a["state"] in ("inprogress", "overdue")]
-    return {"attempts": [dict(a, gradeitemmarks=[]) for a in rows], "warnings": []}
+    return {"attempts": [_attempt_record(a) for a in rows], "warnings": []}
+
+
+_ATTEMPT_KEYS = ("id", "quiz", "userid", "attempt", "uniqueid", "layout", "currentpage", "preview", "state",
+                 "timestart", "timefinish", "timemodified", "timemodifiedoffline", "timecheckstate", "sumgrades")
+
+
+def _attempt_record(a: Record) -> Record:
+    record: Record = {key: a[key] for key in _ATTEMPT_KEYS}
+    record["sumgrades"] = number(a["sumgrades"])
+    record.update({"gradeitemmarks": [], "gradednotificationsenttime": a["gradednotificationsenttime"]})
+    return record
 
 
 HANDLERS = {

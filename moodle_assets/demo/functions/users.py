@@ -13,7 +13,7 @@ _SEARCHABLE = ("id", "lastname", "firstname", "idnumber", "username", "email", "
 _EXACT = {"id", "idnumber", "username", "auth"}
 
 
-def user_details(data: Dataset, user: Record, *, displayvalue: bool = True) -> Record:
+def user_details(data: Dataset, user: Record, caller: int, *, displayvalue: bool = True) -> Record:
     """``user_get_user_details`` as an admin sees it: empty optional fields are left out."""
     record: Record = {
         "id": user["id"], "username": user["username"], "firstname": user["firstname"],
@@ -37,16 +37,34 @@ def user_details(data: Dataset, user: Record, *, displayvalue: bool = True) -> R
         record["description"] = user["description"]
         record["descriptionformat"] = 1
     record.update(picture_urls(data))
-    if user["customfields"]:
-        fields = []
-        for custom in user["customfields"]:
-            entry = {"type": custom["type"], "value": custom["value"]}
-            if displayvalue:
-                entry["displayvalue"] = custom["value"]
-            entry.update({"name": custom["name"], "shortname": custom["shortname"]})
-            fields.append(entry)
+    fields = profile_fields(user, displayvalue=displayvalue)
+    if fields:
         record["customfields"] = fields
+    if user["id"] == caller:  # only the token's own user gets their preferences
+        record["preferences"] = [{"name": "last_time_enrolments_synced", "value": str(user["lastaccess"])},
+                                 {"name": "_lastloaded", "value": data.now}]
     return record
+
+
+# The site's custom profile fields, in their sort order. A menu field with a default shows
+# that default for every user who never chose (the recorded site: every user, the guest too).
+_PROFILE_FIELDS = [("department", "text", "Department", None), ("cohortyear", "menu", "Cohort year", "No")]
+
+
+def profile_fields(user: Record, *, displayvalue: bool) -> list[Record]:
+    """``customfields`` as ``user_get_user_details`` lists them."""
+    chosen = {custom["shortname"]: custom["value"] for custom in user["customfields"]}
+    fields = []
+    for shortname, kind, name, default in _PROFILE_FIELDS:
+        value = chosen.get(shortname, default)
+        if value is None:
+            continue
+        entry: Record = {"type": kind, "value": value}
+        if displayvalue:
+            entry["displayvalue"] = value
+        entry.update({"name": name, "shortname": shortname})
+        fields.append(entry)
+    return fields
 
 
 def _like(pattern: str, text: str) -> bool:
@@ -73,7 +91,7 @@ def get_users(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
             users = [u for u in users if str(u[key]) == value]
         else:
             users = [u for u in users if _like(value, str(u[key]))]
-    return {"users": [user_details(data, u) for u in users], "warnings": warnings}
+    return {"users": [user_details(data, u, caller) for u in users], "warnings": warnings}
 
 
 def get_users_by_field(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
@@ -82,7 +100,7 @@ def get_users_by_field(data: Dataset, caller: int, params: dict[str, Any]) -> li
         raise invalid_parameter(f"The search field '{field}' is not supported, look at the web service documentation")
     wanted = [str(v) for v in params["values"]]
     found = [u for u in data.users if str(u[field]) in wanted]
-    return [user_details(data, u) for u in found]
+    return [user_details(data, u, caller) for u in found]
 
 
 HANDLERS = {"core_user_get_users": get_users, "core_user_get_users_by_field": get_users_by_field}
