@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from ..dataset import Dataset, Record
-from ..errors import MoodleException, missing_record
+from ..errors import MoodleException, invalid_parameter, missing_record
 from .common import escape, picture_urls, readable_course, require_user, site_url
 
 _SCALE = ["Not yet", "Developing", "Competent", "Expert"]
@@ -118,7 +118,39 @@ def data_for_report(data: Dataset, caller: int, params: dict[str, Any]) -> Recor
     }
 
 
+def read_competency_framework(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
+    _enabled(data)
+    if not any(f["id"] == params["id"] for f in data.competency_frameworks):
+        raise missing_record("competency_framework", params["id"])
+    return _framework(data)
+
+
+def list_competencies(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
+    """Competencies whose columns equal every filter, in id order (or ``sort``/``order``),
+    then ``skip`` and ``limit``."""
+    _enabled(data)
+    rows = [_competency(c) for c in data.competencies]
+    for condition in params["filters"]:
+        column, value = condition["column"], condition["value"]
+        if column not in _COMPETENCY_COLUMNS:
+            raise invalid_parameter(f"Invalid filter column: {column}")
+        rows = [r for r in rows if str(r[column]) == value]
+    if params["sort"]:
+        if params["sort"] not in _COMPETENCY_COLUMNS:
+            raise invalid_parameter(f"Invalid sort column: {params['sort']}")
+        rows.sort(key=lambda r: (r[params["sort"]] is None, r[params["sort"]]), reverse=params["order"].upper() == "DESC")
+    rows = rows[params["skip"]:]
+    return rows[:params["limit"]] if params["limit"] > 0 else rows
+
+
+_COMPETENCY_COLUMNS = {"id", "shortname", "idnumber", "description", "descriptionformat", "sortorder", "parentid",
+                       "path", "ruleoutcome", "ruletype", "ruleconfig", "scaleid", "scaleconfiguration",
+                       "competencyframeworkid", "timecreated", "timemodified", "usermodified"}
+
+
 HANDLERS = {
     "core_competency_list_course_competencies": list_course_competencies,
     "report_competency_data_for_report": data_for_report,
+    "core_competency_read_competency_framework": read_competency_framework,
+    "core_competency_list_competencies": list_competencies,
 }

@@ -72,8 +72,28 @@ def _attempt_record(a: Record) -> Record:
     return record
 
 
+def get_user_best_grade(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
+    """The best of the user's finished attempts (grading method "highest"), scaled to the
+    quiz's grade and rounded to its decimal points; ``hasgrade`` false without one."""
+    quiz = data.quiz(params["quizid"])
+    if quiz is None:
+        raise missing_record("quiz", params["quizid"])
+    readable_course(data, quiz["course"], "mod/quiz:view")
+    user_id = params["userid"] or caller
+    if user_id != caller:
+        require_capability(data, caller, "mod/quiz:viewreports")
+    marks = [a["sumgrades"] for a in data.quiz_attempts
+             if a["quiz"] == quiz["id"] and a["userid"] == user_id and a["state"] == "finished"
+             and a["sumgrades"] is not None]
+    if not marks:
+        return {"hasgrade": False, "warnings": []}
+    best = round(max(marks) / quiz["sumgrades"] * quiz["grade"], 2)
+    return {"hasgrade": True, "grade": number(float(best)), "warnings": []}
+
+
 HANDLERS = {
     "mod_quiz_get_quizzes_by_courses": get_quizzes_by_courses,
     "mod_quiz_get_user_attempts": get_user_attempts,
     "mod_quiz_get_user_quiz_attempts": get_user_attempts,
+    "mod_quiz_get_user_best_grade": get_user_best_grade,
 }
