@@ -58,8 +58,8 @@ def run_demo_harvest(days_back: int = 100, days_ahead: int = 30) -> None:
     from moodle_assets.definitions import defs
 
     instance = DagsterInstance.get()
-    job = defs.get_job_def(HARVEST_JOB)
-    graph = defs.get_repository_def().asset_graph
+    job = defs.resolve_job_def(HARVEST_JOB)
+    graph = defs.resolve_asset_graph()
     keys = sorted(graph.get_all_asset_keys())
     partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
     print("Materialising every asset ...", flush=True)
