@@ -9,11 +9,13 @@ import json
 from typing import Any, Iterable, Mapping
 
 from moodle_assets.endpoints.spec import EndpointSpec
+from moodle_assets.moodle.versions import site_version
 
 SITE_INFO_FUNCTION = "core_webservice_get_site_info"
 
 
 def offered_functions(site_info: Mapping[str, Any]) -> set[str]:
+    """The names in site info's ``functions`` (an answer, or a stored row whose list is JSON text)."""
     functions = site_info.get("functions") or []
     if isinstance(functions, str):
         functions = json.loads(functions)
@@ -23,17 +25,20 @@ def offered_functions(site_info: Mapping[str, Any]) -> set[str]:
 def unavailable(specs: Iterable[EndpointSpec], site_info: Mapping[str, Any]) -> dict[str, str]:
     """Endpoint name -> the function to add to the service, for every endpoint that cannot run.
 
-    An endpoint runs if its function or one of its alternatives is offered; an exploded
-    endpoint runs if the one it explodes does.
+    An endpoint runs if its function, or one of its alternatives the site is new enough for
+    (as ``runner.choose_function`` picks them), is offered; an exploded endpoint runs if the
+    one it explodes does.
     """
     offered = offered_functions(site_info)
+    version = site_version(site_info)
     by_name = {s.name: s for s in specs}
 
     def blocker(spec: EndpointSpec) -> str | None:
         if spec.explode:
             parent = by_name.get(spec.explode.asset)
             return blocker(parent) if parent else None
-        if spec.function in offered or any(a.function in offered for a in spec.alternatives):
+        if spec.function in offered or any(
+                a.function in offered and version is not None and version >= a.min_version for a in spec.alternatives):
             return None
         return spec.function
 

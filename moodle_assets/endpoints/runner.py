@@ -21,6 +21,7 @@ from moodle_assets.endpoints.macros import LookupRef, MacroContext, context_colu
 from moodle_assets.endpoints.spec import EndpointSpec, Paginate
 from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
 from moodle_assets.moodle.errors import is_permission_error
+from moodle_assets.moodle.versions import format_version, site_version
 
 
 class EndpointFailure(RuntimeError):
@@ -117,17 +118,15 @@ def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
     token can call none of them, the error names them all, with the versions they need.
     """
     offered = offered_functions(site_info)
-    try:
-        version = int(str(site_info.get("version", "0")).split(".")[0])
-    except ValueError:
-        version = 0
+    version = site_version(site_info)  # 2025041406.11: the decimal part counts
     for alt in spec.alternatives:
-        if alt.function in offered and version >= alt.min_version:
+        if alt.function in offered and version is not None and version >= alt.min_version:
             return alt.function
     if spec.alternatives and offered and spec.function not in offered:
-        others = " nor ".join(f"{a.function} (version {a.min_version}+)" for a in spec.alternatives)
+        others = " nor ".join(f"{a.function} (version {format_version(a.min_version)}+)" for a in spec.alternatives)
+        shown = format_version(version) if version is not None else "unknown"
         raise EndpointFailure(
-            f"this token can call neither {spec.function} nor {others}; this site is version {version}. "
+            f"this token can call neither {spec.function} nor {others}; this site is version {shown}. "
             f"Add {spec.function} to the token's external service (Site administration > Server > "
             "Web services > External services > Functions)."
         )

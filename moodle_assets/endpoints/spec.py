@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Mapping
 
 from jsonpath_ng.exceptions import JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from moodle_assets.moodle.errors import is_permission_error
+from moodle_assets.moodle.versions import parse_version
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 FUNCTION_RE = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]+$")
@@ -101,7 +103,7 @@ class Alternative:
     """Another function for the same data, used when the site is new enough and offers it."""
 
     function: str
-    min_version: int = 0
+    min_version: Decimal = Decimal(0)  # a Moodle $version: 2025041400, 2025041406.11 (moodle.versions)
 
 
 @dataclass(frozen=True)
@@ -248,8 +250,13 @@ def build_spec(raw: Any, source: str, index: int, partial: bool = False) -> tupl
     for i, alt in enumerate(raw.get("alternatives") or []):
         if not isinstance(alt, Mapping) or not FUNCTION_RE.match(str(alt.get("function", ""))):
             bad(f"alternatives.{i}", "must be a mapping with 'function' and optional 'min_version' (e.g. 2025041400)")
+        elif alt.get("min_version") is None:
+            alternatives.append(Alternative(alt["function"]))
         else:
-            alternatives.append(Alternative(alt["function"], int(alt.get("min_version", 0))))
+            try:
+                alternatives.append(Alternative(alt["function"], parse_version(alt["min_version"])))
+            except ValueError as exc:
+                bad(f"alternatives.{i}.min_version", str(exc))
 
     incremental = None
     if raw.get("incremental") is not None:

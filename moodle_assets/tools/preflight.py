@@ -64,6 +64,7 @@ from moodle_assets.moodle import (
     MoodleClient,
     MoodleError,
 )
+from moodle_assets.moodle.versions import parse_version, site_version
 from moodle_assets.tools.sample import first_page
 from moodle_assets.warehouse.column_types import JSON, VARCHAR, type_of, widen
 from moodle_assets.warehouse.sql import quote
@@ -103,7 +104,7 @@ NARROWING: dict[str, dict[str, str]] = {
 class Requirement:
     """What a function needs beyond being in the service: a Moodle version or a site feature."""
 
-    min_version: int | None = None
+    min_version: str | None = None  # a Moodle $version (moodle.versions), e.g. "2025041400"
     min_release: str | None = None  # the release name of min_version, for people
     instead: str | None = None  # the function to use on older sites
     feature: str | None = None  # name in site_info advancedfeatures
@@ -117,7 +118,7 @@ _BADGES = Requirement(feature="enablebadges", feature_label="Enable badges")
 
 REQUIREMENTS: dict[str, Requirement] = {
     "mod_quiz_get_user_quiz_attempts": Requirement(
-        min_version=2025041400, min_release="5.0", instead="mod_quiz_get_user_attempts"
+        min_version="2025041400", min_release="5.0", instead="mod_quiz_get_user_attempts"
     ),
     "report_competency_data_for_report": _COMPETENCIES,
     "core_competency_list_course_competencies": _COMPETENCIES,
@@ -364,14 +365,6 @@ class PreflightResult:
         }
 
 
-def version_number(version: Any) -> int | None:
-    """``"2024100700"`` or ``"2024100700.01"`` -> 2024100700."""
-    try:
-        return int(str(version).split(".")[0])
-    except (TypeError, ValueError):
-        return None
-
-
 def summarise_site(site_info: Mapping[str, Any]) -> SiteSummary:
     return SiteSummary(
         sitename=str(site_info.get("sitename", "")),
@@ -398,8 +391,9 @@ def check_function(function: str, site_info: Mapping[str, Any]) -> tuple[bool, s
     """(available, fix, caveats) of one function on the site ``site_info`` describes."""
     listed = {f.get("name") for f in site_info.get("functions") or [] if isinstance(f, Mapping)}
     need = REQUIREMENTS.get(function)
-    version = version_number(site_info.get("version"))
-    if need and need.min_version and version is not None and version < need.min_version and function not in listed:
+    version = site_version(site_info)
+    if (need and need.min_version and version is not None and version < parse_version(need.min_version)
+            and function not in listed):
         fix = (
             f"{function} exists only from Moodle {need.min_release} (version {need.min_version}); "
             f"this site runs {site_info.get('release', '?')} (version {site_info.get('version', '?')})"
