@@ -30,7 +30,8 @@ def _demo_server(args: argparse.Namespace) -> int:
     from moodle_assets.demo.dataset import DemoConfig
     from moodle_assets.demo.server import serve
 
-    serve(host=args.host, port=args.port, config=DemoConfig(seed=args.seed, scale=args.scale))
+    serve(host=args.host, port=args.port,
+          config=DemoConfig(seed=args.seed, scale=args.scale, moodle_version=args.moodle_version))
     return 0
 
 
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=DEMO_PORT)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--moodle-version", choices=["4.5", "5.0"], default="4.5",
+                   help="The Moodle release the site answers as (default 4.5).")
     p.set_defaults(func=_demo_server)
 
     p = sub.add_parser("demo", help="Start the demo Moodle, materialise every asset, open the Dagster UI.")

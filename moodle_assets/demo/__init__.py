@@ -1,7 +1,8 @@
 """A demo Moodle site: a generated dataset served through an emulated REST web service.
 
 It is the project's embedded default (the README's demo, tests, benchmarks) and speaks the
-protocol of a real Moodle 4.5 with the same answer shapes (see ``shared/moodle``).
+protocol of a real Moodle 4.5 with the same answer shapes (see ``shared/moodle``), or of a
+Moodle 5.0 with ``DemoConfig(moodle_version="5.0")`` (see :mod:`.releases`).
 """
 
 from .dataset import Dataset, DemoConfig, generate

@@ -19,6 +19,8 @@ from typing import Any
 
 from moodle_assets import clock
 
+from .releases import add_question_banks, release_of
+
 Record = dict[str, Any]
 DAY = 86400
 
@@ -83,10 +85,15 @@ class DemoConfig:
     seed: int = 7
     scale: float = 1.0
     now: int | None = None  # unix seconds; None = the project clock (moodle_assets.clock)
-    release: str = "4.5 (Build: 20241007)"
-    version: str = "2024100700"
+    moodle_version: str = "4.5"  # the release the site answers as: "4.5" or "5.0" (demo/releases.py)
+    release: str = ""  # site info's release and version; "" = those of moodle_version
+    version: str = ""
     badges_enabled: bool = True
     competencies_enabled: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "release", self.release or release_of(self).release)
+        object.__setattr__(self, "version", self.version or release_of(self).version)
 
 
 @dataclass
@@ -165,10 +172,7 @@ class Dataset:
         return self._group("enrolments", "userid").get(user_id, [])
 
     def enrolment(self, course_id: int, user_id: int) -> Record | None:
-        for row in self.enrolments_of_user(user_id):
-            if row["courseid"] == course_id:
-                return row
-        return None
+        return next((row for row in self.enrolments_of_user(user_id) if row["courseid"] == course_id), None)
 
     def groups_of_course(self, course_id: int) -> list[Record]:
         return self._group("groups", "courseid").get(course_id, [])
@@ -220,6 +224,7 @@ def generate(config: DemoConfig = DemoConfig()) -> Dataset:
     _enrolments(data, rng)
     _groups(data, rng)
     _contents(data, rng)
+    add_question_banks(data)  # Moodle 5.0: a hidden question bank in every course
     _assign_work(data, rng)
     _quiz_work(data, rng)
     _completion(data, rng)
@@ -233,25 +238,21 @@ def generate(config: DemoConfig = DemoConfig()) -> Dataset:
 
 def _categories(data: Dataset, created: int) -> None:
     for cid, name, idnumber, description, parent, sortorder in _CATEGORIES:
-        data.categories.append(
-            {
-                "id": cid, "name": name, "idnumber": idnumber, "description": description,
-                "descriptionformat": 1, "parent": parent, "sortorder": sortorder, "coursecount": 0,
-                "visible": 1, "visibleold": 1, "timemodified": created, "depth": 2 if parent else 1,
-                "path": f"/{parent}/{cid}" if parent else f"/{cid}", "theme": "",
-            }
-        )
+        data.categories.append({
+            "id": cid, "name": name, "idnumber": idnumber, "description": description,
+            "descriptionformat": 1, "parent": parent, "sortorder": sortorder, "coursecount": 0,
+            "visible": 1, "visibleold": 1, "timemodified": created, "depth": 2 if parent else 1,
+            "path": f"/{parent}/{cid}" if parent else f"/{cid}", "theme": "",
+        })
 
 
 def _courses(data: Dataset, rng: random.Random, created: int) -> None:
-    data.courses.append(
-        {
-            "id": 1, "shortname": SITE_SHORTNAME, "fullname": SITE_NAME, "idnumber": "", "categoryid": 0,
-            "sortorder": 1, "summary": "Test Moodle site", "format": "site", "startdate": 0, "enddate": 0,
-            "visible": 1, "numsections": 1, "newsitems": 3, "enablecompletion": 0, "timecreated": created,
-            "timemodified": created, "contextid": 2, "has_criteria": False,
-        }
-    )
+    data.courses.append({
+        "id": 1, "shortname": SITE_SHORTNAME, "fullname": SITE_NAME, "idnumber": "", "categoryid": 0,
+        "sortorder": 1, "summary": "Test Moodle site", "format": "site", "startdate": 0, "enddate": 0,
+        "visible": 1, "numsections": 1, "newsitems": 3, "enablecompletion": 0, "timecreated": created,
+        "timemodified": created, "contextid": 2, "has_criteria": False,
+    })
     count = max(1, round(len(_COURSES) * data.config.scale))
     per_category: dict[int, int] = {}
     for index in range(count):
@@ -268,16 +269,14 @@ def _courses(data: Dataset, rng: random.Random, created: int) -> None:
         if base == "PD-ONB":  # hidden, starts in the future
             start, end, visible = data.now + 30 * DAY, data.now + 120 * DAY, 0
         per_category[category] = per_category.get(category, 0) + 1
-        data.courses.append(
-            {
-                "id": index + 2, "shortname": short, "fullname": full, "idnumber": f"CRS-{short}",
-                "categoryid": category, "sortorder": 0, "format": "topics",
-                "summary": f"<p>{full} — course summary for <strong>{short}</strong>.</p>",
-                "startdate": start, "enddate": end, "visible": visible, "numsections": 4, "newsitems": 0,
-                "enablecompletion": 1, "timecreated": created + 2 * index, "timemodified": created + 2 * index,
-                "contextid": 263 + index, "has_criteria": base != "PD-GDPR",
-            }
-        )
+        data.courses.append({
+            "id": index + 2, "shortname": short, "fullname": full, "idnumber": f"CRS-{short}",
+            "categoryid": category, "sortorder": 0, "format": "topics",
+            "summary": f"<p>{full} — course summary for <strong>{short}</strong>.</p>",
+            "startdate": start, "enddate": end, "visible": visible, "numsections": 4, "newsitems": 0,
+            "enablecompletion": 1, "timecreated": created + 2 * index, "timemodified": created + 2 * index,
+            "contextid": 263 + index, "has_criteria": base != "PD-GDPR",
+        })
     # Moodle inserts a new course at the top of its category: later ids sort first.
     for course in data.courses[1:]:
         category = data.category(course["categoryid"])

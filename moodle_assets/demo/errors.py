@@ -18,7 +18,9 @@ class MoodleException(Exception):
     """A failure a Moodle function reports to its caller.
 
     ``errorcode`` may be ``None``: some PHP errors inside Moodle reach the client as
-    ``{"exception": "Error", "message": ...}`` with no error code at all.
+    ``{"exception": "Error", "message": ...}`` with no error code at all. ``debug_errorcode``
+    and ``debug_message`` are what a site with debugging on says instead (Moodle 5.0 names the
+    missing record's table only then).
     """
 
     def __init__(
@@ -27,19 +29,29 @@ class MoodleException(Exception):
         message: str,
         exception_class: str = MOODLE_EXCEPTION,
         debuginfo: str | None = None,
+        *,
+        debug_errorcode: str | None = None,
+        debug_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.errorcode = errorcode
         self.message = message
         self.exception_class = exception_class
         self.debuginfo = debuginfo
+        self.debug_errorcode = debug_errorcode or errorcode
+        self.debug_message = debug_message or message
+
+    def said(self, debug: bool = False) -> tuple[str | None, str]:
+        """(errorcode, message) as a site with debugging off, or on, sends them."""
+        return (self.debug_errorcode, self.debug_message) if debug else (self.errorcode, self.message)
 
     def envelope(self, debug: bool = False) -> dict[str, str]:
         """The JSON body Moodle answers with: ``debuginfo`` only from a site with debugging on."""
+        errorcode, message = self.said(debug)
         body = {"exception": self.exception_class}
-        if self.errorcode is not None:
-            body["errorcode"] = self.errorcode
-        body["message"] = self.message
+        if errorcode is not None:
+            body["errorcode"] = errorcode
+        body["message"] = message
         if debug and self.debuginfo:
             body["debuginfo"] = self.debuginfo
         return body

@@ -1,7 +1,7 @@
 """Moodle's external-function descriptions: parameter validation and return cleaning.
 
-The structures in ``function_schemas.json`` were taken from a real Moodle 4.5
-(``external_api::external_function_info()``). Validating requests against them is what makes
+The structures in ``moodle_assets/moodle/function_schemas*.json`` were taken from a real
+Moodle 4.5 and 5.0 (``external_api::external_function_info()``); a site uses its release's. Validating requests against them is what makes
 the emulator strict in the same places as a real site (unexpected keys, missing required keys,
 wrong types all give ``invalidparameter``), and cleaning answers through them gives the same
 key order, the same types and the same dropped keys as ``external_api::clean_returnvalue``.
@@ -31,25 +31,26 @@ _CHARSETS = {
 _INT = re.compile(r"-?\d+")
 
 
-def all_schemas() -> dict[str, dict[str, Node]]:
-    """Every known function's ``{"params": ..., "returns": ...}`` (shipped with the client)."""
-    return moodle_schemas.all_schemas()
+def all_schemas(release: str = "4.5") -> dict[str, dict[str, Node]]:
+    """Every known function's ``{"params": ..., "returns": ...}`` on a release (shipped with the client)."""
+    return moodle_schemas.all_schemas(release)
 
 
-# Functions of newer Moodle versions whose structures match one recorded on 4.5.
-_SAME_AS = {"mod_quiz_get_user_quiz_attempts": "mod_quiz_get_user_attempts"}
-
-
-def schema(function: str) -> dict[str, Node]:
-    return all_schemas()[_SAME_AS.get(function, function)]
+def schema(function: str, release: str = "4.5") -> dict[str, Node]:
+    """The function's structures on ``release``; a function that release lacks (a site whose
+    version was set by hand) takes those of the first release that has it."""
+    for name in (release, *moodle_schemas.SCHEMA_FILES):
+        if function in all_schemas(name):
+            return all_schemas(name)[function]
+    raise KeyError(function)
 
 
 # --------------------------------------------------------------------------- parameters
 
 
-def validate_params(function: str, raw: dict[str, Any]) -> dict[str, Any]:
+def validate_params(function: str, raw: dict[str, Any], release: str = "4.5") -> dict[str, Any]:
     """Validate decoded form data like ``external_api::validate_parameters`` and apply defaults."""
-    return _validate(schema(function)["params"], raw, "")
+    return _validate(schema(function, release)["params"], raw, "")
 
 
 def _validate(node: Node, value: Any, where: str = "") -> Any:
@@ -161,9 +162,9 @@ class InvalidResponse(Exception):
     """
 
 
-def clean_returns(function: str, value: Any) -> Any:
+def clean_returns(function: str, value: Any, release: str = "4.5") -> Any:
     """Shape a handler's answer like ``external_api::clean_returnvalue``."""
-    node = schema(function)["returns"]
+    node = schema(function, release)["returns"]
     if node is None:
         return None
     return _clean(node, value, function)

@@ -4,7 +4,8 @@
 ``moodlewsrestformat=json`` and PHP-style array fields, exactly like a real site. Every answer
 is HTTP 200; errors use Moodle's envelope; without ``moodlewsrestformat=json`` the answer is
 XML. Parameters are validated against the real function descriptions, so a client that works
-here sends only what a real Moodle 4.5 accepts.
+here sends only what a real Moodle 4.5 accepts. The site answers as Moodle 4.5 or, with
+``DemoConfig(moodle_version="5.0")``, as Moodle 5.0 (see :mod:`.releases`).
 
 ``workers``/``service_ms`` model a PHP-FPM site: at most ``workers`` requests are served at
 once and each takes ``service_ms`` (+ up to ``jitter_ms``), which makes throughput and
@@ -36,6 +37,7 @@ from .faults import FaultPlan
 from .functions import REGISTRY
 from .functions.common import RequestContext, set_context
 from .phpform import decode_php_form
+from .releases import Release, release_of
 from .schemas import clean_returns, schema, validate_params
 from .services import DEMO_TOKEN, RESTRICTED_TOKEN, Token, check_capabilities, site_functions, tokens
 
@@ -108,12 +110,18 @@ class DemoServer:
         faults: FaultPlan | None = None,
         token: str | None = None,
         clean_answers: bool = True,
+        moodle_version: str | None = None,
     ) -> None:
         """``faults`` makes the site misbehave (see :mod:`.faults`; settable while running as
         ``server.faults``); ``token`` is accepted like DEMO_TOKEN, so a test can search for it.
         ``clean_answers=False`` sends each handler's answer as it is, without the return-structure
-        cleaner: for the contract test that compares the handlers' own answers with recordings."""
-        self.dataset = dataset if dataset is not None else generate()
+        cleaner: for the contract test that compares the handlers' own answers with recordings.
+        ``moodle_version`` ("4.5", "5.0") generates a site of that release when no ``dataset``
+        is given; a dataset already says its release (``DemoConfig.moodle_version``)."""
+        self.dataset = dataset if dataset is not None else generate(DemoConfig(moodle_version=moodle_version or "4.5"))
+        if moodle_version and self.dataset.config.moodle_version != moodle_version:
+            raise ValueError(f"the dataset is a Moodle {self.dataset.config.moodle_version} site, not {moodle_version}")
+        self.release: Release = release_of(self.dataset.config)
         self.faults = faults
         self.clean_answers = clean_answers
         self.host = host
@@ -245,7 +253,13 @@ class DemoServer:
         function = values.get("wsfunction", "")
         if not function:
             raise invalid_parameter("Missing function name")
-        return self._call(token, function, fields, site_url)
+        try:
+            return self._call(token, function, fields, site_url)
+        except MoodleException as error:
+            reported = self.release.error(error)  # Moodle 5.0 names no table without debugging
+            if reported is error:
+                raise
+            raise reported from None
 
     def _call(self, token: Token, function: str, fields: list[tuple[str, str]], site_url: str) -> tuple[Any, Any]:
         if function not in site_functions(self.dataset.config.version):
@@ -253,13 +267,14 @@ class DemoServer:
         if function not in token.functions:
             raise access_exception(function)
         raw = decode_php_form([(k, v) for k, v in fields if k not in _PROTOCOL_FIELDS])
-        params = validate_params(function, raw)
+        release = self.release
+        params = validate_params(function, raw, release.schemas)
         check_capabilities(token, function, params)  # the token's role, before the handler runs
         set_context(RequestContext(site_url=site_url, functions=token.functions))
         try:
-            result = REGISTRY[function](self.dataset, token.user_id, params)
-            returns = schema(function)["returns"]
-            return returns, clean_returns(function, result) if self.clean_answers else result
+            result = release.shape(self.dataset, function, REGISTRY[function](self.dataset, token.user_id, params))
+            returns = schema(function, release.schemas)["returns"]
+            return returns, clean_returns(function, result, release.schemas) if self.clean_answers else result
         except MoodleException:
             raise
         except Exception as error:  # a bug in a handler: answer like Moodle's coding_exception
@@ -351,7 +366,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 def serve(host: str = "127.0.0.1", port: int = 8081, config: DemoConfig = DemoConfig()) -> None:
     """Run the demo site until interrupted; logs where it listens (never the tokens)."""
     server = DemoServer(generate(config), host, port).bind()
-    log.info("Demo Moodle site listening on %s (web service: %s%s)", server.url, server.url, REST_PATH)
+    log.info("Demo Moodle %s site listening on %s (web service: %s%s)", server.release.name, server.url,
+             server.url, REST_PATH)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ Three tokens:
 
 * ``DEMO_TOKEN``: the site administrator, every function, every capability.
 * ``RESTRICTED_TOKEN``: the service account ``svc_ingest`` of the recorded site, whose
-  service lacks two functions; its role is the recorded ``ingestion_readonly`` (the handlers'
+  service lacks core_group_get_course_groups and both quiz attempt functions; its role is the recorded ``ingestion_readonly`` (the handlers'
   own rules, :mod:`.functions.common`).
 * ``LIMITED_TOKEN``: the same account with every function in its service but a narrower role
   (``LIMITED_ROLE``): no moodle/course:managegroups, mod/quiz:viewreports,
@@ -27,6 +27,7 @@ from typing import Any
 from .dataset import ADMIN_ID, Dataset
 from .errors import MOODLE_EXCEPTION, REQUIRED_CAPABILITY, MoodleException
 from .functions import REGISTRY
+from .releases import has_function
 
 DEMO_TOKEN = "demo-token-admin-0123456789abcdef"
 RESTRICTED_TOKEN = "demo-token-restricted-0123456789ab"
@@ -51,16 +52,12 @@ _SITE_ORDER = [
     "tool_lp_data_for_user_competency_summary_in_course",
 ]
 
-_RESTRICTED_WITHOUT = {"mod_quiz_get_user_attempts", "core_group_get_course_groups"}
-
-# Functions that exist only from a Moodle version on (the site's ``version`` decides).
-MIN_VERSION = {"mod_quiz_get_user_quiz_attempts": 2025041400}
-
+# The restricted service has neither quiz attempt function (as the recorded data_ingestion_noquiz).
+_RESTRICTED_WITHOUT = {"mod_quiz_get_user_attempts", "mod_quiz_get_user_quiz_attempts", "core_group_get_course_groups"}
 
 def site_functions(version: str) -> list[str]:
     """Functions the site has at all: implemented here and present in this Moodle version."""
-    number = int(version.split(".")[0])
-    return [name for name in _SITE_ORDER if name in REGISTRY and number >= MIN_VERSION.get(name, 0)]
+    return [name for name in _SITE_ORDER if name in REGISTRY and has_function(version, name)]
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,10 @@ def xml_response(value: Any, returns: dict[str, Any] | None) -> str:
 
 def xml_exception(error: MoodleException, debug: bool = False) -> str:
     """The exception as XML; ``debug`` adds ``DEBUGINFO`` as a site with debugging on does."""
-    code = f"<ERRORCODE>{_escape(error.errorcode)}</ERRORCODE>\n" if error.errorcode is not None else ""
+    errorcode, message = error.said(debug)
+    code = f"<ERRORCODE>{_escape(errorcode)}</ERRORCODE>\n" if errorcode is not None else ""
     info = f"<DEBUGINFO>{_escape(error.debuginfo)}</DEBUGINFO>\n" if debug and error.debuginfo else ""
     return (
         f'{_HEADER}<EXCEPTION class="{error.exception_class}">\n{code}'
-        f"<MESSAGE>{_escape(error.message)}</MESSAGE>\n{info}</EXCEPTION>\n"
+        f"<MESSAGE>{_escape(message)}</MESSAGE>\n{info}</EXCEPTION>\n"
     )

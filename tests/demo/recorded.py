@@ -1,7 +1,8 @@
-"""Real Moodle 4.5 recordings, replayed against the demo, and a strict comparison of answers.
+"""Real Moodle 4.5 and 5.0 recordings, replayed against the demo, and a strict comparison of answers.
 
-The recordings live in the repository (``tests/fixtures/demo/recordings``), copied from the
-shared set (``../shared/moodle/recordings`` beside the repository) that a real site produced.
+The recordings live in the repository (``tests/fixtures/demo/recordings`` and
+``recordings-5.0``), copied from the shared sets (``../shared/moodle/recordings*`` beside the
+repository) that real sites produced.
 
 The comparison walks both answers along the function's return structure and collects, for
 every path (list items merged: ``$.courses[].id``), the object keys, the JSON types and the
@@ -21,10 +22,12 @@ from xml.etree import ElementTree
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO / "tests" / "fixtures" / "demo" / "recordings"
 SHARED_RECORDINGS = REPO.parent / "shared" / "moodle" / "recordings"
+RECORDINGS_50 = REPO / "tests" / "fixtures" / "demo" / "recordings-5.0"
+SHARED_RECORDINGS_50 = REPO.parent / "shared" / "moodle" / "recordings-5.0"
 
 
-def recording_paths() -> list[Path]:
-    return sorted(RECORDINGS.glob("*.json"))
+def recording_paths(folder: Path = RECORDINGS) -> list[Path]:
+    return sorted(folder.glob("*.json"))
 
 
 def load(path: Path) -> dict[str, Any]:

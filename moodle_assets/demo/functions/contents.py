@@ -9,9 +9,9 @@ from ..dataset import Dataset, Record
 from .common import cache_rev, escape, readable_course, site_url
 
 _PLURAL = {"label": "Text and media areas", "page": "Pages", "url": "URLs", "forum": "Forums",
-           "assign": "Assignments", "quiz": "Quizzes"}
+           "assign": "Assignments", "quiz": "Quizzes", "qbank": "Question banks"}
 _PURPOSE = {"label": "content", "page": "content", "url": "content", "forum": "collaboration",
-            "assign": "assessment", "quiz": "assessment"}
+            "assign": "assessment", "quiz": "assessment", "qbank": "content"}
 
 
 def completion_rules(module: Record) -> list[Record]:
@@ -84,6 +84,8 @@ def module_record(data: Dataset, module: Record, course: Record, caller: int, wi
     record.update({"name": escape(module["name"]), "instance": module["instance"], "contextid": contextid})
     if module["modname"] == "label":
         record["description"] = f'<div class="no-overflow"><p>{module["name"]}</p></div>'
+    elif module.get("description"):  # Moodle 5.0's question bank
+        record["description"] = module["description"]
     record.update(
         {
             "visible": module["visible"], "uservisible": True, "visibleoncoursepage": 1,

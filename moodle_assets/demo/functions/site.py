@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from ..dataset import ADMIN_ID, SITE_NAME, Dataset
+from ..releases import release_of
 from .common import cache_rev, context, require_user, site_url
 
 _ADVANCED = [
@@ -22,11 +23,13 @@ def get_site_info(data: Dataset, caller: int, params: dict[str, Any]) -> dict[st
     features["enablebadges"] = int(config.badges_enabled)
     features["enablecompetencies"] = int(config.competencies_enabled)
     admin = caller == ADMIN_ID
+    release = release_of(config)
     return {
         "sitename": SITE_NAME, "username": user["username"], "firstname": user["firstname"],
         "lastname": user["lastname"], "fullname": user["fullname"], "lang": "en", "userid": user["id"],
         "siteurl": site_url(), "userpictureurl": f"{site_url()}/theme/image.php/boost/core/{cache_rev(data)}/u/f1",
-        "functions": [{"name": name, "version": config.version} for name in context().functions],
+        "functions": [{"name": name, "version": release.function_version(name, config.version)}
+                      for name in context().functions],
         "downloadfiles": 1, "uploadfiles": 0, "release": config.release, "version": config.version,
         "mobilecssurl": "", "advancedfeatures": [{"name": k, "value": v} for k, v in features.items()],
         "usercanmanageownfiles": True, "userquota": 0 if admin else 104857600,
