@@ -33,7 +33,10 @@ import httpx
 
 from .encoding import encode_params
 from .errors import (
+    SITE_INFO_FUNCTION,
+    UNNAMED_RECORD_ERRORCODE,
     InvalidTokenError,
+    MoodleAPIError,
     MoodleError,
     MoodleUnavailableError,
     NotMoodleResponseError,
@@ -259,6 +262,12 @@ class MoodleClient:
         # The form starts the same on every call: encode the token once.
         self._token_field = urlencode([("wstoken", settings.token)])
         self.on_request: Callable[[str, list[tuple[str, str]]], None] | None = None
+        # The functions of the token's service (site info's list), which tells a missing function
+        # from a missing item when Moodle 5.0 says only invalidrecordunknown. Set it from a stored
+        # site info; left None, the first such error asks the site once.
+        self.site_functions: frozenset[str] | None = None
+        self._site_functions_lock = asyncio.Lock()
+        self._site_functions_asked = False
         self.limit = AdaptiveLimit(settings.max_concurrency, adaptive=settings.adaptive_concurrency)
         # Seams for tests: waiting and jitter without real time.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -315,12 +324,34 @@ class MoodleClient:
         if fields:
             body += "&" + urlencode(fields)
         try:
-            return await self._call_with_retries(function, body.encode("ascii"), shown, headers)
+            try:
+                return await self._call_with_retries(function, body.encode("ascii"), shown, headers)
+            except MoodleAPIError as error:
+                if error.errorcode != UNNAMED_RECORD_ERRORCODE or function == SITE_INFO_FUNCTION:
+                    raise
+                raise await self._with_site_functions(error) from None
         except MoodleError as error:
             key = getattr(error, "errorcode", None) or type(error).__name__
             self.stats.errors[key] += 1
             logger.debug("call %s failed: %s", function, error)
             raise
+
+    async def _with_site_functions(self, error: MoodleAPIError) -> MoodleAPIError:
+        """The error classified against the site's function list (asked for once if unknown)."""
+        async with self._site_functions_lock:
+            if self.site_functions is None and not self._site_functions_asked:
+                self._site_functions_asked = True
+                try:
+                    info = await self.call(SITE_INFO_FUNCTION)
+                    self.site_functions = frozenset(f.get("name") for f in info.get("functions") or [])
+                except (MoodleError, AttributeError):
+                    pass  # the list stays unknown: the error says the answer is ambiguous
+            if self.site_functions is None:
+                return error
+        body = {"exception": error.exception, "errorcode": error.errorcode, "message": error.moodle_message,
+                "debuginfo": error.debuginfo}
+        return error_from_envelope(body, error.function or "", error.params, token=self.settings.token,
+                                   site_functions=self.site_functions)
 
     async def _call_with_retries(
         self, function: str, body: bytes, shown: list[tuple[str, str]],
@@ -413,7 +444,8 @@ class MoodleClient:
         if not parsed:
             raise self._not_moodle(function, status, content_type, text)
         if is_error_envelope(body):
-            error = error_from_envelope(body, function, shown, token=self.settings.token)
+            error = error_from_envelope(body, function, shown, token=self.settings.token,
+                                        site_functions=self.site_functions)
             if isinstance(error, InvalidTokenError) and not self.settings.token:
                 error.args = (error.message + " (MOODLE_TOKEN is empty.)",)
             raise error

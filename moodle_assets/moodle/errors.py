@@ -13,11 +13,12 @@ text that came from the wire goes through :func:`redact` before it is stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 __all__ = [
+    "RECORD_NOT_FOUND_ERRORCODES",
     "REDACTED",
     "FunctionNotFoundError",
     "FunctionNotInServiceError",
@@ -96,6 +97,14 @@ GUEST_USER_ERRORCODES = frozenset({"guestsarenotallowed"})
 
 # Errors that are not about the call but about the site: every other call would fail too.
 SITE_ERRORCODES = frozenset({"sitemaintenance", "enablewsdescription"})
+
+# $DB->get_record(..., MUST_EXIST) found nothing. Moodle 4.5 names the table ("... database table
+# course."); Moodle 5.0+ with debugging off names none: invalidrecordunknown, and answers so for
+# an unknown id and an unknown *function* alike (its record in external_functions is missing).
+# Only the site's function list (site info) tells them apart.
+RECORD_NOT_FOUND_ERRORCODES = frozenset({"invalidrecord", "invalidrecordunknown"})
+UNNAMED_RECORD_ERRORCODE = "invalidrecordunknown"
+SITE_INFO_FUNCTION = "core_webservice_get_site_info"  # every token may call it
 
 
 def redact(text: str, token: str) -> str:
@@ -272,17 +281,28 @@ def _text(value: Any, token: str) -> str | None:
     return None if value is None else redact(str(value), token)
 
 
+def _unlisted(function: str, code: str, site_functions: Collection[str] | None) -> bool:
+    """The function is missing from the token's function list (a site-wide refusal aside)."""
+    return (site_functions is not None and function != SITE_INFO_FUNCTION and function not in site_functions
+            and code not in SITE_ERRORCODES)
+
+
 def error_from_envelope(
     body: Mapping[str, Any],
     function: str,
     params: Sequence[tuple[str, str]] | Mapping[str, Any] | None = None,
     *,
     token: str = "",
+    site_functions: Collection[str] | None = None,
 ) -> MoodleAPIError:
     """Turn Moodle's error envelope into the typed error its errorcode means.
 
     ``params`` are the form fields sent (redacted here again if ``token`` is given, and
-    the ``wstoken`` field is always masked).
+    the ``wstoken`` field is always masked). ``site_functions`` is the function list of the
+    token's service (site info's ``functions``), when known: a function not in it is not on
+    this site, whatever the error says (a token that may not call a function existing on the
+    site gets ``accessexception``), and ``invalidrecordunknown`` for a listed function is an
+    item that does not exist.
     """
     errorcode = _text(body.get("errorcode"), token)
     exception = _text(body.get("exception"), token)
@@ -311,10 +331,17 @@ def error_from_envelope(
             "Server > Web services > External services > Functions); if the service is restricted "
             "to authorised users, authorise the token's user."
         )
-    elif code == "invalidrecord" and "external_functions" in moodle_message:
+    elif (code == "invalidrecord" and "external_functions" in moodle_message) or _unlisted(
+            function, code, site_functions):
         cls = FunctionNotFoundError
+        listed = ""
+        if site_functions is not None:
+            listed = f" Site info lists {len(site_functions)} functions for this token and {function} is not one of them"
+            if code == UNNAMED_RECORD_ERRORCODE:
+                listed += " (Moodle 5.0+ with debugging off answers a missing function with invalidrecordunknown)"
+            listed += "."
         message = (
-            f"function {function} does not exist on this Moodle (version?). {said}.{debug} "
+            f"function {function} does not exist on this Moodle (version?). {said}.{debug}{listed} "
             "Check the spelling, and the site's version (core_webservice_get_site_info 'release'): "
             "the function may belong to another Moodle version or to a plugin that is not installed."
         )
@@ -349,12 +376,16 @@ def error_from_envelope(
             f"{code} in the endpoint's empty_on (the built-in per-user templates do), or leave "
             "the guest out of the lookup."
         )
-    elif code == "invalidrecord":
+    elif code in RECORD_NOT_FOUND_ERRORCODES:
         cls = RecordNotFoundError
+        ambiguous = "" if site_functions is not None or code != UNNAMED_RECORD_ERRORCODE else (
+            f" (Moodle 5.0+ without debugging answers the same for a function the site does not have: "
+            f"if every item fails like this, check that core_webservice_get_site_info lists {function}.)"
+        )
         message = (
             f"{function}: nothing found for {_summarise(fields)}. {said}.{debug} "
             "The id probably does not exist on the site any more (deleted or never created); "
-            "refresh the asset the ids came from, or leave this item out."
+            f"refresh the asset the ids came from, or leave this item out.{ambiguous}"
         )
     elif code in SITE_ERRORCODES:
         fatal = True
