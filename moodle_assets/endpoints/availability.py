@@ -38,7 +38,7 @@ def unavailable(specs: Iterable[EndpointSpec], site_info: Mapping[str, Any]) -> 
             parent = by_name.get(spec.explode.asset)
             return blocker(parent) if parent else None
         if spec.function in offered or any(
-                a.function in offered and version is not None and version >= a.min_version for a in spec.alternatives):
+                a.function in offered and (version is None or version >= a.min_version) for a in spec.alternatives):
             return None
         return spec.function
 

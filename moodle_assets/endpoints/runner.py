@@ -118,9 +118,9 @@ def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
     token can call none of them, the error names them all, with the versions they need.
     """
     offered = offered_functions(site_info)
-    version = site_version(site_info)  # 2025041406.11: the decimal part counts
+    version = site_version(site_info)  # 2025041406.11: the decimal part counts; None: trust the list
     for alt in spec.alternatives:
-        if alt.function in offered and version is not None and version >= alt.min_version:
+        if alt.function in offered and (version is None or version >= alt.min_version):
             return alt.function
     if spec.alternatives and offered and spec.function not in offered:
         others = " nor ".join(f"{a.function} (version {format_version(a.min_version)}+)" for a in spec.alternatives)

@@ -108,3 +108,10 @@ def test_preflight_compares_the_whole_version():
     available, fix, _ = check_function("mod_quiz_get_user_quiz_attempts", site(SITE_50))
     assert not available and fix.startswith("add mod_quiz_get_user_quiz_attempts to the external service")
     assert check_function("mod_quiz_get_user_quiz_attempts", site(SITE_50, *BOTH))[0]
+
+
+def test_without_a_version_the_function_list_decides():
+    [spec] = load_text(QUIZ.format("2025041400"))
+    info = {"functions": [{"name": "mod_quiz_get_user_quiz_attempts"}]}
+    assert choose_function(spec, info) == "mod_quiz_get_user_quiz_attempts"
+    assert unavailable([spec], info) == {}
