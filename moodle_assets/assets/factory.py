@@ -36,9 +36,11 @@ from dagster import (
 from moodle_assets import clock
 from moodle_assets.assets import incremental
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
-from moodle_assets.assets.reporting import PARTITION_COLUMN, Progress, describe_columns, preview_markdown
+from moodle_assets.assets.reporting import (
+    PARTITION_COLUMN, Progress, describe_columns, preview_markdown, retired_columns,
+)
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
-from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
+from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, offered_functions, unavailable
 from moodle_assets.endpoints.runner import (
     ITEM_COLUMN,
     EndpointFailure,
@@ -209,7 +211,7 @@ def materialize_endpoint(
                 item_columns = query.columns
         if item_columns is not None and not full_refresh:
             step = incremental.plan(spec, warehouse, rows, item_columns)
-        if spec.alternatives and warehouse.table_exists("moodle.site_info"):
+        if warehouse.table_exists("moodle.site_info"):  # the version and functions, read once stored
             site = (warehouse.query_dicts("SELECT version, functions FROM moodle.site_info") or [None])[0]
     fetch_rows = rows
     if item_columns is not None:
@@ -224,7 +226,7 @@ def materialize_endpoint(
             )
     calls = list(plan_calls(resolved, fetch_rows, now, window, item_columns))
 
-    declared = dict(spec.columns)
+    declared = {**retired_columns(spec), **spec.columns}  # a field a newer Moodle dropped stays a column
     if target.partition_column:
         declared[target.partition_column] = "VARCHAR"
     if item_columns is not None:
@@ -258,6 +260,8 @@ def materialize_endpoint(
     async def run() -> tuple[HarvestOutcome, dict]:
         nonlocal resolved
         async with MoodleClient(client_settings) as client:
+            if site:  # tells a function the site lacks from an item it lacks (Moodle 5.0)
+                client.site_functions = frozenset(offered_functions(site))
             if spec.alternatives:
                 info = site or await client.call("core_webservice_get_site_info")
                 resolved = replace(resolved, function=choose_function(spec, info))
@@ -339,7 +343,7 @@ def _load_and_report(
         "dagster/row_count": table_rows,
         "dagster/table_name": spec.table,
         "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name, type_, description=d) for name, type_, d in describe_columns(spec, columns, function)]
+            columns=[TableColumn(name, type_, description=d) for name, type_, d in describe_columns(spec, columns, function, catalog)]
         ),
         "rows_loaded": result.row_count if result else 0,
         "moodle_function": function or f"(from {KEY_PREFIX}.{spec.explode.asset})",

@@ -2,7 +2,8 @@
 
 import json
 import time
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from dagster import AssetExecutionContext
 
@@ -10,7 +11,7 @@ from moodle_assets.endpoints.macros import context_column, lookup_refs
 from moodle_assets.endpoints.runner import ITEM_COLUMN, HarvestOutcome
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient
-from moodle_assets.moodle.schemas import record_fields
+from moodle_assets.moodle.schemas import SCHEMA_FILES, record_fields
 
 PARTITION_COLUMN = "_partition"
 
@@ -22,10 +23,66 @@ _PROJECT_COLUMNS = {
 }
 
 
-def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: str) -> list[tuple[str, str, str]]:
-    """(name, type, description) of every column: Moodle's fields with their declared type,
-    the columns the project adds with what they mean."""
-    fields = record_fields(function, spec.data_path) or {} if function else {}
+@dataclass(frozen=True)
+class Field:
+    """One field of a function's records across the Moodle releases whose structures ship here."""
+
+    kind: str  # PARAM_INT, a list, an object (its newest declaration)
+    since: str | None = None  # the release that added it (None: in the oldest known)
+    removed: str | None = None  # the release that no longer sends it
+
+
+def field_history(function: str, data_path: str | None) -> dict[str, Field]:
+    """Every field the function's records have on any known release, with when it came and went
+    (core_badges_get_user_badges: imageauthorname removed in 5.0, coursefullname since 5.0)."""
+    history: dict[str, Field] = {}
+    known = False
+    for release in SCHEMA_FILES:  # oldest first
+        fields = record_fields(function, data_path, release) if function else None
+        if fields is None:
+            continue
+        for name, kind in fields.items():
+            since = history[name].since if name in history else (release if known else None)
+            history[name] = Field(kind, since)
+        for name, old in history.items():
+            if name not in fields and old.removed is None:
+                history[name] = Field(old.kind, old.since, release)
+        known = True
+    return history
+
+
+_COLUMN_TYPES = {"PARAM_INT": "BIGINT", "PARAM_FLOAT": "DOUBLE", "PARAM_BOOL": "BOOLEAN", "list": "JSON",
+                 "object": "JSON"}
+
+
+def retired_columns(spec: EndpointSpec) -> dict[str, str]:
+    """Column -> type of the fields a newer Moodle no longer sends, declared so that the table
+    keeps them (null from that release on) whatever release the site runs."""
+    if not spec.function:
+        return {}
+    return {name: _COLUMN_TYPES.get(f.kind, "VARCHAR")
+            for name, f in field_history(spec.function, spec.data_path).items() if f.removed}
+
+
+def _describe_field(name: str, field: Field) -> str:
+    kind = field.kind + (", kept as JSON" if field.kind in ("list", "object") else "")
+    if field.removed:
+        kind += f"; Moodle {field.removed} no longer sends it: null from {field.removed} on"
+    elif field.since:
+        kind += f"; from Moodle {field.since}"
+    return f"Moodle field {name} ({kind})."
+
+
+def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: str,
+                     catalog: Sequence[EndpointSpec] = ()) -> list[tuple[str, str, str]]:
+    """(name, type, description) of every column: Moodle's fields with their declared type and
+    the release that added or removed them, the columns the project adds with what they mean.
+    An exploded list's fields are those of its parent's function (from ``catalog``)."""
+    fields = field_history(function, spec.data_path)
+    parent = next((s for s in catalog if spec.explode and s.name == spec.explode.asset), None)
+    if parent is not None and parent.function and spec.explode:
+        path = parent.data_path or "$[*]"  # no data path: the answer is a list of rows
+        fields = field_history(parent.function, f"{path}.{spec.explode.column}[*]")
     context = {
         column: f"The {ref.asset}.{ref.column} value this row was fetched for."
         for ref in lookup_refs(spec.params) if (column := context_column(ref))
@@ -38,8 +95,7 @@ def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: s
         if name in _PROJECT_COLUMNS:
             text = _PROJECT_COLUMNS[name]
         elif name in fields:
-            kind = fields[name]
-            text = f"Moodle field {name} ({kind}{', kept as JSON' if kind in ('list', 'object') else ''})."
+            text = _describe_field(name, fields[name])
         elif name in context:
             text = context[name]
         else:
