@@ -164,8 +164,9 @@ SHARED_SCHEMAS_50 = SHARED_RECORDINGS_50.parent / "function-schemas-5.0.json"
 
 
 def test_the_shipped_50_structures_are_the_shared_ones() -> None:
-    """moodle/function_schemas_5.0.json is the real site's file with the descriptions dropped, for
-    the functions the 4.5 file has and the one 5.0 added (when the shared file is beside us)."""
+    """moodle/function_schemas_5.0.json is the real site's file (each function's description,
+    params, returns and deprecated flag) for the functions the 4.5 file has and the one 5.0 added
+    (when the shared file is beside us)."""
     if not SHARED_SCHEMAS_50.is_file():
         pytest.skip(f"no shared structures at {SHARED_SCHEMAS_50}")
     shared = json.loads(SHARED_SCHEMAS_50.read_text(encoding="utf-8"))["functions"]
@@ -176,7 +177,7 @@ def test_the_shipped_50_structures_are_the_shared_ones() -> None:
         return [plain(v) for v in node] if isinstance(node, list) else node
 
     wanted = set(all_schemas("4.5")) | {"mod_quiz_get_user_quiz_attempts"}
-    expected = {name: {"params": plain(f["params"]), "returns": plain(f["returns"]),
+    expected = {name: {"description": f["description"], "params": plain(f["params"]), "returns": plain(f["returns"]),
                        **({"deprecated": True} if f.get("deprecated") else {})}
                 for name, f in shared.items() if name in wanted}
     assert all_schemas("5.0") == expected
