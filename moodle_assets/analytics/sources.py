@@ -35,7 +35,8 @@ SOURCE_COLUMNS: dict[str, dict[str, str]] = {
     "course_completion": {"courseid": "BIGINT", "userid": "BIGINT", "completed": "BOOLEAN", "completions": "JSON"},
     "grade_items": {"courseid": "BIGINT", "userid": "BIGINT", "itemtype": "VARCHAR", "itemmodule": "VARCHAR",
                     "iteminstance": "BIGINT", "graderaw": "DOUBLE", "grademin": "DOUBLE", "grademax": "DOUBLE"},
-    "course_modules": {"courseid": "BIGINT", "id": "BIGINT", "completion": "BIGINT"},
+    "course_modules": {"courseid": "BIGINT", "id": "BIGINT", "completion": "BIGINT", "modname": "VARCHAR",
+                       "candisplay": "BOOLEAN"},  # candisplay: Moodle 5.0+
     "assignments": {"id": "BIGINT", "cmid": "BIGINT", "course": "BIGINT", "name": "VARCHAR", "duedate": "BIGINT",
                     "nosubmissions": "BIGINT"},
     "assignment_submissions": {"assignmentid": "BIGINT", "userid": "BIGINT", "status": "VARCHAR",

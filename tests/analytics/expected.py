@@ -70,7 +70,7 @@ def course(data: Dataset, cid: int, now: int) -> dict:
     completion = [c for c in data.course_completion if c["courseid"] == cid and c["userid"] in ids]
     total = course_total_item(data, cid)["id"]
     grades = [g for g in (grade(data, total, uid) for uid in ids) if g is not None]
-    modules = data.modules_of_course(cid)
+    modules = [m for m in data.modules_of_course(cid) if m["modname"] != "qbank"]  # not on the course page
     return {
         "enrolled_learners": len(rows),
         "active_7d": sum(1 for e in rows if e["lastcourseaccess"] and e["lastcourseaccess"] >= now - 7 * DAY),

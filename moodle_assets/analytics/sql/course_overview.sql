@@ -17,8 +17,11 @@ WITH learners AS (
     GROUP BY ALL
 ),
 modules AS (
+    -- What the course page shows: not Moodle 5.0's hidden question bank (qbank, in every course)
+    -- nor any other module that cannot be displayed there (candisplay false, 5.0+; no completion).
     SELECT m.courseid, count(*) AS modules, count(*) FILTER (WHERE m.completion > 0) AS tracked_activities
     FROM moodle.course_modules AS m
+    WHERE m.modname IS DISTINCT FROM 'qbank' AND coalesce(m.candisplay, true)
     GROUP BY ALL
 ),
 assignments AS (SELECT a.course AS courseid, count(*) AS assignments FROM moodle.assignments AS a GROUP BY ALL),
