@@ -1,7 +1,8 @@
 """The course dashboard asset: the analytics tables as one HTML report beside the warehouse.
 
 The report is written next to the DuckDB file (``data/reports/course_dashboard.html`` for
-``data/moodle.duckdb``), atomically, so a browser tab refreshed mid-run never shows half a
+``data/moodle.duckdb``; a relative warehouse path is taken from the project folder, never the
+working directory), atomically, so a browser tab refreshed mid-run never shows half a
 page. A MotherDuck (``md:``) or in-memory warehouse has no local folder: the report is then
 not written and the asset says so; the summary is still in its metadata.
 """
@@ -14,7 +15,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.warehouse import Warehouse
-from moodle_assets.warehouse.paths import is_local_file
+from moodle_assets.warehouse.paths import is_local_file, resolve_local_path
 
 from .factory import GROUP, model_key
 from .models import SCHEMA
@@ -39,7 +40,7 @@ def report_path(database_path: str) -> Path | None:
     """Where the report goes for a warehouse path; None when it is not a local file."""
     if not is_local_file(database_path):
         return None
-    return Path(database_path).expanduser().resolve().parent / "reports" / REPORT_FILE
+    return Path(resolve_local_path(database_path)).resolve().parent / "reports" / REPORT_FILE
 
 
 def read_dashboard_data(warehouse: Warehouse, now: int) -> DashboardData:

@@ -54,7 +54,9 @@ class WarehouseResource(ConfigurableResource):
     """The DuckDB file (or MotherDuck ``md:`` database) the assets land in."""
 
     path: Optional[str] = Field(
-        default=None, description="DuckDB path; default MOODLE_DUCKDB_PATH or data/moodle.duckdb."
+        default=None,
+        description="DuckDB path; default MOODLE_DUCKDB_PATH or data/moodle.duckdb. A relative path is taken "
+        "from the project folder (MOODLE_PROJECT_DIR, else the folder of this project's pyproject.toml).",
     )
     lock_timeout_seconds: float = Field(
         default=120.0, description="How long a write waits for another process to release the file."

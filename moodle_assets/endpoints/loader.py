@@ -16,6 +16,7 @@ import yaml
 from moodle_assets.endpoints.macros import context_column, lookup_refs
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec
 from moodle_assets.moodle.schemas import record_keys
+from moodle_assets.project import PROJECT_DIR_ENV, SettingError, project_dir, project_path
 
 USER_FILE_ENV = "MOODLE_ENDPOINTS_FILE"
 DEFAULT_USER_FILE = "moodle_endpoints.yaml"
@@ -53,8 +54,34 @@ def builtin_template_texts() -> list[tuple[str, str]]:
     )
 
 
+def user_file_setting() -> str | None:
+    """``$MOODLE_ENDPOINTS_FILE``, None when unset or empty."""
+    return os.environ.get(USER_FILE_ENV, "").strip() or None
+
+
 def user_file_path() -> Path:
-    return Path(os.environ.get(USER_FILE_ENV, DEFAULT_USER_FILE))
+    """The user's endpoints file: ``$MOODLE_ENDPOINTS_FILE`` if set, else ``moodle_endpoints.yaml``;
+    a relative path is taken from the project folder (never the working directory)."""
+    return project_path(user_file_setting() or DEFAULT_USER_FILE)
+
+
+def missing_user_file_problem(path: Path) -> str | None:
+    """The error when ``$MOODLE_ENDPOINTS_FILE`` names a file that is not there (the default
+    file is optional: without it there are only the built-in endpoints)."""
+    setting = user_file_setting()
+    if setting is None or path.is_file():
+        return None
+    return (
+        f"{USER_FILE_ENV} is {setting!r}, but there is no file {path}: point it at your endpoints file, "
+        f"or unset it to use {DEFAULT_USER_FILE} in the project folder ({_project_folder()})"
+    )
+
+
+def _project_folder() -> str:
+    try:
+        return str(project_dir())
+    except SettingError:
+        return f"${PROJECT_DIR_ENV}"
 
 
 def check_graph(specs: Iterable[EndpointSpec]) -> list[str]:
@@ -137,6 +164,10 @@ def _unknown_columns(spec: EndpointSpec, by_name: dict[str, EndpointSpec]) -> li
 def load_specs(user_file: str | os.PathLike | None = None, include_user: bool = True) -> list[EndpointSpec]:
     """The built-in templates plus the user's endpoints, validated together.
 
+    The user's endpoints are read from ``user_file`` if given, else from :func:`user_file_path`
+    (``$MOODLE_ENDPOINTS_FILE``, which must exist, or ``moodle_endpoints.yaml`` in the project
+    folder, if there is one).
+
     Raises SpecError listing every problem; nothing is returned half-valid.
     """
     specs: list[EndpointSpec] = []
@@ -147,12 +178,14 @@ def load_specs(user_file: str | os.PathLike | None = None, include_user: bool = 
         problems.extend(errs)
     if include_user:
         path = Path(user_file) if user_file is not None else user_file_path()
-        if path.exists():
+        if path.is_file():
             found, errs = _parse_file(path.read_text(encoding="utf-8"), str(path))
             specs.extend(found)
             problems.extend(errs)
         elif user_file is not None:
             problems.append(f"{path}: file not found (set {USER_FILE_ENV} to your endpoints file)")
+        elif problem := missing_user_file_problem(path):
+            problems.append(problem)
     problems.extend(check_graph(specs))
     if problems:
         raise SpecError(problems)

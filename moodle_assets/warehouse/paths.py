@@ -3,12 +3,18 @@
 The path is configuration, not code: ``MOODLE_DUCKDB_PATH`` points a deployment at its own
 file, and a MotherDuck ``md:`` URI (the scale-out path) or ``:memory:`` must reach DuckDB
 untouched, so only plain file paths get directories created or snapshots taken.
+
+A relative file path resolves from the project folder (:func:`moodle_assets.project.project_dir`),
+never from the working directory: ``dagster dev`` started in another folder, the daemon and
+every step process must all open the same file.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from moodle_assets.project import project_path
 
 ENV_VAR = "MOODLE_DUCKDB_PATH"
 DEFAULT_PATH = "data/moodle.duckdb"
@@ -17,12 +23,19 @@ SNAPSHOT_SUFFIX = "_snapshot"
 
 def resolve_database_path(path: str | None = None) -> str:
     """Return the DuckDB database to use: ``path`` if given, else ``$MOODLE_DUCKDB_PATH``,
-    else ``data/moodle.duckdb``. Empty strings count as unset, so an empty env var in a
-    ``.env`` file does not silently open an in-memory database."""
+    else ``data/moodle.duckdb``; a relative file path is taken from the project folder and
+    returned absolute. Empty strings count as unset, so an empty env var in a ``.env`` file
+    does not silently open an in-memory database."""
     chosen = path or os.environ.get(ENV_VAR) or DEFAULT_PATH
-    if not is_local_file(chosen):
-        return chosen
-    return os.path.expanduser(chosen)
+    return resolve_local_path(chosen)
+
+
+def resolve_local_path(path: str) -> str:
+    """An absolute path for a local file (relative ones from the project folder); ``md:`` and
+    ``:memory:`` unchanged."""
+    if not is_local_file(path):
+        return path
+    return str(project_path(path))
 
 
 def is_local_file(path: str) -> bool:

@@ -8,7 +8,8 @@ and the multiprocess test compares its own run's tables with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -17,6 +18,36 @@ from tests.assets.helpers import endpoint_assets, materialization_metadata, reso
 
 # Fan-outs make hundreds of small calls; more of them in flight keeps the harvest short.
 HARVEST_CONCURRENCY = 8
+
+
+@pytest.fixture(scope="package", autouse=True)
+def project_folder(tmp_path_factory) -> Iterator[Path]:
+    """An empty project folder for every test here, in this process and every process it starts.
+
+    A user's own moodle_endpoints.yaml in the checkout, a MOODLE_ENDPOINTS_FILE or
+    MOODLE_DUCKDB_PATH exported in the shell must not change what the tests load or where they
+    write. Package-scoped, so it is in place before the module-scoped fixtures and the
+    multiprocess fork server (which keeps the environment it was started with) start.
+    """
+    folder = tmp_path_factory.mktemp("project")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOODLE_PROJECT_DIR", str(folder))
+        patch.delenv("MOODLE_ENDPOINTS_FILE", raising=False)
+        patch.delenv("MOODLE_DUCKDB_PATH", raising=False)
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def multiprocess_env(demo_server, project_folder) -> Iterator[None]:
+    """MOODLE_URL and MOODLE_TOKEN of the demo site, for runs whose step processes read them.
+
+    The same values in every module: the fork server of the multiprocess runs is started once
+    per session and every step process inherits its environment, not the current one.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOODLE_URL", demo_server.url)
+        patch.setenv("MOODLE_TOKEN", DEMO_TOKEN)
+        yield
 
 
 @dataclass

@@ -1,11 +1,20 @@
 """The whole Definitions object loads: every asset, check, job and schedule."""
 
+import pytest
 from dagster import AssetKey
 
-from moodle_assets.definitions import defs
+from moodle_assets.definitions import build_definitions
+from moodle_assets.endpoints import load_specs
 
 
-def test_every_template_is_an_asset_with_a_check_job_and_schedule():
+@pytest.fixture(scope="module")
+def defs():
+    """The code location's Definitions, built as the module builds them, from the test's empty
+    project folder (the module's own ``defs`` may hold a checkout's moodle_endpoints.yaml)."""
+    return build_definitions(load_specs())
+
+
+def test_every_template_is_an_asset_with_a_check_job_and_schedule(defs):
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"moodle/site_info", "moodle/courses", "moodle/enrolled_users", "moodle/calendar_events"} <= keys
@@ -24,7 +33,7 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule():
     assert repo.get_sensor_def("refresh_snapshot_after_harvest") is not None
 
 
-def test_lineage_and_groups():
+def test_lineage_and_groups(defs):
     graph = defs.get_repository_def().asset_graph
     parents = graph.get(AssetKey(["moodle", "enrolled_users"])).parent_keys
     assert parents == {AssetKey(["moodle", "courses"])}
@@ -34,7 +43,7 @@ def test_lineage_and_groups():
     assert graph.get(AssetKey(["moodle", "users"])).group_name == "people"
 
 
-def test_nightly_schedule_takes_todays_partition_and_a_weekly_full_refresh():
+def test_nightly_schedule_takes_todays_partition_and_a_weekly_full_refresh(defs):
     from datetime import datetime, timezone
 
     from dagster import build_schedule_context

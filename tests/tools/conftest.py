@@ -19,7 +19,10 @@ def cli_env(demo_server, tmp_path, monkeypatch):
     monkeypatch.setenv("MOODLE_URL", demo_server.url)
     monkeypatch.setenv("MOODLE_TOKEN", "demo-token-admin-0123456789abcdef")
     monkeypatch.setenv("MOODLE_DUCKDB_PATH", str(tmp_path / "db" / "moodle.duckdb"))
-    monkeypatch.setenv("MOODLE_ENDPOINTS_FILE", str(tmp_path / "moodle_endpoints.yaml"))
+    # The project folder is tmp_path: its moodle_endpoints.yaml (absent unless a test writes it)
+    # is the user's file, never the one of the checkout the tests run from.
+    monkeypatch.setenv("MOODLE_PROJECT_DIR", str(tmp_path))
+    monkeypatch.delenv("MOODLE_ENDPOINTS_FILE", raising=False)
     demo_server.reset_calls()
     return tmp_path
 

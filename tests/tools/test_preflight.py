@@ -405,7 +405,7 @@ def test_not_a_moodle_url(cli_env, demo_server, capsys, monkeypatch):
 def test_preflight_as_a_real_process(demo_server, tmp_path):
     env = {
         **os.environ, "MOODLE_URL": demo_server.url, "MOODLE_TOKEN": RESTRICTED_TOKEN,
-        "MOODLE_DUCKDB_PATH": str(tmp_path / "moodle.duckdb"), "MOODLE_ENDPOINTS_FILE": str(tmp_path / "none.yaml"),
+        "MOODLE_DUCKDB_PATH": str(tmp_path / "moodle.duckdb"), "MOODLE_PROJECT_DIR": str(tmp_path),
     }
     script = Path(sys.executable).parent / "moodle-assets"
     done = subprocess.run([str(script), "preflight"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)

@@ -53,6 +53,7 @@ def demo(tmp_path_factory):
         "DAGSTER_HOME": str(work / "dagster_home"),
         "MOODLE_DUCKDB_PATH": str(work / "moodle.duckdb"),
         "PYTHONUNBUFFERED": "1",
+        "MOODLE_PROJECT_DIR": str(work),  # the built-in endpoints only, whatever the checkout holds
     }
     env.pop("MOODLE_ENDPOINTS_FILE", None)
     ui_port, moodle_port = free_port(), free_port()

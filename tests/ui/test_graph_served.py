@@ -80,9 +80,10 @@ def served(tmp_path_factory):
         "MOODLE_URL": "http://127.0.0.1:9",
         "MOODLE_TOKEN": "not-a-token",
         "MOODLE_DUCKDB_PATH": str(home / "moodle.duckdb"),
-        "MOODLE_ENDPOINTS_FILE": str(home / "no_user_endpoints.yaml"),  # built-in templates only
+        "MOODLE_PROJECT_DIR": str(home),  # a project folder without moodle_endpoints.yaml: built-ins only
         "MOODLE_CALENDAR_START": CALENDAR_START,
     }
+    env.pop("MOODLE_ENDPOINTS_FILE", None)
     port = free_port()
     log = home / "webserver.log"
     args = [venv_bin("dagster-webserver"), "-m", "moodle_assets.definitions", "-h", "127.0.0.1", "-p", str(port)]
