@@ -198,7 +198,7 @@ def materialize_endpoint(
 
     placer = None
     window = None
-    if context.has_partition_key or context.has_partition_key_range:
+    if context.assets_def.partitions_def is not None and (context.has_partition_key or context.has_partition_key_range):
         placer = PartitionPlacer(context.assets_def.partitions_def, context.partition_keys)
         window = placer.window()
         target = _Target(PARTITION_COLUMN, placer.keys)

@@ -1,76 +1,47 @@
 """The moodle_harvest job under the multiprocess executor: one process per asset step.
 
-This is how a deployment runs it (``dagster dev``, a daemon, k8s): each step is a fresh
-process that loads the Definitions, reads MOODLE_URL/MOODLE_TOKEN/MOODLE_DUCKDB_PATH from
-its environment, and writes the shared DuckDB file while other steps wait on its lock.
-The run must succeed and leave exactly the tables an in-process run leaves.
+This is how a deployment runs it (``dagster dev``, a daemon, k8s): each step is a process that
+loads the Definitions, reads MOODLE_URL/MOODLE_TOKEN from its environment, finds the default
+warehouse ``data/moodle.duckdb`` in the project folder (never its working directory), and
+writes the shared DuckDB file while other steps wait on its lock. The run must succeed and
+leave exactly the tables an in-process run leaves.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 
-from dagster import DagsterEventType, DagsterInstance, execute_job, instance_for_test, reconstructable
+from dagster import DagsterEventType, instance_for_test
 
-from moodle_assets.assets.jobs import HARVEST_JOB
-from moodle_assets.demo.server import DEMO_TOKEN
-from tests.assets.conftest import HARVEST_CONCURRENCY, Harvest, step_failures, table_counts, unpartitioned_assets
+from tests.assets.conftest import HARVEST_CONCURRENCY, Harvest, step_failures, unpartitioned_assets
 from tests.assets.helpers import rows
+from tests.assets.multiprocess import harvest_job, run_multiprocess
+
+# Written at load time, not data: when a row was loaded.
+LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at"}
 
 
-@functools.cache
-def _resolved_job():
-    from moodle_assets.definitions import defs
-
-    return defs.resolve_job_def(HARVEST_JOB)
+def moodle_tables(db: str) -> list[str]:
+    return [r[0] for r in rows(db, "SELECT table_name FROM information_schema.tables "
+                                   "WHERE table_schema = 'moodle' ORDER BY 1")]
 
 
-def harvest_job():
-    """The job exactly as the code location defines it, rebuilt in every step process.
-
-    Resolved once in the fork server that preloads this module, so each forked step
-    inherits it instead of resolving the whole asset graph again.
-    """
-    return _resolved_job()
-
-
-_resolved_job()
-
-
-def _run(instance: DagsterInstance, keys):
-    return execute_job(
-        reconstructable(harvest_job),
-        instance=instance,
-        asset_selection=keys,
-        run_config={
-            "execution": {"config": {"multiprocess": {
-                "max_concurrent": 2,
-                # Fork step processes from one that has already imported Dagster and the
-                # code location, instead of starting a fresh interpreter for every step.
-                "start_method": {"forkserver": {"preload_modules": ["moodle_assets.definitions", __name__]}},
-            }}},
-            # The token stays an env reference here too: run config is stored with the run.
-            "resources": {"moodle": {"config": {
-                "url": {"env": "MOODLE_URL"}, "token": {"env": "MOODLE_TOKEN"},
-                "max_concurrency": HARVEST_CONCURRENCY,
-            }}},
-        },
-        raise_on_error=False,
-    )
+def table_contents(db: str, table: str) -> tuple[list[str], list[tuple]]:
+    """(columns, rows) of ``moodle.<table>``: columns by name (their position follows which call
+    answered first), rows sorted, load-time columns left out."""
+    columns = sorted(r[0] for r in rows(db, f'DESCRIBE moodle."{table}"') if r[0] not in LOAD_TIME_COLUMNS)
+    select = ", ".join(f'"{c}"' for c in columns)
+    return columns, rows(db, f'SELECT {select} FROM moodle."{table}" ORDER BY ALL')
 
 
 def test_harvest_job_in_separate_processes_leaves_the_same_tables(
-    demo_server, full_harvest: Harvest, tmp_path, monkeypatch
+    multiprocess_env, project_folder, full_harvest: Harvest
 ):
-    db = str(tmp_path / "multiprocess.duckdb")
-    monkeypatch.setenv("MOODLE_URL", demo_server.url)
-    monkeypatch.setenv("MOODLE_TOKEN", DEMO_TOKEN)
-    monkeypatch.setenv("MOODLE_DUCKDB_PATH", db)
+    db = str(project_folder / "data" / "moodle.duckdb")  # the default path, from the project folder
+    assert not os.path.exists(db)
     keys = [key for a in unpartitioned_assets() for key in a.keys]
-
     with instance_for_test() as instance:
-        with _run(instance, keys) as result:
+        with run_multiprocess(instance, keys, job=harvest_job, max_concurrency=HARVEST_CONCURRENCY) as result:
             assert result.success, step_failures(result)
             events = result.all_events
             step_pids = {e.step_key: e.pid for e in events if e.event_type == DagsterEventType.STEP_START}
@@ -85,19 +56,12 @@ def test_harvest_job_in_separate_processes_leaves_the_same_tables(
     assert os.getpid() not in step_pids.values()
     assert materialized == {k.path[-1] for k in keys}
 
-    # The file every process wrote holds every table, with the in-process run's row counts.
-    in_process = table_counts(full_harvest.db)
-    multiprocess = table_counts(db)
-    assert set(multiprocess) == set(in_process)
-    assert set(multiprocess) >= {k.path[-1] for k in keys} | {"_errors", "_loads"}
-    assert {t: n for t, n in multiprocess.items() if t != "_loads"} == {
-        t: n for t, n in in_process.items() if t != "_loads"
-    }
-    # One load recorded per table, and the same per-item failures.
-    assert multiprocess["_loads"] == len(keys)
-    assert rows(db, "SELECT table_name, errorcode FROM moodle._errors ORDER BY 1") == rows(
-        full_harvest.db, "SELECT table_name, errorcode FROM moodle._errors ORDER BY 1"
-    )
-    assert rows(db, "SELECT sum(id) FROM moodle.quiz_attempts") == rows(
-        full_harvest.db, "SELECT sum(id) FROM moodle.quiz_attempts"
-    )
+    # The file every process wrote holds every table of the in-process run, with the same
+    # rows: data tables, per-item failures (_errors), covered items (_items) and one load per
+    # table with its row count and meta (_loads); only the load times differ.
+    tables = moodle_tables(db)
+    assert tables == moodle_tables(full_harvest.db)
+    assert set(tables) >= {k.path[-1] for k in keys} | {"_errors", "_loads"}
+    differ = [t for t in tables if table_contents(db, t) != table_contents(full_harvest.db, t)]
+    assert differ == []
+    assert rows(db, "SELECT count(*) FROM moodle._loads") == [(len(keys),)]
