@@ -15,6 +15,9 @@ from typing import Any
 
 import duckdb
 
+from .notes import TableNotes, apply_notes
+from .sql import TableName
+
 SCHEMA = "moodle"
 ERRORS_TABLE = f"{SCHEMA}._errors"
 LOADS_TABLE = f"{SCHEMA}._loads"
@@ -34,8 +37,37 @@ CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
 _ERROR_FIELDS = ("partition_key", "item", "function", "errorcode", "message")
 
 
+_NOTES = {
+    ERRORS_TABLE: ("The fan-out items Moodle refused in the latest load of each table (a course the "
+                   "account may not read): they are not in the table, and the rest loaded.", {
+        "table_name": "The table (schema.name) the item belongs to.",
+        "partition_key": "The partition of that table the item was loaded for; NULL for a whole-table load.",
+        "item": "The lookup values of the refused item, e.g. {\"courseid\": 7}.",
+        "function": "The Moodle web-service function that refused it.",
+        "errorcode": "Moodle's error code (e.g. requireloginerror, nopermissions).",
+        "message": "Moodle's error message.",
+        "_loaded_at": "When the load that met the error was written (UTC).",
+    }),
+    LOADS_TABLE: ("One row per load of any table, raw or analytics (per partition for a partitioned "
+                  "table): the history of every write.", {
+        "table_name": "The table (schema.name) written.",
+        "partition_key": "The partition written; NULL for a whole-table load.",
+        "row_count": "Rows written by this load (of this partition).",
+        "loaded_at": "When the load was written (UTC); the table's _loaded_at.",
+        "meta": "What the load used: incremental mode and cut-off, Moodle's warnings, declared columns a "
+                "value did not fit (widened); for analytics the parameters, such as now.",
+    }),
+}
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
+    described = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+        "AND table_name IN ('_errors', '_loads') AND comment IS NOT NULL", [SCHEMA]).fetchall()[0][0]
+    if described < len(_NOTES):
+        for table, (description, columns) in _NOTES.items():
+            apply_notes(con, TableName.parse(table), TableNotes(description, columns))
 
 
 def replace_errors(con: duckdb.DuckDBPyConnection, table: str, partitions: Sequence[str] | None,

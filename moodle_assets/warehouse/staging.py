@@ -48,7 +48,13 @@ class StagedRecords:
 
     Column order is: declared ``columns`` and context columns first (the caller's keys,
     e.g. ``courseid``), then record fields in first-seen order. Context values fill a column
-    only where the record lacks that key; a record's own value always wins. With
+    only where the record lacks that key; a record's own value always wins.
+
+    A declared type (``{"timestarted": "BIGINT"}``, what the endpoint's function declares) is
+    the column's type whether or not any value arrives; declared ``None`` only places the
+    column. A value outside the declared type (text in a BIGINT field) widens the column for
+    this load instead of failing it, along the lattice of :mod:`.column_types`, and
+    :attr:`widened` names it. With
     ``raw_column`` set, each row also keeps the whole record as Moodle sent it (JSON), so a
     field that later changes shape can still be recovered from the original.
     """
@@ -57,7 +63,7 @@ class StagedRecords:
         self,
         staging_dir: str | os.PathLike[str] | None = None,
         buffer_rows: int = 5000,
-        columns: Mapping[str, str] | None = None,
+        columns: Mapping[str, str | None] | None = None,
         preview_rows: int = 20,
         raw_column: str | None = None,
     ) -> None:
@@ -75,8 +81,11 @@ class StagedRecords:
         self._rows = 0
         self._closed = False
         self._raw_column = raw_column
+        self._declared: dict[str, str] = {}
         for name, type_name in (columns or {}).items():
-            self._leading[name] = normalise_declared(type_name)
+            self._leading[name] = None if type_name is None else normalise_declared(type_name)
+            if type_name is not None:
+                self._declared[name] = self._leading[name]
 
     @property
     def row_count(self) -> int:
@@ -86,11 +95,23 @@ class StagedRecords:
     @property
     def columns(self) -> dict[str, str]:
         """Column name -> DuckDB type, in table order. Columns only ever null are VARCHAR."""
+        return {name: type_name or VARCHAR for name, type_name in self.seen_types.items()}
+
+    @property
+    def seen_types(self) -> dict[str, str | None]:
+        """Like :attr:`columns`, with None for a column no value told the type of (only nulls,
+        not declared), so a load into an existing table can keep that column's type."""
         merged = {**self._leading, **self._fields}
         if self._raw_column is not None:
             merged.pop(self._raw_column, None)
             merged[self._raw_column] = JSON  # last: it repeats what the columns before it hold
-        return {name: type_name or VARCHAR for name, type_name in merged.items()}
+        return merged
+
+    @property
+    def widened(self) -> dict[str, str]:
+        """Declared columns a value of this load did not fit: column -> ``"BIGINT -> VARCHAR"``."""
+        return {name: f"{declared} -> {self._leading[name]}" for name, declared in self._declared.items()
+                if self._leading[name] != declared}
 
     @property
     def directory(self) -> Path:

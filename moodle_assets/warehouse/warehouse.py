@@ -23,6 +23,7 @@ from . import bookkeeping
 from .column_types import JSON, VARCHAR, widen
 from .connections import CATALOG, SharedConnection, open_file
 from .locking import retry_while_locked
+from .notes import TableNotes, apply_notes
 from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
 from .sql import TableName, quote
 from .staging import StagedRecords
@@ -44,6 +45,7 @@ class LoadResult:
     columns: dict[str, str]
     loaded_at: datetime
     partitions: list[str] | None = None
+    widened: dict[str, str] | None = None  # declared columns a value did not fit, and their type now
 
 
 class MissingTableError(LookupError):
@@ -126,12 +128,14 @@ class Warehouse:
 
     def replace_table(self, table: str, records: StagedRecords, *,
                       errors: Sequence[Mapping[str, Any]] | None = None,
-                      meta: Mapping[str, Any] | None = None) -> LoadResult:
+                      meta: Mapping[str, Any] | None = None, notes: TableNotes | None = None) -> LoadResult:
         """Replace ``table`` ("schema.name") with the staged records, atomically.
 
         The new table is built under a temporary name, the old one dropped and the new one
         renamed, all in one transaction together with this table's ``moodle._errors`` rows
-        (replaced by ``errors``) and a new ``moodle._loads`` row.
+        (replaced by ``errors``), a new ``moodle._loads`` row, and the table's ``notes``
+        (comments, time view). Declared columns a value did not fit are in the load's
+        ``meta`` as ``widened``.
         """
         name = TableName.parse(table)
         types = _staged_types(records)
@@ -139,6 +143,7 @@ class Warehouse:
         loaded_at = datetime.now(timezone.utc)
         building = TableName(name.schema, f"{name.name}__loading")
         select, params = _staged_select(files, types, loaded_at)
+        widened, meta = _widened(records, meta)
         with self._transaction() as con:
             bookkeeping.ensure_tables(con)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
@@ -148,13 +153,15 @@ class Warehouse:
             row_count = _count(con, f"SELECT count(*) FROM {name.sql}")
             bookkeeping.replace_errors(con, str(name), None, errors or [], loaded_at)
             bookkeeping.record_loads(con, str(name), {None: row_count}, loaded_at, meta)
+            if notes is not None:
+                apply_notes(con, name, notes)
             columns = _describe(con, name)
-        return LoadResult(str(name), row_count, columns, loaded_at)
+        return LoadResult(str(name), row_count, columns, loaded_at, widened=widened)
 
     def replace_partitions(self, table: str, records: StagedRecords, *, partition_column: str,
                            partitions: Sequence[str],
                            errors: Sequence[Mapping[str, Any]] | None = None,
-                           meta: Mapping[str, Any] | None = None) -> LoadResult:
+                           meta: Mapping[str, Any] | None = None, notes: TableNotes | None = None) -> LoadResult:
         """Replace exactly ``partitions`` of ``table`` with the staged records, atomically.
 
         Records must carry ``partition_column`` (usually as load context) with values among
@@ -176,6 +183,7 @@ class Warehouse:
             )
         files = records.paths()
         loaded_at = datetime.now(timezone.utc)
+        widened, meta = _widened(records, meta)
         with self._transaction() as con:
             bookkeeping.ensure_tables(con)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
@@ -185,7 +193,7 @@ class Warehouse:
                 definition = ", ".join(f"{quote(c)} {t}" for c, t in {**wanted, LOADED_AT: LOADED_AT_TYPE}.items())
                 con.execute(f"CREATE TABLE {name.sql} ({definition})")
                 existing = _describe(con, name)
-            load_types = _evolve(con, name, existing, staged)
+            load_types = _evolve(con, name, existing, records.seen_types)
             select, params = _staged_select(files, load_types, loaded_at)
             counts = _partition_counts(con, select, params, partition_column, partitions, name) \
                 if partition_column in load_types else {p: 0 for p in partitions}
@@ -197,14 +205,16 @@ class Warehouse:
             con.execute(f"INSERT INTO {name.sql} BY NAME {select}", params)
             bookkeeping.replace_errors(con, str(name), partitions, errors or [], loaded_at)
             bookkeeping.record_loads(con, str(name), counts, loaded_at, meta)
+            if notes is not None:
+                apply_notes(con, name, notes)
             columns = _describe(con, name)
-        return LoadResult(str(name), sum(counts.values()), columns, loaded_at, partitions)
+        return LoadResult(str(name), sum(counts.values()), columns, loaded_at, partitions, widened)
 
     def create_table_as(self, table: str, sql: str,
                         params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-                        meta: Mapping[str, Any] | None = None) -> LoadResult:
+                        meta: Mapping[str, Any] | None = None, notes: TableNotes | None = None) -> LoadResult:
         """Build ``table`` (an ``analytics`` model) from a SELECT over the warehouse, atomically,
-        with ``_loaded_at`` and a ``moodle._loads`` row like any other load."""
+        with ``_loaded_at``, a ``moodle._loads`` row and its ``notes`` like any other load."""
         name = TableName.parse(table)
         loaded_at = datetime.now(timezone.utc)
         with self._transaction() as con:
@@ -218,6 +228,8 @@ class Warehouse:
             )
             row_count = _count(con, f"SELECT count(*) FROM {name.sql}")
             bookkeeping.record_loads(con, str(name), {None: row_count}, loaded_at, meta)
+            if notes is not None:
+                apply_notes(con, name, notes)
             columns = _describe(con, name)
         return LoadResult(str(name), row_count, columns, loaded_at)
 
@@ -295,6 +307,14 @@ class Warehouse:
         return str(target)
 
 
+def _widened(records: StagedRecords, meta: Mapping[str, Any] | None) -> tuple[dict[str, str], Mapping[str, Any] | None]:
+    """The declared columns this load's values did not fit, and the load's meta recording them."""
+    widened = records.widened
+    if not widened:
+        return {}, meta
+    return widened, {**(meta or {}), "widened": widened}
+
+
 def _staged_types(records: StagedRecords) -> dict[str, str]:
     types = records.columns
     if LOADED_AT in types:
@@ -331,16 +351,23 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def _evolve(con: duckdb.DuckDBPyConnection, name: TableName, existing: Mapping[str, str],
-            staged: Mapping[str, str]) -> dict[str, str]:
-    """Add missing columns and widen conflicting ones; return the types to read staged data as."""
+            staged: Mapping[str, str | None]) -> dict[str, str]:
+    """Add missing columns and widen conflicting ones; return the types to read staged data as.
+
+    A staged type of None (this load had only nulls there) keeps the column as it is. A column
+    holding only NULLs so far takes the staged type, even a narrower one: an older load typed it
+    VARCHAR for want of values, and the type Moodle declares is what it should have been."""
     load_types: dict[str, str] = {}
     for column, staged_type in staged.items():
         current = existing.get(column)
         if current is None:
-            con.execute(f"ALTER TABLE {name.sql} ADD COLUMN IF NOT EXISTS {quote(column)} {staged_type}")
-            load_types[column] = staged_type
+            con.execute(f"ALTER TABLE {name.sql} ADD COLUMN IF NOT EXISTS {quote(column)} {staged_type or VARCHAR}")
+            load_types[column] = staged_type or VARCHAR
             continue
         wider = widen(current, staged_type) or VARCHAR
+        if wider == current != staged_type and staged_type is not None \
+                and not _count(con, f"SELECT count({quote(column)}) FROM {name.sql}"):
+            wider = staged_type
         if wider != current:
             using = f"to_json({quote(column)})" if wider == JSON else f"CAST({quote(column)} AS {wider})"
             con.execute(f"ALTER TABLE {name.sql} ALTER COLUMN {quote(column)} SET DATA TYPE {wider} USING {using}")
