@@ -431,10 +431,11 @@ class MoodleClient:
         content_type = response.headers.get("Content-Type", "")
         if 300 <= status < 400:
             location = self._redact(response.headers.get("Location", "?"))
-            raise NotMoodleResponseError(
-                f"{function}: {self._safe_endpoint()} redirects (HTTP {status}) to {location}. "
+            advice = _PUBLIC_FOLDER_SERVER if _in_public_folder(location) else (
                 "Set the Moodle URL to the site root the redirect points to (for example "
-                "https:// instead of http://), so the token is posted to the right place.",
+                "https:// instead of http://), so the token is posted to the right place.")
+            raise NotMoodleResponseError(
+                f"{function}: {self._safe_endpoint()} redirects (HTTP {status}) to {location}. {advice}",
                 function=function,
                 status_code=status,
                 content_type=content_type,
@@ -465,7 +466,11 @@ class MoodleClient:
             what = "invalid or truncated JSON"
         # Redact before cutting: a cut through the token would leave its head unredacted.
         snippet = self._redact(" ".join(text.split()))[:120]
-        if what == "invalid or truncated JSON" and 200 <= status < 300:
+        if _PUBLIC_FOLDER_PAGE in text:
+            advice = _PUBLIC_FOLDER_SERVER
+        elif _in_public_folder(self.settings.url):
+            advice = _PUBLIC_FOLDER_URL
+        elif what == "invalid or truncated JSON" and 200 <= status < 300:
             advice = (
                 "Moodle itself broke the answer: a PHP notice printed before the JSON (turn "
                 "Site administration > Development > Debugging > Display debug messages off), "
@@ -512,6 +517,30 @@ class MoodleClient:
 
     def _safe_endpoint(self) -> str:
         return self._redact(_strip_userinfo(self.settings.endpoint))
+
+
+# Moodle 5.1 moved its web-accessible code into <moodle>/public; the site URL ($CFG->wwwroot) and
+# every path under it (webservice/rest/server.php, (token)pluginfile.php) stay as they were. A web
+# server still serving the code folder shows this page, or redirects to .../public/.
+_PUBLIC_FOLDER_PAGE = "must not be publicly accessible"
+_PUBLIC_FOLDER_SERVER = (
+    "This is a Moodle 5.1+ whose web server still serves the Moodle code folder instead of its public/ "
+    "folder: the site's administrator must point the web server's document root at <moodle>/public "
+    "(Moodle 5.1 upgrade notes, 'Code directories restructure'). Keep the Moodle URL the site root, "
+    "without /public."
+)
+_PUBLIC_FOLDER_URL = (
+    "Remove /public from the Moodle URL: on Moodle 5.1+ public/ is the folder the web server serves, "
+    "not part of the site's address (the URL stays the site root, as users open it)."
+)
+
+
+def _in_public_folder(url: str) -> bool:
+    """Whether a URL points into a public/ folder (``.../public`` or ``.../public/webservice/...``)."""
+    path = urlsplit(url.strip()).path.rstrip("/")
+    if path.endswith(REST_PATH):
+        path = path[: -len(REST_PATH)]
+    return path.endswith("/public")
 
 
 def is_cleartext_remote(url: str) -> bool:
