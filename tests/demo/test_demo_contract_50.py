@@ -201,6 +201,7 @@ def test_the_demo_server_command_takes_the_moodle_version(monkeypatch: pytest.Mo
 
     served: list[DemoConfig] = []
     monkeypatch.setattr(server, "serve", lambda host, port, config: served.append(config))
+    monkeypatch.setattr(cli.logging, "basicConfig", lambda **kwargs: None)  # the test process's logging stays
     assert cli.main(["demo-server", "--moodle-version", "5.0", "--scale", "0.2"]) == 0
     assert (served[0].moodle_version, served[0].version, served[0].release) == (
         "5.0", "2025041406.11", "5.0.6+ (Build: 20260403)")
