@@ -37,7 +37,7 @@ from moodle_assets import clock
 from moodle_assets.assets import incremental
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.reporting import (
-    PARTITION_COLUMN, Progress, describe_columns, preview_markdown, retired_columns,
+    PARTITION_COLUMN, Progress, declared_columns, describe_columns, preview_markdown, table_description, table_notes,
 )
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, offered_functions, unavailable
@@ -127,7 +127,7 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
 
     @asset(
         key=key,
-        description=spec.description or f"Moodle web-service function {spec.function}.",
+        description=table_description(spec),
         group_name=spec.group,
         deps=[asset_key(d) for d in spec.upstream()],
         config_schema=config_schema(spec),
@@ -226,7 +226,7 @@ def materialize_endpoint(
             )
     calls = list(plan_calls(resolved, fetch_rows, now, window, item_columns))
 
-    declared = {**retired_columns(spec), **spec.columns}  # a field a newer Moodle dropped stays a column
+    declared = declared_columns(spec, catalog)  # every field the function declares, on any release, typed
     if target.partition_column:
         declared[target.partition_column] = "VARCHAR"
     if item_columns is not None:
@@ -318,19 +318,19 @@ def _load_and_report(
     target: _Target, started: float, catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
     """Replace the table (or partitions, or items) in one transaction and describe the load."""
-    meta_json = dict(target.meta)
+    meta_json, notes = dict(target.meta), table_notes(spec, list(staged.columns), function, catalog)
     if spec.metadata_path:
         meta_json["warnings"] = outcome.metadata[:1000]
     try:
         if target.partition_column and target.partitions:
             result = warehouse.replace_partitions(
                 spec.table, staged, partition_column=target.partition_column, partitions=target.partitions,
-                errors=outcome.errors, meta=meta_json,
+                errors=outcome.errors, meta=meta_json, notes=notes,
             )
         elif target.partition_column:
             result = None  # an incremental run with nothing to re-read: the table stays as it is
         else:
-            result = warehouse.replace_table(spec.table, staged, errors=outcome.errors, meta=meta_json)
+            result = warehouse.replace_table(spec.table, staged, errors=outcome.errors, meta=meta_json, notes=notes)
         preview = staged.preview(5)
     finally:
         staged.close()

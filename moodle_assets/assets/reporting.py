@@ -2,106 +2,47 @@
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from dagster import AssetExecutionContext
 
-from moodle_assets.endpoints.macros import context_column, lookup_refs
-from moodle_assets.endpoints.runner import ITEM_COLUMN, HarvestOutcome
+from moodle_assets.endpoints.columns import (  # noqa: F401 (Field, field_history: re-exported)
+    PARTITION_COLUMN,
+    TIME_SCHEMA,
+    Field,
+    column_descriptions,
+    declared_columns,
+    field_history,
+    table_description,
+    unix_time_columns,
+)
+from moodle_assets.endpoints.runner import HarvestOutcome
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient
-from moodle_assets.moodle.schemas import SCHEMA_FILES, record_fields
-
-PARTITION_COLUMN = "_partition"
-
-
-_PROJECT_COLUMNS = {
-    "_loaded_at": "When this row was loaded (UTC).",
-    ITEM_COLUMN: "The fan-out item this row came from (lookup values joined by |), for incremental refresh.",
-    PARTITION_COLUMN: "The time partition (day) this row belongs to.",
-}
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a function's records across the Moodle releases whose structures ship here."""
-
-    kind: str  # PARAM_INT, a list, an object (its newest declaration)
-    since: str | None = None  # the release that added it (None: in the oldest known)
-    removed: str | None = None  # the release that no longer sends it
-
-
-def field_history(function: str, data_path: str | None) -> dict[str, Field]:
-    """Every field the function's records have on any known release, with when it came and went
-    (core_badges_get_user_badges: imageauthorname removed in 5.0, coursefullname since 5.0)."""
-    history: dict[str, Field] = {}
-    known = False
-    for release in SCHEMA_FILES:  # oldest first
-        fields = record_fields(function, data_path, release) if function else None
-        if fields is None:
-            continue
-        for name, kind in fields.items():
-            since = history[name].since if name in history else (release if known else None)
-            history[name] = Field(kind, since)
-        for name, old in history.items():
-            if name not in fields and old.removed is None:
-                history[name] = Field(old.kind, old.since, release)
-        known = True
-    return history
-
-
-_COLUMN_TYPES = {"PARAM_INT": "BIGINT", "PARAM_FLOAT": "DOUBLE", "PARAM_BOOL": "BOOLEAN", "list": "JSON",
-                 "object": "JSON"}
-
-
-def retired_columns(spec: EndpointSpec) -> dict[str, str]:
-    """Column -> type of the fields a newer Moodle no longer sends, declared so that the table
-    keeps them (null from that release on) whatever release the site runs."""
-    if not spec.function:
-        return {}
-    return {name: _COLUMN_TYPES.get(f.kind, "VARCHAR")
-            for name, f in field_history(spec.function, spec.data_path).items() if f.removed}
-
-
-def _describe_field(name: str, field: Field) -> str:
-    kind = field.kind + (", kept as JSON" if field.kind in ("list", "object") else "")
-    if field.removed:
-        kind += f"; Moodle {field.removed} no longer sends it: null from {field.removed} on"
-    elif field.since:
-        kind += f"; from Moodle {field.since}"
-    return f"Moodle field {name} ({kind})."
+from moodle_assets.warehouse import TableNotes
 
 
 def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: str,
                      catalog: Sequence[EndpointSpec] = ()) -> list[tuple[str, str, str]]:
-    """(name, type, description) of every column: Moodle's fields with their declared type and
-    the release that added or removed them, the columns the project adds with what they mean.
-    An exploded list's fields are those of its parent's function (from ``catalog``)."""
-    fields = field_history(function, spec.data_path)
-    parent = next((s for s in catalog if spec.explode and s.name == spec.explode.asset), None)
-    if parent is not None and parent.function and spec.explode:
-        path = parent.data_path or "$[*]"  # no data path: the answer is a list of rows
-        fields = field_history(parent.function, f"{path}.{spec.explode.column}[*]")
-    context = {
-        column: f"The {ref.asset}.{ref.column} value this row was fetched for."
-        for ref in lookup_refs(spec.params) if (column := context_column(ref))
-    }
-    if spec.explode:
-        context.update({c: f"{spec.explode.asset}.{p} of the parent row." for c, p in spec.explode.keys.items()})
-    context.update({c: f"{k} of the enclosing object in Moodle's answer." for c, k in spec.parent_fields.items()})
-    out = []
-    for name, type_ in columns.items():
-        if name in _PROJECT_COLUMNS:
-            text = _PROJECT_COLUMNS[name]
-        elif name in fields:
-            text = _describe_field(name, fields[name])
-        elif name in context:
-            text = context[name]
-        else:
-            text = f"Field {name} of {function or 'the parent'}'s answer."
-        out.append((name, type_, text))
-    return out
+    """(name, type, description) of every column: Moodle's own description of its fields, with
+    what the project knows (JSON, unix time, the release that added or removed it), and what the
+    columns the project adds mean. An exploded list's fields are those of its parent's function
+    (from ``catalog``). See :mod:`moodle_assets.endpoints.columns`."""
+    texts = column_descriptions(spec, list(columns), function, catalog)
+    return [(name, type_, texts[name]) for name, type_ in columns.items()]
+
+
+def table_notes(spec: EndpointSpec, columns: Sequence[str], function: str,
+                catalog: Sequence[EndpointSpec] = ()) -> TableNotes:
+    """The DuckDB comments of an endpoint's table and its view in ``moodle_t`` with unix times as
+    timestamps, written by the load that fills it."""
+    name = spec.table.partition(".")[2]
+    return TableNotes(
+        description=table_description(spec, function),
+        columns=column_descriptions(spec, [*columns, "_loaded_at"], function, catalog),
+        epoch_columns=unix_time_columns(spec, catalog, function),
+        epoch_view=f"{TIME_SCHEMA}.{name}",
+    )
 
 
 def preview_markdown(rows: list[Mapping[str, Any]], limit_cols: int = 8) -> str:

@@ -37,6 +37,16 @@ def record_fields(function: str, data_path: str | None, release: str | None = "4
     Walks the return structure along a simple path (``$``, ``$[*]``, ``$.a[*].b``); a
     path that is not simple, or a function not known here, gives None.
     """
+    nodes = record_nodes(function, data_path, release)
+    if nodes is None:
+        return None
+    kinds = {"structure": "object", "multiple": "list"}
+    return {key: kinds.get(child.get("type"), child.get("paramtype") or "value") for key, child in nodes.items()}
+
+
+def record_nodes(function: str, data_path: str | None, release: str | None = "4.5") -> dict[str, dict[str, Any]] | None:
+    """Like :func:`record_fields`, each field's whole declaration (``type``, ``paramtype``,
+    ``desc`` — Moodle's own description, in the releases whose file keeps it —, ``keys``...)."""
     import re
 
     if release is None:
@@ -62,8 +72,4 @@ def record_fields(function: str, data_path: str | None, release: str | None = "4
             node = node["keys"][key]
     if node.get("type") != "structure":
         return None
-    kinds = {"structure": "object", "multiple": "list"}
-    return {
-        key: kinds.get(child.get("type"), child.get("paramtype") or "value")
-        for key, child in node["keys"].items()
-    }
+    return dict(node["keys"])

@@ -38,8 +38,8 @@ _ERROR_FIELDS = ("partition_key", "item", "function", "errorcode", "message")
 
 
 _NOTES = {
-    ERRORS_TABLE: ("The fan-out items Moodle refused in the latest load of each table (a course the "
-                   "account may not read): they are not in the table, and the rest loaded.", {
+    ERRORS_TABLE: (("The fan-out items Moodle refused in the latest load of each table (a course the "
+                    "account may not read): they are not in the table, and the rest loaded."), {
         "table_name": "The table (schema.name) the item belongs to.",
         "partition_key": "The partition of that table the item was loaded for; NULL for a whole-table load.",
         "item": "The lookup values of the refused item, e.g. {\"courseid\": 7}.",
@@ -48,8 +48,8 @@ _NOTES = {
         "message": "Moodle's error message.",
         "_loaded_at": "When the load that met the error was written (UTC).",
     }),
-    LOADS_TABLE: ("One row per load of any table, raw or analytics (per partition for a partitioned "
-                  "table): the history of every write.", {
+    LOADS_TABLE: (("One row per load of any table, raw or analytics (per partition for a partitioned "
+                   "table): the history of every write."), {
         "table_name": "The table (schema.name) written.",
         "partition_key": "The partition written; NULL for a whole-table load.",
         "row_count": "Rows written by this load (of this partition).",

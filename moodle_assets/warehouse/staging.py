@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -24,9 +25,25 @@ from typing import Any
 
 import orjson
 
-from .column_types import JSON, VARCHAR, normalise_declared, type_of, widen
+from .column_types import (
+    BIGINT,
+    DOUBLE,
+    JSON,
+    VARCHAR,
+    normalise_declared,
+    type_of,
+    widen,
+)
 
 STAGED_FILE = "records.ndjson"
+
+# Text DuckDB reads into a declared numeric column exactly (a PHP site sending "12" for a PARAM_INT).
+_NUMERIC_TEXT = {BIGINT: re.compile(r"-?\d{1,18}"), DOUBLE: re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")}
+
+
+def _fits_as_text(declared: str, value: str) -> bool:
+    pattern = _NUMERIC_TEXT.get(declared)
+    return pattern is not None and pattern.fullmatch(value) is not None
 
 # Values orjson would write differently from ``json.dumps(..., default=str)`` go through
 # ``default`` (str) as well: datetimes, dates, times and dataclasses; non-str keys as text.
@@ -52,7 +69,8 @@ class StagedRecords:
 
     A declared type (``{"timestarted": "BIGINT"}``, what the endpoint's function declares) is
     the column's type whether or not any value arrives; declared ``None`` only places the
-    column. A value outside the declared type (text in a BIGINT field) widens the column for
+    column. Text of a number fits a declared BIGINT or DOUBLE (DuckDB reads ``"12"`` as 12); any
+    other value outside the declared type (``"soon"`` in a BIGINT field) widens the column for
     this load instead of failing it, along the lattice of :mod:`.column_types`, and
     :attr:`widened` names it. With
     ``raw_column`` set, each row also keeps the whole record as Moodle sent it (JSON), so a
@@ -185,7 +203,10 @@ class StagedRecords:
             if not isinstance(name, str):
                 name = str(name)
             if name in leading:
-                leading[name] = widen(leading[name], type_of(value))
+                kind = type_of(value)
+                if kind == VARCHAR and name in self._declared and _fits_as_text(self._declared[name], value):
+                    continue  # "12" in a BIGINT column: DuckDB reads it as 12
+                leading[name] = widen(leading[name], kind)
             elif name in fields:
                 fields[name] = widen(fields[name], type_of(value))
             else:

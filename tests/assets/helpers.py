@@ -21,7 +21,8 @@ def resources(url: str, token: str, db_path: str, **moodle_kwargs) -> dict:
 
 def endpoint_assets(names: Iterable[str] | None = None):
     wanted = set(names) if names is not None else None
-    return [build_endpoint_asset(s) for s in load_specs(include_user=False) if wanted is None or s.name in wanted]
+    specs = load_specs(include_user=False)  # the catalog, as definitions.py passes it: explodes read their parent's
+    return [build_endpoint_asset(s, specs) for s in specs if wanted is None or s.name in wanted]
 
 
 def run(assets, res: dict, **kwargs):

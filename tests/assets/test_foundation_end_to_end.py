@@ -71,8 +71,10 @@ def test_metadata_reports_calls_schema_and_preview(harvested):
     assert enrolled["dagster/table_name"] == "moodle.enrolled_users"
     described = {c.name: c.description for c in enrolled["dagster/column_schema"].columns}
     assert described["courseid"] == "The courses.id value this row was fetched for."
-    assert described["roles"] == "Moodle field roles (list, kept as JSON)."
-    assert described["lastcourseaccess"] == "Moodle field lastcourseaccess (PARAM_INT)."
+    assert described["roles"] == "User roles. A list, kept as JSON."  # Moodle's words first
+    assert described["lastcourseaccess"] == (
+        "Last access to the course (0 if never). Unix time in seconds, 0 = never or unset; "
+        "a timestamp (NULL for 0) in moodle_t.enrolled_users.")
     assert described["_loaded_at"] == "When this row was loaded (UTC)."
     calls = enrolled["calls_by_function"]
     assert list(calls) == ["core_enrol_get_enrolled_users"]

@@ -133,10 +133,9 @@ def test_badges_keep_the_columns_50_dropped_and_gain_the_course_name(h):
     assert named and all(full == course for _, full, course in named)
     assert any(cid is not None for cid, _, _ in named) and any(cid is None for cid, _, _ in named)
     text = descriptions(h, "user_badges")
-    assert text["imageauthorname"] == ("Moodle field imageauthorname (PARAM_RAW; Moodle 5.0 no longer sends it: "
-                                       "null from 5.0 on).")
-    assert text["coursefullname"] == "Moodle field coursefullname (PARAM_RAW; from Moodle 5.0)."
-    assert text["name"] == "Moodle field name (PARAM_RAW)."
+    assert text["imageauthorname"] == "Name of the image author. Moodle 5.0 no longer sends it: null from 5.0 on."
+    assert text["coursefullname"] == "Moodle field coursefullname (PARAM_RAW; from Moodle 5.0)."  # no desc in 5.0's file
+    assert text["name"] == "Badge name."
 
 
 def test_the_new_50_fields_are_columns(h):

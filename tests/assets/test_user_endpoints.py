@@ -59,7 +59,12 @@ def test_chained_user_endpoints_materialise_with_lineage(demo_server, demo_datas
     )
     assert done == expected_done
     assert set(r[0] for r in rows(db, "DESCRIBE moodle.my_enrolments")) >= {"courseid", "id", "fullname"}
-    assert "email" not in {r[0] for r in rows(db, "DESCRIBE moodle.my_enrolments")}
+    # Only id and fullname were asked for: the function's other fields are columns (typed as Moodle
+    # declares them, so the table's shape never depends on what came), and empty.
+    assert rows(db, "SELECT count(email), count(lastaccess) FROM moodle.my_enrolments") == [(0, 0)]
+    types = rows(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'moodle' "
+                     "AND table_name = 'my_enrolments' AND column_name IN ('email', 'lastaccess')")
+    assert dict(types) == {"email": "VARCHAR", "lastaccess": "BIGINT"}
 
 
 def test_headers_render_macros_and_reach_moodle():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -78,8 +78,8 @@ def test_the_time_view_has_timestamps_and_null_for_never(warehouse: Warehouse, s
     assert types["timestarted"] == types["timemodified"] == "TIMESTAMP WITH TIME ZONE"
     assert types["id"] == "BIGINT" and types["status"] == "VARCHAR"
     assert warehouse.query("SELECT id, timestarted, timemodified FROM moodle_t.submissions ORDER BY id") == [
-        (1, None, datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)),
-        (2, None, datetime(1970, 1, 2, tzinfo=timezone.utc)),
+        (1, None, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        (2, None, datetime(1970, 1, 2, tzinfo=UTC)),
     ]
     assert warehouse.query("SELECT timestarted FROM moodle.submissions ORDER BY id") == [(0,), (None,)]
 
