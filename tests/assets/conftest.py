@@ -20,16 +20,22 @@ from tests.assets.helpers import endpoint_assets, materialization_metadata, reso
 HARVEST_CONCURRENCY = 8
 
 
+@pytest.fixture(scope="session")
+def session_project_folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("project")
+
+
 @pytest.fixture(scope="package", autouse=True)
-def project_folder(tmp_path_factory) -> Iterator[Path]:
+def project_folder(session_project_folder) -> Iterator[Path]:
     """An empty project folder for every test here, in this process and every process it starts.
 
     A user's own moodle_endpoints.yaml in the checkout, a MOODLE_ENDPOINTS_FILE or
     MOODLE_DUCKDB_PATH exported in the shell must not change what the tests load or where they
-    write. Package-scoped, so it is in place before the module-scoped fixtures and the
-    multiprocess fork server (which keeps the environment it was started with) start.
+    write. Package-scoped, so it is in place before the module-scoped fixtures; one folder for
+    the session, the same each time the tests of other packages run in between (random order),
+    because the multiprocess fork server keeps the environment it was started with.
     """
-    folder = tmp_path_factory.mktemp("project")
+    folder = session_project_folder
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MOODLE_PROJECT_DIR", str(folder))
         patch.delenv("MOODLE_ENDPOINTS_FILE", raising=False)

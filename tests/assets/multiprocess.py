@@ -14,6 +14,7 @@ goes in run config.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Mapping, Sequence
 
 from dagster import AssetKey, DagsterInstance, Definitions, JobDefinition, execute_job, reconstructable
@@ -53,10 +54,22 @@ def run_config(db: str | None = None, max_concurrent: int = 2, **moodle: object)
     return config
 
 
+# The settings a step reads from its environment: the fork server's, from the session's first run.
+STEP_ENVIRONMENT = ("MOODLE_URL", "MOODLE_TOKEN", "MOODLE_PROJECT_DIR", "MOODLE_ENDPOINTS_FILE", "MOODLE_DUCKDB_PATH")
+_fork_server_environment: list[dict[str, str | None]] = []
+
+
 def run_multiprocess(instance: DagsterInstance, keys: Sequence[AssetKey], *, job=harvest_job, db: str | None = None,
                      tags: Mapping[str, str] | None = None, **moodle: object):
     """Execute ``keys`` (with their checks) of ``job`` in step processes; the result is a context
     manager, as ``execute_job``'s."""
+    environment = {name: os.environ.get(name) for name in STEP_ENVIRONMENT}
+    if not _fork_server_environment:
+        _fork_server_environment.append(environment)
+    assert environment == _fork_server_environment[0], (
+        "the steps would run with the environment of the session's first multiprocess run (the fork "
+        f"server's), not this one's: {_fork_server_environment[0]} != {environment}"
+    )
     return execute_job(
         reconstructable(job), instance=instance, asset_selection=list(keys), run_config=run_config(db, **moodle),
         tags=dict(tags or {}), raise_on_error=False,
