@@ -1,10 +1,22 @@
-"""The benchmark: the project against a plain sequential harvester, on a model of a real site.
+"""The benchmark: the project against hand-written harvesters, on a model of a real site.
 
-    .venv/bin/python bench/run.py [--scale 1|10] [--quick] [--only-incremental] [--active-share 0.05]
+    .venv/bin/python bench/run.py [--scale 1|10|100] [--quick] [--only-incremental] [--active-share 0.05]
+                                  [--user-rounds 3] [--only-user] [--no-user] [--user-executors default,multiprocess]
 
 Starts the demo Moodle in its own process with the site model (bench/common.py SiteModel:
-2 workers x 32-40 ms, calibrated on a small real Moodle 4.5 site), probes its capacity, then
-on the same site measures, each in a child process of its own:
+2 workers x 32-40 ms, calibrated on a small real Moodle 4.5 site) and probes its capacity.
+
+First, the user view (bench/user_view.py): what a user waits for, each side a fresh process
+timed from its start (bench/user_side.py: wall, CPU of every process of the run, peak RSS
+of the process tree) — the chain and the full ``moodle_harvest`` job launched with the
+``dagster`` CLI and the jobs' real executor, a one-call asset, the import of the
+definitions, and the chain by a hand-written asyncio script (4 and 8 in flight) and by the
+sequential script; alternated over ``--user-rounds`` rounds, medians reported.
+``--user-executors`` adds other executors' runs (``multiprocess``: Dagster's default, a
+spawned process per step; ``forkserver``). At ``--scale 10`` or ``100`` it adds the chain as a
+user runs it on the bigger site, the async script beside it, and DuckDB load time per row.
+
+Then the in-process view, on the same site, each in a child process of its own:
 
 * the project materialising the fan-out chain through Dagster (course_index -> courses ->
   enrolled_users -> activity_completion, quizzes -> quiz_attempts);
@@ -47,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import CHAIN, KEYS, SiteModel, model_dict, parse_result  # noqa: E402
 from bench.probe import sweep as probe_sweep  # noqa: E402
+from bench.user_view import chain_at_scale, user_view  # noqa: E402
 
 DEMO_TOKEN = "demo-token-admin-0123456789abcdef"
 CHILD_TIMEOUT = 1800
@@ -300,12 +313,18 @@ def report_incremental(inc: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0, choices=[1.0, 10.0])
+    parser.add_argument("--scale", type=float, default=1.0, choices=[1.0, 10.0, 100.0])
     parser.add_argument("--quick", action="store_true", help="skip 'everything', the sweep and the 10x sequential run")
     parser.add_argument("--probe-seconds", type=float, default=3.0)
     parser.add_argument("--active-share", type=float, default=0.05,
                         help="share of students active during the simulated day (incremental measurement)")
     parser.add_argument("--only-incremental", action="store_true", help="run only the incremental measurement")
+    parser.add_argument("--user-rounds", type=int, default=3, help="rounds of the user view (alternated sides)")
+    parser.add_argument("--user-executors", default="default,multiprocess",
+                        help="executors of the user view's Dagster runs, the first is the one the targets use "
+                             "(default = the jobs' own; in_process, multiprocess, forkserver)")
+    parser.add_argument("--only-user", action="store_true", help="run only the user view (and the scaled chain)")
+    parser.add_argument("--no-user", action="store_true", help="skip the user view")
     args = parser.parse_args()
     model = SiteModel()
     out: dict[str, Any] = {
@@ -332,6 +351,17 @@ def main() -> None:
         print("probe (calls/s by calls in flight): " + ", ".join(f"{k}: {v:.1f}" for k, v in probe.items())
               + f"  -> capacity {capacity:.1f} calls/s (real site: ~25 sequential, ~55 at 4 in flight)")
 
+        if not args.no_user:
+            out["user"] = user_view(site, tmp, capacity, args.user_rounds, args.user_executors.split(","),
+                                    harvest=not args.quick or args.only_user, sequential=True)
+    if args.only_user:
+        if args.scale > 1:
+            with Site(args.scale, model) as site:
+                print(f"\n== user view, fan-out chain, {args.scale:g}x")
+                out[f"user_chain{int(args.scale)}"] = chain_at_scale(site, tmp, capacity, f"{args.scale:g}x")
+        write_results(out, f"user-scale{int(args.scale)}")
+        return
+    with Site(1.0, model) as site:
         p1 = project(site, f"{tmp}/p1.duckdb")
         s1 = sequential(site, f"{tmp}/s1.duckdb")
         match = compare_keys(f"{tmp}/p1.duckdb", f"{tmp}/s1.duckdb")
@@ -356,6 +386,11 @@ def main() -> None:
             print("\n== concurrency sweep, fan-out chain, 1x (max_concurrency: wall s, calls/s)")
             for level, r in sweep.items():
                 print(f"  {level}: {r['wall']:.1f}s  {rate(r):.1f} calls/s  CPU {r['cpu']:.1f}s")
+
+    if args.scale > 1 and not args.no_user:
+        with Site(args.scale, model) as site:
+            print(f"\n== user view, fan-out chain, {args.scale:g}x")
+            out[f"user_chain{int(args.scale)}"] = chain_at_scale(site, tmp, capacity, f"{args.scale:g}x")
 
     if args.scale == 10.0:
         with Site(10.0, model) as site:
