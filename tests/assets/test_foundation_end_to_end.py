@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -20,6 +21,17 @@ def harvested(demo_server, tmp_path_factory):
     result = run(endpoint_assets(FOUNDATION), res)
     assert result.success
     return db, res, materialization_metadata(result)
+
+
+def own_copy(harvested, tmp_path):
+    """(db, resources) of a copy of the harvest, for a test that writes: the others read the
+    module's harvest as it was loaded, whatever order the tests run in."""
+    from moodle_assets.assets.resources import WarehouseResource
+
+    db, res, _ = harvested
+    copy = str(tmp_path / "moodle.duckdb")
+    shutil.copy(db, copy)
+    return copy, {**res, "warehouse": WarehouseResource(path=copy, lock_timeout_seconds=10)}
 
 
 def test_row_counts_equal_the_demo_dataset(harvested, demo_dataset):
@@ -84,10 +96,10 @@ def test_metadata_reports_calls_schema_and_preview(harvested):
     assert meta["course_index"]["api_calls"] == 1  # the total ends the walk: no empty probe page
 
 
-def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, demo_dataset):
+def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, demo_dataset, tmp_path):
     from moodle_assets.demo.server import DEMO_TOKEN
 
-    db, res, _ = harvested
+    db, res = own_copy(harvested, tmp_path)
     demo_server.reset_calls()
     result = run(endpoint_assets(["enrolled_users"]), res, run_config={
         "ops": {"moodle__enrolled_users": {"config": {"course_id": 2, "page_size": 100}}}})
@@ -104,9 +116,8 @@ def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, de
     assert DEMO_TOKEN not in repr(demo_server.calls)
 
 
-def test_calendar_partitions_replace_exactly_their_window(demo_server, harvested, demo_dataset):
-
-    db, res, _ = harvested
+def test_calendar_partitions_replace_exactly_their_window(demo_server, harvested, demo_dataset, tmp_path):
+    db, res = own_copy(harvested, tmp_path)
     [calendar] = endpoint_assets(["calendar_events"])
     tags = {"dagster/asset_partition_range_start": "2026-10-01", "dagster/asset_partition_range_end": "2026-10-31"}
     assert run([calendar], res, tags=tags).success
