@@ -24,6 +24,7 @@ from dagster import (
 )
 
 from moodle_assets.assets.resources import WarehouseResource
+from moodle_assets.warehouse import TableNotes
 
 from .models import SCHEMA, Model
 from .settings import AnalyticsSettings
@@ -31,6 +32,12 @@ from .sources import last_build, missing_tables, resolve_sources, tables_built_w
 
 GROUP = "analytics"
 RAW_PREFIX = "moodle"
+LOADED_AT = "When this table was built (UTC); the now it measured from is in its moodle._loads row."
+
+
+def column_notes(model: Model) -> dict[str, str]:
+    """Each column's description, the build time included."""
+    return {**model.columns, "_loaded_at": LOADED_AT}
 
 
 def model_key(name: str) -> AssetKey:
@@ -40,7 +47,7 @@ def model_key(name: str) -> AssetKey:
 def column_schema(model: Model, types: dict[str, str]) -> TableSchema:
     """The table's columns with their DuckDB types and the model's descriptions."""
     return TableSchema(columns=[
-        TableColumn(name, types.get(name, "unknown"), description=model.columns.get(name))
+        TableColumn(name, types.get(name, "unknown"), description=column_notes(model).get(name))
         for name in [*[c for c in model.columns if c in types], *[c for c in types if c not in model.columns]]
     ])
 
@@ -126,7 +133,8 @@ def materialize_model(
         )
     params = settings.params_for(sql, now)
     meta = {"params": params, "missing": missing, "missing_tables": absent, "upstream_missing": inherited}
-    result = warehouse.create_table_as(model.table, sql, params, meta=meta)
+    result = warehouse.create_table_as(model.table, sql, params, meta=meta,
+                                       notes=TableNotes(model.description, column_notes(model)))
     preview = warehouse.query_dicts(f"SELECT * EXCLUDE (_loaded_at) FROM {model.table} LIMIT 5")
     extra = {}
     if absent or inherited:

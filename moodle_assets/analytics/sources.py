@@ -12,16 +12,22 @@ asset that was never materialised: the model's figures from it are zeros that me
 loaded", not "none". The build records which tables it lacked (and which its upstream
 models lacked) in its ``moodle._loads`` row, and the ``raw_tables_loaded`` check fails on
 them, naming the assets to materialise.
+
+A model may read a table through ``moodle_t`` (its unix times as timestamps, NULL for 0): such
+a reference is replaced by the same conversion over the (completed) ``moodle.<table>``, so it
+works before the view exists (a table loaded by an older version) and over a missing table.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from moodle_assets.warehouse import Warehouse
+from moodle_assets.warehouse.notes import epoch_view_sql
 
 # The columns each model reads, with the types they have when Moodle returns them.
 SOURCE_COLUMNS: dict[str, dict[str, str]] = {
@@ -50,7 +56,17 @@ SOURCE_COLUMNS: dict[str, dict[str, str]] = {
     "calendar_events": {"courseid": "BIGINT", "eventtype": "VARCHAR", "timestart": "BIGINT"},
 }
 
-_REFERENCE = re.compile(r"\bmoodle\.([A-Za-z_][A-Za-z0-9_]*)\b")
+_REFERENCE = re.compile(r"\b(moodle|moodle_t)\.([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+@functools.cache
+def time_columns() -> dict[str, tuple[str, ...]]:
+    """The unix-time columns of every built-in table, as ``moodle_t`` converts them."""
+    from moodle_assets.endpoints import load_specs
+    from moodle_assets.endpoints.columns import unix_time_columns
+
+    specs = load_specs(include_user=False)
+    return {spec.name: tuple(unix_time_columns(spec, specs)) for spec in specs}
 
 
 def _ident(name: str) -> str:
@@ -75,24 +91,29 @@ def resolve_sources(sql: str, warehouse: Warehouse) -> tuple[str, dict[str, list
     (table -> columns, ``["*"]`` for a table not materialised yet)."""
     present = present_columns(warehouse)
     missing: dict[str, list[str]] = {}
-    replacements: dict[str, str] = {}
-    for table in sorted(set(_REFERENCE.findall(sql))):
+    replacements: dict[tuple[str, str], str] = {}
+    references = set(_REFERENCE.findall(sql))
+    for table in sorted({name for _, name in references}):
         wanted = SOURCE_COLUMNS.get(table)
         if wanted is None:
             continue
+        source, columns = f"moodle.{_ident(table)}", set(present.get(table, ()))
         if table not in present:
-            columns = ", ".join(f"CAST(NULL AS {t}) AS {_ident(c)}" for c, t in wanted.items())
-            replacements[table] = f"(SELECT {columns} WHERE false)"
+            nulls = ", ".join(f"CAST(NULL AS {t}) AS {_ident(c)}" for c, t in wanted.items())
+            source = replacements["moodle", table] = f"(SELECT {nulls} WHERE false)"
+            columns = set(wanted)
             missing[table] = ["*"]
-            continue
-        absent = [c for c in wanted if c not in present[table]]
-        if absent:
+        elif absent := [c for c in wanted if c not in present[table]]:
             extra = ", ".join(f"CAST(NULL AS {wanted[c]}) AS {_ident(c)}" for c in absent)
-            replacements[table] = f"(SELECT *, {extra} FROM moodle.{_ident(table)})"
+            source = replacements["moodle", table] = f"(SELECT *, {extra} FROM moodle.{_ident(table)})"
+            columns |= set(absent)
             missing[table] = absent
+        if ("moodle_t", table) in references:
+            times = [c for c in time_columns().get(table, ()) if c in columns]
+            replacements["moodle_t", table] = f"({epoch_view_sql(source, times, times)})"
     if not replacements:
         return sql, missing
-    return _REFERENCE.sub(lambda m: replacements.get(m.group(1), m.group(0)), sql), missing
+    return _REFERENCE.sub(lambda m: replacements.get((m.group(1), m.group(2)), m.group(0)), sql), missing
 
 
 def missing_tables(missing: Mapping[str, list[str]]) -> list[str]:

@@ -41,15 +41,17 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def epoch_view_sql(table: TableName, columns: Sequence[str], epoch_columns: Sequence[str]) -> str:
-    """SELECT of ``table`` with each unix-time column as a timestamp (NULL for 0, and for a
-    value that is not a whole number of seconds: a column Moodle sent as text stays readable)."""
+def epoch_view_sql(table: TableName | str, columns: Sequence[str], epoch_columns: Sequence[str]) -> str:
+    """SELECT of ``table`` (or of a subquery) with each unix-time column as a timestamp (NULL for
+    0, and for a value that is not a whole number of seconds: a column Moodle sent as text stays
+    readable)."""
+    source = table.sql if isinstance(table, TableName) else table
     times = [c for c in columns if c in set(epoch_columns)]
     if not times:
-        return f"SELECT * FROM {table.sql}"
+        return f"SELECT * FROM {source}"
     replace = ", ".join(f"TRY(to_timestamp(NULLIF(TRY_CAST({quote(c)} AS BIGINT), 0))) AS {quote(c)}"
                         for c in times)
-    return f"SELECT * REPLACE ({replace}) FROM {table.sql}"
+    return f"SELECT * REPLACE ({replace}) FROM {source}"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, name: TableName) -> dict[str, tuple[str, str | None]]:

@@ -36,9 +36,9 @@ quiz_stats AS (
 ),
 submissions AS (
     SELECT s.assignmentid, s.userid, s.status,
-           s.status = 'submitted' AND a.duedate > 0 AND s.timemodified > a.duedate AS late
-    FROM moodle.assignment_submissions AS s
-    JOIN moodle.assignments AS a ON a.id = s.assignmentid
+           s.status = 'submitted' AND s.timemodified > a.duedate AS late  -- NULL without a due date
+    FROM moodle_t.assignment_submissions AS s
+    JOIN moodle_t.assignments AS a ON a.id = s.assignmentid
 ),
 assign_states AS (
     SELECT assignmentid, json_group_object(status, n) AS by_state
@@ -71,22 +71,22 @@ assign_scores AS (
 ),
 results AS (
     SELECT 'quiz' AS activity_type, q.id AS activity_id, q.coursemodule AS cmid, q.course AS courseid, q.name,
-           to_timestamp(NULLIF(q.timeclose, 0)) AS due_date,
+           q.timeclose AS due_date,
            coalesce(st.records, 0) AS records, coalesce(qs.by_state, '{}'::JSON) AS by_state,
            coalesce(st.completed, 0) AS completed, coalesce(st.completed_learners, 0) AS completed_learners,
            coalesce(st.scored, 0) AS scored, st.avg_score_pct, st.median_score_pct, st.pass_rate,
            CAST(NULL AS BIGINT) AS late_submissions
-    FROM moodle.quizzes AS q
+    FROM moodle_t.quizzes AS q
     LEFT JOIN quiz_stats AS st ON st.quizid = q.id
     LEFT JOIN quiz_states AS qs ON qs.quizid = q.id
     UNION ALL
     SELECT 'assign', a.id, a.cmid, a.course, a.name,
-           to_timestamp(NULLIF(a.duedate, 0)),
+           a.duedate,
            coalesce(st.records, 0), coalesce(ast.by_state, '{}'::JSON),
            coalesce(st.completed, 0), coalesce(st.completed_learners, 0),
            coalesce(sc.scored, 0), sc.avg_score_pct, sc.median_score_pct, sc.pass_rate,
            coalesce(st.late_submissions, 0)
-    FROM moodle.assignments AS a
+    FROM moodle_t.assignments AS a
     LEFT JOIN assign_stats AS st ON st.assignmentid = a.id
     LEFT JOIN assign_states AS ast ON ast.assignmentid = a.id
     LEFT JOIN assign_scores AS sc ON sc.assignmentid = a.id

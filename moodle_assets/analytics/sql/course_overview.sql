@@ -1,5 +1,6 @@
 -- One row per course of moodle.courses: its learners, their activity, completion and grades,
 -- and what the course contains. Learner figures come from analytics.learner_progress.
+-- Course dates come from moodle_t.courses: timestamps, NULL for 0 (no start, no end).
 WITH learners AS (
     SELECT lp.courseid,
            count(*) AS enrolled_learners,
@@ -31,11 +32,11 @@ SELECT
     c.shortname,
     c.fullname,
     c.visible = 1 AS visible,
-    to_timestamp(NULLIF(c.startdate, 0)) AS start_date,
-    to_timestamp(NULLIF(c.enddate, 0)) AS end_date,
+    c.startdate AS start_date,
+    c.enddate AS end_date,
     CASE
-        WHEN c.startdate > $now::BIGINT THEN 'upcoming'
-        WHEN c.enddate > 0 AND c.enddate < $now::BIGINT THEN 'ended'
+        WHEN c.startdate > to_timestamp($now::BIGINT) THEN 'upcoming'
+        WHEN c.enddate < to_timestamp($now::BIGINT) THEN 'ended'
         ELSE 'running'
     END AS status,
     coalesce(l.enrolled_learners, 0) AS enrolled_learners,
@@ -54,7 +55,7 @@ SELECT
     coalesce(m.tracked_activities, 0) AS tracked_activities,
     coalesce(a.assignments, 0) AS assignments,
     coalesce(q.quizzes, 0) AS quizzes
-FROM moodle.courses AS c
+FROM moodle_t.courses AS c
 LEFT JOIN learners AS l ON l.courseid = c.id
 LEFT JOIN modules AS m ON m.courseid = c.id
 LEFT JOIN assignments AS a ON a.courseid = c.id

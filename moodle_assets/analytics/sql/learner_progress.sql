@@ -1,8 +1,9 @@
 -- One row per learner and course: a learner is an enrolled user holding the student role.
 -- $now (unix seconds) is the moment "days since access" and "overdue" are measured from.
+-- Times come from moodle_t: timestamps, NULL where Moodle says 0 (never, no due date).
 WITH learners AS (
-    SELECT e.courseid, e.id AS userid, e.fullname, NULLIF(e.lastcourseaccess, 0) AS last_access_ts
-    FROM moodle.enrolled_users AS e
+    SELECT e.courseid, e.id AS userid, e.fullname, e.lastcourseaccess AS last_course_access
+    FROM moodle_t.enrolled_users AS e
     WHERE list_contains(json_extract_string(e.roles, '$[*].shortname'), 'student')
 ),
 activity AS (
@@ -30,8 +31,8 @@ course_grade AS (
 due AS (
     -- Assignments whose due date has passed; "no submissions" (offline) assignments cannot be overdue.
     SELECT a.id AS assignmentid, a.course AS courseid
-    FROM moodle.assignments AS a
-    WHERE a.duedate > 0 AND a.duedate < $now::BIGINT AND coalesce(a.nosubmissions, 0) = 0
+    FROM moodle_t.assignments AS a
+    WHERE a.duedate < to_timestamp($now::BIGINT) AND coalesce(a.nosubmissions, 0) = 0
 ),
 work AS (
     SELECT l.courseid, l.userid,
@@ -59,8 +60,8 @@ SELECT
     l.userid,
     l.fullname,
     coalesce(u.suspended, false) AS account_suspended,
-    to_timestamp(l.last_access_ts) AS last_course_access,
-    CAST(floor(($now::BIGINT - l.last_access_ts) / 86400) AS INTEGER) AS days_since_access,
+    l.last_course_access,
+    CAST(floor(($now::BIGINT - epoch(l.last_course_access)) / 86400) AS INTEGER) AS days_since_access,
     coalesce(a.activities_tracked, 0) AS activities_tracked,
     coalesce(a.activities_completed, 0) AS activities_completed,
     a.activities_completed / NULLIF(a.activities_tracked, 0) AS activity_completion_rate,
