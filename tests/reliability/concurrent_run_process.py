@@ -29,8 +29,8 @@ def run_config(mode: str) -> dict:
 def assets_for(mode: str):
     specs = load_specs(include_user=False)
     if mode == "calendar":
-        return [build_endpoint_asset(s) for s in specs if s.name == CALENDAR]
-    return [build_endpoint_asset(s) for s in specs if s.partition is None]
+        return [build_endpoint_asset(s, specs) for s in specs if s.name == CALENDAR]
+    return [build_endpoint_asset(s, specs) for s in specs if s.partition is None]  # the catalog, as definitions
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

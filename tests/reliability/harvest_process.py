@@ -33,7 +33,8 @@ def pause_inside_the_transaction() -> None:
 def main(url: str, db: str, name: str, mode: str = "") -> int:
     if mode == "pause-in-write":
         pause_inside_the_transaction()
-    assets = [build_endpoint_asset(s) for s in load_specs(include_user=False) if s.name == name]
+    specs = load_specs(include_user=False)
+    assets = [build_endpoint_asset(s, specs) for s in specs if s.name == name]
     print("STARTED", os.getpid(), flush=True)
     result = materialize(assets, resources={
         "moodle": MoodleResource(url=url, token=EnvVar("MOODLE_TOKEN"), max_retries=1, timeout_seconds=10),
