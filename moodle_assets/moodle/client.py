@@ -13,24 +13,18 @@ quote the URL) cannot leak it; every text this module stores or logs is redacted
 from __future__ import annotations
 
 import asyncio
-import collections
 import email.utils
-import functools
-import ipaddress
 import json
 import logging
-import os
 import random
-import ssl
-import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 
+from .adaptive import AdaptiveLimit
 from .encoding import encode_params
 from .errors import (
     SITE_INFO_FUNCTION,
@@ -45,6 +39,16 @@ from .errors import (
     redact,
     redact_fields,
 )
+from .settings import CallStats, ClientSettings
+from .tls import is_cleartext_remote, ssl_context
+from .urls import (
+    PUBLIC_FOLDER_PAGE,
+    PUBLIC_FOLDER_SERVER,
+    PUBLIC_FOLDER_URL,
+    REST_PATH,
+    in_public_folder,
+    strip_userinfo,
+)
 
 __all__ = ["REST_PATH", "AdaptiveLimit", "CallStats", "ClientSettings", "MoodleClient"]
 
@@ -57,7 +61,6 @@ for _name in ("httpx", "httpcore"):
     if logging.getLogger(_name).level == logging.NOTSET:
         logging.getLogger(_name).setLevel(logging.WARNING)
 
-REST_PATH = "/webservice/rest/server.php"
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Transport failures worth another attempt: the request may never have reached PHP, or the
@@ -68,180 +71,6 @@ RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.RemoteProtocolError,
 )
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """Where the site is, how to authenticate, and how hard to push it."""
-
-    url: str
-    token: str = field(repr=False)
-    timeout: float = 60.0
-    connect_timeout: float = 10.0
-    max_concurrency: int = 4
-    max_retries: int = 4
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    verify: bool | str = True
-    adaptive_concurrency: bool = True  # lower the calls in flight while the site is saturated
-
-    def __post_init__(self) -> None:
-        scheme = urlsplit(self.url.strip()).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ValueError(
-                f"the Moodle URL {_strip_userinfo(self.url)!r} must start with http:// or https://: "
-                "set it to the site root, e.g. https://moodle.example.edu"
-            )
-        if self.max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be at least 1, not {self.max_concurrency}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries}")
-        if self.timeout <= 0 or self.connect_timeout <= 0:
-            raise ValueError(
-                f"timeouts must be positive seconds (timeout={self.timeout}, "
-                f"connect_timeout={self.connect_timeout})"
-            )
-        if self.backoff_base < 0 or self.backoff_max < 0:
-            raise ValueError("backoff_base and backoff_max must not be negative")
-
-    @property
-    def endpoint(self) -> str:
-        """``{url}/webservice/rest/server.php``, whether or not the URL already ends in it."""
-        base = self.url.strip().rstrip("/")
-        return base if base.endswith(REST_PATH) else base + REST_PATH
-
-
-class AdaptiveLimit:
-    """How many calls may be in flight: at most ``maximum``, lowered while the site is saturated.
-
-    Starts at ``maximum``. Every finished attempt reports how long its HTTP wait took; every
-    ``window`` attempts (at least 8, four per slot) the limit is reconsidered (AIMD):
-
-    * an overloaded site (HTTP 408/429/5xx or a transport failure in the window) halves it;
-    * latency that climbed by half over the previous window's without at least 10 % more
-      calls per second (extra calls only queue in PHP-FPM) takes a quarter off it (at least 1);
-    * otherwise, after two calm windows, it grows by one, back towards ``maximum``.
-
-    It never exceeds ``maximum`` nor goes below 1. The clock is injectable for tests.
-    """
-
-    LATENCY_CLIMB = 1.5
-    THROUGHPUT_GAIN = 1.1
-    HOLD_WINDOWS = 2
-
-    def __init__(self, maximum: int, clock: Callable[[], float] = time.monotonic, adaptive: bool = True) -> None:
-        self.maximum = maximum
-        self.limit = maximum
-        self.adaptive = adaptive
-        self.changes: list[tuple[int, str]] = []  # (new limit, why), for metadata and tests
-        self._clock = clock
-        self._in_flight = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._window_started: float | None = None
-        self._latencies: list[float] = []
-        self._overloaded = False
-        self._previous: tuple[float, float] | None = None  # (median latency, calls/s) of the last window
-        self._hold = 0
-
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
-    async def acquire(self) -> None:
-        while self._in_flight >= self.limit:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
-                elif waiter.done() and not waiter.cancelled():
-                    self._wake()  # woken, then cancelled: hand the free slot on
-                raise
-        self._in_flight += 1
-
-    def release(self) -> None:
-        self._in_flight -= 1
-        self._wake()
-
-    def _wake(self) -> None:
-        free = self.limit - self._in_flight
-        while free > 0 and self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                free -= 1
-
-    def record(self, seconds: float, overloaded: bool = False) -> None:
-        """One attempt finished after ``seconds`` of HTTP wait; ``overloaded`` if the site
-        answered 408/429/5xx or the attempt failed in transport."""
-        if not self.adaptive:
-            return
-        now = self._clock()
-        if self._window_started is None:
-            self._window_started = now - seconds
-        self._latencies.append(seconds)
-        self._overloaded = self._overloaded or overloaded
-        if len(self._latencies) < max(8, 4 * self.limit):
-            return
-        elapsed = max(now - self._window_started, 1e-9)
-        latency = statistics.median(self._latencies)
-        rate = len(self._latencies) / elapsed
-        self._decide(latency, rate)
-        self._previous = (latency, rate)
-        self._window_started, self._latencies, self._overloaded = now, [], False
-
-    def _decide(self, latency: float, rate: float) -> None:
-        previous = self._previous
-        if self._overloaded:
-            self._set(max(1, self.limit // 2), "the site is overloaded (HTTP 408/429/5xx or dropped connections)")
-        elif previous and latency > previous[0] * self.LATENCY_CLIMB and rate < previous[1] * self.THROUGHPUT_GAIN:
-            self._set(max(1, min(self.limit - 1, self.limit * 3 // 4)),
-                      f"latency climbed {latency / previous[0]:.1f}x without more calls per second")
-        elif self.limit < self.maximum:
-            if self._hold > 0:
-                self._hold -= 1
-            else:
-                self._set(self.limit + 1, "latency is steady")
-
-    def _set(self, limit: int, why: str) -> None:
-        if limit < self.limit:
-            self._hold = self.HOLD_WINDOWS
-        if limit != self.limit:
-            self.limit = limit
-            self.changes.append((limit, why))
-            logger.info("max calls in flight now %d of %d: %s", limit, self.maximum, why)
-            self._wake()
-
-
-@dataclass
-class CallStats:
-    """Counters a materialisation reports as metadata.
-
-    ``calls`` counts logical calls (one per :meth:`MoodleClient.call`), ``attempts`` the
-    HTTP requests actually sent, ``retries`` the repeated ones, ``errors`` the calls that
-    finally failed, by Moodle errorcode or error class.
-    """
-
-    calls: collections.Counter[str] = field(default_factory=collections.Counter)
-    attempts: int = 0
-    retries: int = 0
-    errors: collections.Counter[str] = field(default_factory=collections.Counter)
-    seconds: float = 0.0
-
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain values, ready to be metadata."""
-        return {
-            "calls": dict(self.calls),
-            "total_calls": self.total_calls(),
-            "attempts": self.attempts,
-            "retries": self.retries,
-            "errors": dict(self.errors),
-            "seconds": round(self.seconds, 3),
-        }
 
 
 class MoodleClient:
@@ -256,7 +85,7 @@ class MoodleClient:
             logger.warning(
                 "The Moodle URL %s uses http:// to another machine: the token and every answer "
                 "cross the network unencrypted. Use https:// (with ca_bundle for a private CA).",
-                _strip_userinfo(settings.url),
+                strip_userinfo(settings.url),
             )
         self.stats = CallStats()
         # The form starts the same on every call: encode the token once.
@@ -279,7 +108,7 @@ class MoodleClient:
                 max_connections=settings.max_concurrency,
                 max_keepalive_connections=settings.max_concurrency,
             ),
-            verify=_ssl_context(settings.verify, settings.url),
+            verify=ssl_context(settings.verify, settings.url),
             # A redirect would resend (or, for 301/302, drop) the body with the token, maybe
             # to another host; better to tell the user the right URL.
             follow_redirects=False,
@@ -431,7 +260,7 @@ class MoodleClient:
         content_type = response.headers.get("Content-Type", "")
         if 300 <= status < 400:
             location = self._redact(response.headers.get("Location", "?"))
-            advice = _PUBLIC_FOLDER_SERVER if _in_public_folder(location) else (
+            advice = PUBLIC_FOLDER_SERVER if in_public_folder(location) else (
                 "Set the Moodle URL to the site root the redirect points to (for example "
                 "https:// instead of http://), so the token is posted to the right place.")
             raise NotMoodleResponseError(
@@ -466,10 +295,10 @@ class MoodleClient:
             what = "invalid or truncated JSON"
         # Redact before cutting: a cut through the token would leave its head unredacted.
         snippet = self._redact(" ".join(text.split()))[:120]
-        if _PUBLIC_FOLDER_PAGE in text:
-            advice = _PUBLIC_FOLDER_SERVER
-        elif _in_public_folder(self.settings.url):
-            advice = _PUBLIC_FOLDER_URL
+        if PUBLIC_FOLDER_PAGE in text:
+            advice = PUBLIC_FOLDER_SERVER
+        elif in_public_folder(self.settings.url):
+            advice = PUBLIC_FOLDER_URL
         elif what == "invalid or truncated JSON" and 200 <= status < 300:
             advice = (
                 "Moodle itself broke the answer: a PHP notice printed before the JSON (turn "
@@ -516,45 +345,7 @@ class MoodleClient:
         return redact(text, self.settings.token)
 
     def _safe_endpoint(self) -> str:
-        return self._redact(_strip_userinfo(self.settings.endpoint))
-
-
-# Moodle 5.1 moved its web-accessible code into <moodle>/public; the site URL ($CFG->wwwroot) and
-# every path under it (webservice/rest/server.php, (token)pluginfile.php) stay as they were. A web
-# server still serving the code folder shows this page, or redirects to .../public/.
-_PUBLIC_FOLDER_PAGE = "must not be publicly accessible"
-_PUBLIC_FOLDER_SERVER = (
-    "This is a Moodle 5.1+ whose web server still serves the Moodle code folder instead of its public/ "
-    "folder: the site's administrator must point the web server's document root at <moodle>/public "
-    "(Moodle 5.1 upgrade notes, 'Code directories restructure'). Keep the Moodle URL the site root, "
-    "without /public."
-)
-_PUBLIC_FOLDER_URL = (
-    "Remove /public from the Moodle URL: on Moodle 5.1+ public/ is the folder the web server serves, "
-    "not part of the site's address (the URL stays the site root, as users open it)."
-)
-
-
-def _in_public_folder(url: str) -> bool:
-    """Whether a URL points into a public/ folder (``.../public`` or ``.../public/webservice/...``)."""
-    path = urlsplit(url.strip()).path.rstrip("/")
-    if path.endswith(REST_PATH):
-        path = path[: -len(REST_PATH)]
-    return path.endswith("/public")
-
-
-def is_cleartext_remote(url: str) -> bool:
-    """True for an ``http://`` URL whose host is not this machine (loopback stays quiet)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() != "http":
-        return False
-    host = (parts.hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
+        return self._redact(strip_userinfo(self.settings.endpoint))
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -583,52 +374,6 @@ def _parse_json(text: str) -> tuple[bool, Any]:
         return True, json.loads(text)
     except ValueError:
         return False, None
-
-
-def _ssl_context(verify: bool | str, url: str) -> ssl.SSLContext:
-    """The TLS context for ``verify``, built once per process and shared by every client.
-
-    Loading the CA certificates takes ~30 ms, and a harvest makes one client per asset. An
-    http:// site never uses TLS (redirects are not followed), so it gets a bare context
-    without loading any certificates; a CA bundle path is still checked, whatever the URL.
-    """
-    if isinstance(verify, str):
-        return _ca_bundle_context(verify)
-    if urlsplit(url.strip()).scheme.lower() == "http":
-        return _bare_context()
-    return _default_context(bool(verify), os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
-@functools.lru_cache(maxsize=None)
-def _ca_bundle_context(path: str) -> ssl.SSLContext:
-    """httpx 0.28 wants an SSLContext for a CA bundle path."""
-    try:
-        return ssl.create_default_context(cafile=path)
-    except (OSError, ssl.SSLError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-    raise ValueError(
-        f"the CA bundle {path!r} given as verify cannot be used ({reason}): "
-        "point verify at a readable PEM file, or set it to True for the system CAs"
-    )
-
-
-@functools.lru_cache(maxsize=None)
-def _default_context(verify: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    """What httpx would build for ``verify`` (True: certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR)."""
-    return httpx.create_ssl_context(verify=verify)
-
-
-@functools.lru_cache(maxsize=1)
-def _bare_context() -> ssl.SSLContext:
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
-def _strip_userinfo(url: str) -> str:
-    """Drop ``user:password@`` from a URL before it goes into a message."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _format_fields(fields: list[tuple[str, str]], limit: int = 500) -> str:

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from moodle_assets.moodle.client import AdaptiveLimit
+from moodle_assets.moodle.adaptive import AdaptiveLimit
 
 from moodle_helpers import make_client
 
