@@ -1,0 +1,149 @@
+"""Generation steps 8-12: what the students did: submissions, quiz attempts, completion,
+grades and forum discussions."""
+
+from __future__ import annotations
+
+import random
+
+from .model import DAY, Dataset
+from .parts import ADMIN_ID, PAGED_FORUM_DISCUSSIONS, THE_PAGED_FORUM_ID
+
+
+def add_assign_work(data: Dataset, rng: random.Random) -> None:
+    statuses = ["new", "draft", "submitted"]
+    for assignment in data.assignments:
+        learners = [e["userid"] for e in data.enrolments_of_course(assignment["course"]) if e["role"] == "student"]
+        for position, uid in enumerate(learners):
+            if position % 5 == 4:
+                continue  # not every student has a submission row
+            status = statuses[(position + assignment["id"]) % 3]
+            if status == "submitted" and position % 11 == 0:
+                status = "reopened"
+            stamp = min(data.now - 60, assignment["allowsubmissionsfromdate"] + rng.randint(1, 25) * DAY)
+            graded = status in ("submitted", "reopened") and assignment["id"] % 2 == 1 and rng.random() < 0.6
+            data.submissions.append(
+                {"id": len(data.submissions) + 1, "assignment": assignment["id"], "userid": uid, "status": status,
+                 "attemptnumber": 0, "timecreated": stamp, "timemodified": stamp if status == "new" else stamp + 3600,
+                 "timestarted": None, "groupid": 0, "gradingstatus": "graded" if graded else "notgraded"}
+            )
+            if graded:
+                data.assign_grades.append(
+                    {"id": len(data.assign_grades) + 1, "assignment": assignment["id"], "userid": uid,
+                     "attemptnumber": 0, "timecreated": stamp + 2 * DAY, "timemodified": stamp + 2 * DAY,
+                     "grader": ADMIN_ID, "grade": float(rng.randint(40, 100))}
+                )
+
+
+def add_quiz_work(data: Dataset, rng: random.Random) -> None:
+    for quiz in data.quizzes:
+        learners = [e["userid"] for e in data.enrolments_of_course(quiz["course"]) if e["role"] == "student"]
+        for position, uid in enumerate(learners):
+            if position % 3 == 2:
+                continue
+            tries = 2 if position % 4 == 0 else 1
+            for attempt in range(1, tries + 1):
+                unfinished = attempt == tries and position % 6 == 1
+                start = min(data.now - 3600, quiz["timeopen"] + rng.randint(1, 20) * DAY + attempt * 3600)
+                attempt_id = len(data.quiz_attempts) + 1
+                data.quiz_attempts.append(
+                    {"id": attempt_id, "quiz": quiz["id"], "userid": uid, "attempt": attempt, "uniqueid": attempt_id,
+                     "layout": "1,2,0,3,0", "currentpage": 0, "preview": 0,
+                     "state": "inprogress" if unfinished else "finished", "timestart": start,
+                     "timefinish": 0 if unfinished else start + 900, "timemodified": start + (0 if unfinished else 900),
+                     "timemodifiedoffline": 0, "timecheckstate": start + 1800 if unfinished else None,
+                     "sumgrades": None if unfinished else round(rng.randint(0, 40) / 10, 1),
+                     "gradednotificationsenttime": None if unfinished else start + 900}
+                )
+
+
+def add_completion(data: Dataset, rng: random.Random) -> None:
+    for course in data.courses[1:]:
+        tracked = [m for m in data.modules_of_course(course["id"]) if m["completion"]]
+        for enrolment in data.enrolments_of_course(course["id"]):
+            if enrolment["role"] != "student":
+                continue
+            uid = enrolment["userid"]
+            done_all = True
+            for module in tracked:
+                state = 1 if rng.random() < 0.55 else 0
+                if module["modname"] == "page" and uid % 4 != 2:
+                    state = 1
+                if state:
+                    data.activity_completion.append(
+                        {"cmid": module["id"], "courseid": course["id"], "userid": uid, "state": state,
+                         "timecompleted": min(data.now - 60, course["startdate"] + rng.randint(1, 30) * DAY)}
+                    )
+                elif module["modname"] in ("page", "url"):
+                    done_all = False
+            if course["has_criteria"]:
+                data.course_completion.append(
+                    {"courseid": course["id"], "userid": uid, "timeenrolled": enrolment["timestart"],
+                     "timecompleted": data.now - rng.randint(1, 20) * DAY if done_all else None}
+                )
+
+
+def add_grades(data: Dataset, rng: random.Random) -> None:
+    item_id = 0
+    for course in data.courses[1:]:
+        item_id += 1
+        total_id = item_id
+        data.grade_items.append(
+            {"id": total_id, "courseid": course["id"], "itemname": None, "itemtype": "course", "itemmodule": None,
+             "iteminstance": course["id"], "cmid": None, "grademax": 100.0, "categoryid": None}
+        )
+        mods = [("assign", a) for a in data.assignments if a["course"] == course["id"]]
+        mods += [("quiz", q) for q in data.quizzes if q["course"] == course["id"]]
+        own_items = []
+        for modname, instance in mods:
+            item_id += 1
+            own_items.append(item_id)
+            data.grade_items.append(
+                {"id": item_id, "courseid": course["id"], "itemname": instance["name"], "itemtype": "mod",
+                 "itemmodule": modname, "iteminstance": instance["id"],
+                 "cmid": instance.get("cmid", instance.get("coursemodule")),
+                 "grademax": float(instance["grade"]), "categoryid": total_id}
+            )
+        for enrolment in data.enrolments_of_course(course["id"]):
+            if enrolment["role"] != "student":
+                continue
+            values = []
+            for iid in own_items:
+                item = next(i for i in data.grade_items if i["id"] == iid)
+                if rng.random() < 0.5:
+                    value = round(rng.uniform(0.3, 1.0) * item["grademax"], 2)
+                    values.append(value / item["grademax"])
+                    data.grades.append({"itemid": iid, "userid": enrolment["userid"], "finalgrade": value,
+                                        "timemodified": data.now - rng.randint(1, 30) * DAY})
+            if values:
+                data.grades.append({"itemid": total_id, "userid": enrolment["userid"],
+                                    "finalgrade": round(100 * sum(values) / len(own_items), 2),
+                                    "timemodified": data.now - DAY})
+
+
+def add_forum_work(data: Dataset, rng: random.Random) -> None:
+    post_id = 0
+    for forum in data.forums:
+        participants = [e["userid"] for e in data.enrolments_of_course(forum["course"])]
+        course = data.course(forum["course"])
+        assert course is not None
+        if forum["id"] == THE_PAGED_FORUM_ID:
+            count = max(PAGED_FORUM_DISCUSSIONS, round(PAGED_FORUM_DISCUSSIONS * data.config.scale))
+        else:
+            count = rng.randint(2, 6) if forum["type"] == "general" else rng.randint(1, 3)
+        for n in range(count):
+            author = participants[(n * 7) % len(participants)]
+            created = data.now - 70 * DAY + n * (60 * DAY // max(count, 1)) + rng.randint(0, 3600)
+            replies = rng.randint(0, 4)
+            last = created + rng.randint(0, 20) * DAY if replies else created
+            last = min(last, data.now - 60)
+            post_id += 1
+            first_post = post_id
+            post_id += replies
+            replier = participants[(n * 13 + 5) % len(participants)] if replies else author
+            data.discussions.append(
+                {"discussion": len(data.discussions) + 1, "id": first_post, "forum": forum["id"],
+                 "name": f"Week {n % 12 + 1} question #{n + 1}", "userid": author, "usermodified": replier,
+                 "created": created, "timemodified": last, "numreplies": replies, "groupid": -1,
+                 "pinned": forum["id"] == THE_PAGED_FORUM_ID and n == 0,
+                 "message": f"<p>Discussion {n + 1} in {course['shortname']}: how do we approach topic {n % 4 + 1}?</p>"}
+            )
