@@ -8,8 +8,13 @@ from datetime import datetime, timezone
 import pytest
 from dagster import AssetKey, Definitions
 
-from moodle_assets.analytics import AnalyticsSettings, analytics_assets, analytics_checks
+from moodle_assets.analytics import (
+    AnalyticsSettings,
+    analytics_assets,
+    analytics_checks,
+)
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.demo.dataset import THE_BIG_COURSE
 from tests.assets.helpers import endpoint_assets, rows
 from tests.conftest import DEMO_NOW
 
@@ -70,7 +75,7 @@ def test_course_overview(built, shortname):
 
 def test_course_overview_counts_on_ds101(built):
     """The big course: 79 students, two hidden from participant lists, one suspended account."""
-    students = [e for e in built.data.enrolments_of_course(2) if e["role"] == "student"]
+    students = [e for e in built.data.enrolments_of_course(THE_BIG_COURSE.id) if e["role"] == "student"]
     assert (len(students), len(built.data.hidden_user_ids)) == (79, 2)
     got = one(built.db, "SELECT * FROM analytics.course_overview WHERE shortname = 'DS101'")
     assert (got["enrolled_learners"], got["suspended_learners"], got["modules"], got["assignments"]) == (77, 1, 8, 2)

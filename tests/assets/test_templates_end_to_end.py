@@ -16,7 +16,13 @@ from collections import Counter
 import httpx
 import pytest
 
-from moodle_assets.demo.dataset import ADMIN_ID, GUEST_ID, Dataset
+from moodle_assets.demo.dataset import (
+    ADMIN_ID,
+    GUEST_ID,
+    THE_BIG_COURSE,
+    THE_PAGED_FORUM_ID,
+    Dataset,
+)
 from moodle_assets.demo.server import DEMO_TOKEN, REST_PATH
 from moodle_assets.demo.services import site_functions
 from moodle_assets.endpoints import load_specs
@@ -205,7 +211,7 @@ def test_users_and_users_by_field(h, site):
 def test_enrolled_users_leave_out_hidden_participants(h, site):
     got = q(h, "SELECT courseid, id, roles->0->>'shortname' FROM moodle.enrolled_users ORDER BY 1, 2")
     assert got == sorted((e["courseid"], e["userid"], e["role"]) for e in site.enrolled)
-    assert site.ds.hidden_user_ids and not {r[1] for r in got if r[0] == 2} & site.ds.hidden_user_ids
+    assert site.ds.hidden_user_ids and not {r[1] for r in got if r[0] == THE_BIG_COURSE.id} & site.ds.hidden_user_ids
 
 
 def test_user_courses_are_every_users_enrolments(h, site):
@@ -393,13 +399,14 @@ def test_forum_discussions_paged_without_duplicates(h, site):
     assert got == [(d["forum"], d["discussion"], d["id"], d["userid"], d["created"])
                    for d in site.ds.discussions if d["forum"] in forums]
     assert len({r[1] for r in got}) == len(got)
-    big = Counter(r[0] for r in got)[1]
+    big = Counter(r[0] for r in got)[THE_PAGED_FORUM_ID]
     assert big >= 130
     sent = all_params(h, "mod_forum_get_forum_discussions")
     assert all(dict(p)["sortorder"] == "4" and dict(p)["perpage"] == "50" for p in sent)
     pages = sorted((int(dict(p)["forumid"]), int(dict(p)["page"])) for p in sent)
     # The big forum takes ceil(135/50) pages and stops on the short last one; the others one page each.
-    assert pages == sorted([(1, n) for n in range(-(-big // 50))] + [(f, 0) for f in forums if f != 1])
+    assert pages == sorted([(THE_PAGED_FORUM_ID, n) for n in range(-(-big // 50))]
+                          + [(f, 0) for f in forums if f != THE_PAGED_FORUM_ID])
     m = h.meta["forum_discussions"]
     assert (m["api_calls"], m["items"], m.get("duplicates_dropped", 0)) == (len(sent), len(forums), 0)
 
@@ -407,9 +414,9 @@ def test_forum_discussions_paged_without_duplicates(h, site):
 def test_sortorder_4_pages_in_creation_order(demo_server, site):
     reply = httpx.post(demo_server.url + REST_PATH, data={
         "wstoken": DEMO_TOKEN, "wsfunction": "mod_forum_get_forum_discussions", "moodlewsrestformat": "json",
-        "forumid": 1, "sortorder": 4, "page": 0, "perpage": 50})
+        "forumid": THE_PAGED_FORUM_ID, "sortorder": 4, "page": 0, "perpage": 50})
     created = [d["created"] for d in reply.json()["discussions"] if not d["pinned"]]
-    oldest = sorted(d["created"] for d in site.ds.discussions if d["forum"] == 1 and not d["pinned"])
+    oldest = sorted(d["created"] for d in site.ds.discussions if d["forum"] == THE_PAGED_FORUM_ID and not d["pinned"])
     assert created == oldest[:len(created)]
 
 

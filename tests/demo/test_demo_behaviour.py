@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from moodle_assets.demo.dataset import DemoConfig, generate
+from moodle_assets.demo.dataset import (
+    ADMIN_ID,
+    GUEST_ID,
+    THE_BIG_COURSE,
+    THE_SITE_COURSE_ID,
+    DemoConfig,
+    generate,
+)
 from moodle_assets.demo.server import RESTRICTED_TOKEN
 
 from .conftest import NOW, Site
@@ -17,7 +24,7 @@ def _page(site: Site, course: int, start: int, size: int) -> list[dict]:
 def test_site_info_lists_the_tokens_service(site: Site) -> None:
     admin = site.call("core_webservice_get_site_info")
     restricted = site.call("core_webservice_get_site_info", token=RESTRICTED_TOKEN)
-    assert (admin["userid"], admin["release"], admin["version"]) == (2, "4.5 (Build: 20241007)", "2024100700")
+    assert (admin["userid"], admin["release"], admin["version"]) == (ADMIN_ID, "4.5 (Build: 20241007)", "2024100700")
     assert restricted["userid"] == site.data.service_user_id and restricted["userissiteadmin"] is False
     names = {f["name"] for f in admin["functions"]}
     assert names - {f["name"] for f in restricted["functions"]} == {"mod_quiz_get_user_attempts", "core_group_get_course_groups"}
@@ -28,7 +35,7 @@ def test_get_courses_sorts_by_category_and_fails_on_an_unreadable_course(site: S
     readable = [c["id"] for c in site.data.courses if c["id"] not in site.data.unreadable_course_ids]
     fields = {f"options[ids][{i}]": cid for i, cid in enumerate(readable)}
     courses = site.call("core_course_get_courses", **fields)
-    assert courses[0]["id"] == 1 and courses[0]["format"] == "site"
+    assert courses[0]["id"] == THE_SITE_COURSE_ID and courses[0]["format"] == "site"
     assert [c["categorysortorder"] for c in courses] == sorted(c["categorysortorder"] for c in courses)
     assert [c["id"] for c in courses] != sorted(c["id"] for c in courses)
     assert site.call("core_course_get_courses")["errorcode"] == "nopermissions"
@@ -59,7 +66,7 @@ def test_categories_are_escaped_and_grow_subcategories(site: Site) -> None:
 
 def test_user_search_criteria(site: Site) -> None:
     everyone = site.call("core_user_get_users", **{"criteria[0][key]": "email", "criteria[0][value]": "%"})
-    assert [u["id"] for u in everyone["users"]] == [u["id"] for u in site.data.users] and everyone["users"][0]["id"] == 1
+    assert [u["id"] for u in everyone["users"]] == [u["id"] for u in site.data.users] and everyone["users"][0]["id"] == GUEST_ID
     staff = site.call("core_user_get_users", **{"criteria[0][key]": "email", "criteria[0][value]": "%@staff.example.edu"})
     assert {u["id"] for u in staff["users"]} == {u["id"] for u in site.data.users if u["kind"] == "teacher"}
     smiths = [u for u in site.data.users if u["lastname"] == site.data.users[5]["lastname"]]
@@ -72,25 +79,25 @@ def test_user_search_criteria(site: Site) -> None:
 
 def test_enrolled_users_pages_can_be_short_before_the_end(site: Site) -> None:
     data = site.data
-    enrolled = [e["userid"] for e in data.enrolments_of_course(2)]
-    pages = [_page(site, 2, start, 100) for start in (0, 100, 200, 300)]
+    enrolled = [e["userid"] for e in data.enrolments_of_course(THE_BIG_COURSE.id)]
+    pages = [_page(site, THE_BIG_COURSE.id, start, 100) for start in (0, 100, 200, 300)]
     assert [len(p) for p in pages][-1] == 0
     assert any(len(p) < 100 for p in pages[:2])  # short, and yet more users follow
     got = [u["id"] for p in pages for u in p]
     assert got == sorted(set(enrolled) - data.hidden_user_ids)
-    everything = site.call("core_enrol_get_enrolled_users", courseid=2)
-    suspended = {e["userid"] for e in data.enrolments_of_course(2) if e["status"] == 1}
+    everything = site.call("core_enrol_get_enrolled_users", courseid=THE_BIG_COURSE.id)
+    suspended = {e["userid"] for e in data.enrolments_of_course(THE_BIG_COURSE.id) if e["status"] == 1}
     assert suspended and suspended <= {u["id"] for u in everything}
-    active = site.call("core_enrol_get_enrolled_users", courseid=2,
+    active = site.call("core_enrol_get_enrolled_users", courseid=THE_BIG_COURSE.id,
                        **{"options[0][name]": "onlyactive", "options[0][value]": "1"})
     assert not suspended & {u["id"] for u in active}
-    trimmed = site.call("core_enrol_get_enrolled_users", courseid=2,
+    trimmed = site.call("core_enrol_get_enrolled_users", courseid=THE_BIG_COURSE.id,
                         **{"options[0][name]": "userfields", "options[0][value]": "id,email",
                            "options[1][name]": "limitnumber", "options[1][value]": "3"})
     assert [set(u) for u in trimmed] == [{"id", "fullname", "email"}] * 3
-    teachers = site.call("core_enrol_get_enrolled_users", courseid=2,
+    teachers = site.call("core_enrol_get_enrolled_users", courseid=THE_BIG_COURSE.id,
                          **{"options[0][name]": "withcapability", "options[0][value]": "moodle/grade:viewall"})
-    assert {u["id"] for u in teachers} == {e["userid"] for e in data.teachers_of(2)}
+    assert {u["id"] for u in teachers} == {e["userid"] for e in data.teachers_of(THE_BIG_COURSE.id)}
     assert site.call("core_enrol_get_enrolled_users", courseid=99999)["errorcode"] == "invalidrecord"
 
 
@@ -111,7 +118,7 @@ def test_calendar_selectors(site: Site) -> None:
     data = site.data
     default = site.call("core_calendar_get_calendar_events")["events"]
     assert {e["eventtype"] for e in default} == {"site", "user"}
-    assert all(e["userid"] == 2 for e in default if e["eventtype"] == "user")
+    assert all(e["userid"] == ADMIN_ID for e in default if e["eventtype"] == "user")
     course2 = site.call("core_calendar_get_calendar_events", **{"events[courseids][0]": 2})["events"]
     assert {e["courseid"] for e in course2 if e["eventtype"] not in ("site", "user")} == {2}
     assert {"due", "open", "close", "gradingdue", "course"} <= {e["eventtype"] for e in course2}

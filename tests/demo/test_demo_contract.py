@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from moodle_assets.demo import xmlreply
-from moodle_assets.demo.dataset import Dataset
+from moodle_assets.demo.dataset import THE_BIG_COURSE, Dataset
 from moodle_assets.demo.errors import MoodleException
 from moodle_assets.demo.functions import REGISTRY
 from moodle_assets.demo.schemas import all_schemas, clean_returns
@@ -228,7 +228,7 @@ def _only_unfinished_attempt(data: Dataset) -> dict[str, str]:
 
 
 def _module_events_of_course_2(data: Dataset) -> dict[str, str]:
-    ids = [e["id"] for e in data.events if e["courseid"] == 2 and e["modulename"]][:3]
+    ids = [e["id"] for e in data.events if e["courseid"] == THE_BIG_COURSE.id and e["modulename"]][:3]
     return {f"events[eventids][{n}]": str(i) for n, i in enumerate(ids)}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from moodle_assets.demo.dataset import FIRST_STUDENT_ID, THE_BIG_COURSE
 from moodle_assets.demo.server import DEMO_TOKEN, RESTRICTED_TOKEN
 
 from .conftest import REST, Site
@@ -27,10 +28,10 @@ def test_wrong_and_missing_token_are_invalidtoken(site: Site) -> None:
 
 
 def test_function_outside_the_service_is_accessexception(site: Site) -> None:
-    body = site.call("mod_quiz_get_user_attempts", token=RESTRICTED_TOKEN, quizid=1, userid=3)
+    body = site.call("mod_quiz_get_user_attempts", token=RESTRICTED_TOKEN, quizid=1, userid=FIRST_STUDENT_ID)
     assert body == {"exception": "webservice_access_exception", "errorcode": "accessexception",
                     "message": "Access control exception"}
-    assert site.call("core_group_get_course_groups", token=RESTRICTED_TOKEN, courseid=2)["errorcode"] == "accessexception"
+    assert site.call("core_group_get_course_groups", token=RESTRICTED_TOKEN, courseid=THE_BIG_COURSE.id)["errorcode"] == "accessexception"
 
 
 def test_unknown_function_is_invalidrecord(site: Site) -> None:
