@@ -12,7 +12,8 @@ import httpx
 
 from moodle_assets.moodle import ClientSettings, MoodleClient
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "moodle"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "moodle"  # trimmed recordings only
+RECORDINGS = Path(__file__).resolve().parents[1] / "fixtures" / "demo" / "recordings"  # the real site's set
 
 # Recognisable in any text, so a test can prove it appears nowhere.
 TOKEN = "s3cr3t0k3n5f0e1d2c3b4a5968778695a4"
@@ -22,7 +23,10 @@ Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
 
 def load_recording(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    """A recording of the real site: a trimmed one of tests/fixtures/moodle, else the verbatim one."""
+    trimmed = FIXTURES / f"{name}.json"
+    path = trimmed if trimmed.exists() else RECORDINGS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def recorded_fields(recording: dict[str, Any]) -> list[tuple[str, str]]:
