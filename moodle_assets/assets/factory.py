@@ -88,7 +88,7 @@ def config_schema(spec: EndpointSpec) -> dict[str, Field]:
 
 def read_lookup_rows(warehouse: Warehouse, query: LookupQuery) -> list[dict]:
     """Rows a fan-out walks: one column set of an upstream table, or a lookup query."""
-    if query.asset != "lookup" and len(query.columns) == 1 and set(query.equals) == set(query.columns):
+    if query.sql is None and len(query.columns) == 1 and set(query.equals) == set(query.columns):
         # "course_id: 5" needs no table: the one value is the fan-out.
         return [dict(query.equals)]
     if query.sql is None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from moodle_assets.moodle.schemas import SCHEMA_FILES, all_schemas, record_nodes
 
-from .macros import context_column, lookup_refs
+from .lookups import QUERY
 from .runner import ITEM_COLUMN
 from .spec import EndpointSpec
 
@@ -136,13 +136,12 @@ def context_columns(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (),
                     function: str | None = None) -> dict[str, tuple[str | None, str]]:
     """Columns the project adds from the request or the parent: name -> (type if known, description)."""
     out: dict[str, tuple[str | None, str]] = {}
-    for ref in lookup_refs(spec.params):
-        if column := context_column(ref):
-            upstream = _by_name(catalog, ref.asset)
-            type_ = declared_columns(upstream, catalog).get(ref.column) if upstream else None
-            source = (f"the {ref.column} of the endpoint's lookup query" if ref.asset == "lookup"
-                      else f"the {ref.asset}.{ref.column} value")
-            out[column] = (type_, f"{source[0].upper()}{source[1:]} this row was fetched for.")
+    for column, ref in (spec.fan_out.context_columns.items() if spec.fan_out else ()):
+        upstream = _by_name(catalog, ref.asset)
+        type_ = declared_columns(upstream, catalog).get(ref.column) if upstream else None
+        source = (f"the {ref.column} of the endpoint's lookup query" if ref.asset == QUERY
+                  else f"the {ref.asset}.{ref.column} value")
+        out[column] = (type_, f"{source[0].upper()}{source[1:]} this row was fetched for.")
     if spec.explode:
         parent = _by_name(catalog, spec.explode.asset)
         parent_types = declared_columns(parent, catalog) if parent else {}

@@ -13,8 +13,8 @@ from typing import Iterable
 
 import yaml
 
-from moodle_assets.endpoints.macros import context_column, lookup_refs
-from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec
+from moodle_assets.endpoints.spec import EndpointSpec, SpecError
+from moodle_assets.endpoints.validation import build_spec, line_of, load_yaml
 from moodle_assets.moodle.schemas import record_keys
 from moodle_assets.project import PROJECT_DIR_ENV, SettingError, project_dir, project_path
 
@@ -24,7 +24,7 @@ DEFAULT_USER_FILE = "moodle_endpoints.yaml"
 
 def _parse_file(text: str, source: str) -> tuple[list[EndpointSpec], list[str]]:
     try:
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -144,13 +144,13 @@ def known_columns(spec: EndpointSpec) -> set[str] | None:
     added = set(spec.parent_fields) | set(spec.columns) | {"_loaded_at", "_item", "_partition"}
     if spec.scalar_column:
         added.add(spec.scalar_column)
-    added |= {c for ref in lookup_refs(spec.params) if (c := context_column(ref))}
+    added |= set(spec.fan_out.context_columns) if spec.fan_out else set()
     return keys | added
 
 
 def _unknown_columns(spec: EndpointSpec, by_name: dict[str, EndpointSpec]) -> list[str]:
     problems = []
-    for ref in lookup_refs(spec.params):
+    for ref in (spec.fan_out.refs if spec.fan_out else ()):
         upstream = by_name.get(ref.asset)
         columns = known_columns(upstream) if upstream else None
         if columns is not None and ref.column not in columns:

@@ -17,12 +17,9 @@ import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from moodle_assets import clock
-
-if TYPE_CHECKING:
-    from moodle_assets.endpoints.spec import EndpointSpec
 
 MACRO_RE = re.compile(r"\{([^{}]*)\}")
 NOW_RE = re.compile(r"^now(?:([+-])(\d+))?$")
@@ -32,33 +29,6 @@ WINDOW_MACROS = ("partition_start", "partition_end")
 
 class MacroError(ValueError):
     """A macro that cannot be resolved at run time (e.g. a partition macro outside a partition)."""
-
-
-@dataclass(frozen=True)
-class LookupRef:
-    asset: str
-    column: str
-    array: bool
-    path: tuple[str, ...]  # where in params the macro sits
-
-    @property
-    def key(self) -> str:
-        return f"{self.asset}.{self.column}"
-
-
-def context_column(ref: LookupRef) -> str | None:
-    """The column a per-value lookup's value is kept in on every row of that call.
-
-    It is the parameter's name; a value sent as ``id`` (core_competency_list_course_competencies)
-    is named after its asset (courses -> courseid) so it cannot clash with the record's ``id``.
-    Array lookups have no single value per row: None.
-    """
-    if ref.array or not ref.path:
-        return None
-    leaf = ref.path[-1] if not ref.path[-1].isdigit() else ref.path[-2]
-    if leaf == "id":
-        return (ref.asset[:-1] if ref.asset.endswith("s") else ref.asset) + "id"
-    return leaf
 
 
 def iter_strings(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -71,63 +41,6 @@ def iter_strings(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from iter_strings(v, path + (str(i),))
-
-
-def lookup_refs(params: Mapping[str, Any]) -> list[LookupRef]:
-    refs = []
-    for path, text in iter_strings(params):
-        for body in MACRO_RE.findall(text):
-            m = LOOKUP_RE.match(body.strip())
-            if m:
-                refs.append(LookupRef(m.group(1), m.group(2), bool(m.group(3)), path))
-    return refs
-
-
-def check_macros(spec: "EndpointSpec") -> list[tuple[str, str]]:
-    """Validate every macro of a spec; returns (field, message) pairs."""
-    problems: list[tuple[str, str]] = []
-    for container, values in (("params", spec.params), ("headers", spec.headers)):
-        for path, text in iter_strings(values):
-            fieldname = ".".join((container,) + path)
-            for body in MACRO_RE.findall(text):
-                body = body.strip()
-                if NOW_RE.match(body):
-                    continue
-                if body in WINDOW_MACROS:
-                    if spec.partition is None:
-                        problems.append((fieldname, f"{{{body}}} needs a 'partition' on the endpoint"))
-                    continue
-                m = LOOKUP_RE.match(body)
-                if m and container == "params":
-                    if m.group(3) and text != "{" + body + "}":
-                        problems.append((fieldname, f"{{{body}}} is an array lookup and must be the whole value"))
-                    continue
-                problems.append((
-                    fieldname,
-                    f"unknown macro {{{body}}}; use {{now}}, {{now-N}}, {{now+N}}, {{partition_start}}, "
-                    "{partition_end}, {ASSET.COLUMN} or {ASSET.COLUMN[]}",
-                ))
-    refs = lookup_refs(spec.params)
-    assets = {r.asset for r in refs}
-    if "lookup" in assets and spec.lookup is None:
-        problems.append(("params", "{lookup.COLUMN} needs a 'lookup' query on the endpoint"))
-    if len(assets - {"lookup"}) > 1 or (spec.lookup and assets - {"lookup"}):
-        problems.append((
-            "params",
-            f"lookups on several assets ({', '.join(sorted(assets))}) would multiply; "
-            "join them in a 'lookup' query and use {lookup.COLUMN}",
-        ))
-    if len({r.array for r in refs}) > 1:
-        problems.append(("params", "mix of per-value {A.c} and array {A.c[]} lookups; use one kind per endpoint"))
-    if spec.incremental and (not refs or any(r.array for r in refs)):
-        problems.append(("incremental", "needs a per-value lookup ({ASSET.COLUMN} or {lookup.COLUMN}) to refresh items"))
-    if spec.batch is not None and not any(r.array for r in refs):
-        problems.append(("batch", "is only used with an array lookup {ASSET.COLUMN[]}"))
-    keys = {r.key for r in refs}
-    for s in spec.settings.values():
-        if s.filters and s.filters not in keys:
-            problems.append((f"settings.{s.name}", f"filters {s.filters!r}, which is not a lookup of this endpoint"))
-    return problems
 
 
 def shift(now: datetime, amount: int, unit: str) -> datetime:
@@ -189,3 +102,13 @@ def render(value: Any, ctx: MacroContext) -> Any:
     if isinstance(value, list):
         return [render(v, ctx) for v in value]
     return value
+
+
+def __getattr__(name: str):
+    """``lookup_refs`` and ``LookupRef`` moved to :mod:`moodle_assets.endpoints.lookups`, which
+    parses them once per spec (``spec.fan_out``); kept here for callers not yet moved."""
+    if name in ("lookup_refs", "LookupRef"):
+        from moodle_assets.endpoints import lookups
+
+        return getattr(lookups, name)
+    raise AttributeError(name)

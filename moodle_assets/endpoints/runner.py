@@ -17,7 +17,8 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Se
 
 from moodle_assets.endpoints.availability import offered_functions
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
-from moodle_assets.endpoints.macros import LookupRef, MacroContext, context_column, lookup_refs, render
+from moodle_assets.endpoints.lookups import FanOut
+from moodle_assets.endpoints.macros import MacroContext, render
 from moodle_assets.endpoints.spec import EndpointSpec, Paginate
 from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
 from moodle_assets.moodle.errors import is_permission_error
@@ -104,10 +105,14 @@ class Resolved:
     batch: int | None
     filters: Mapping[str, Any]  # "asset.column" -> value
     function: str = ""  # the function actually called (an alternative on a newer site)
+    # The spec's lookups still in these params (a setting or --param may replace a macro's value).
+    fan_out: FanOut | None = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.function:
             object.__setattr__(self, "function", self.spec.function)
+        fan_out = self.spec.fan_out
+        object.__setattr__(self, "fan_out", fan_out.within(self.params) if fan_out else None)
 
 
 def choose_function(spec: EndpointSpec, site_info: Mapping[str, Any]) -> str:
@@ -179,7 +184,7 @@ def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None, functio
             if value not in (None, 0, ""):
                 filters[s.filters] = value
         elif s.sets == "paginate.page_size":
-            paginate = replace(paginate, page_size=int(value))
+            paginate = paginate.model_copy(update={"page_size": int(value)})
         elif s.sets == "batch":
             batch = int(value)
         elif s.sets and s.sets.startswith("params."):
@@ -190,20 +195,12 @@ def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None, functio
 
 def lookup_queries(resolved: Resolved) -> list[LookupQuery]:
     """The warehouse reads a resolved spec needs (zero or one)."""
-    spec = resolved.spec
-    refs = lookup_refs(resolved.params)
-    if not refs:
+    fan_out = resolved.fan_out
+    if fan_out is None:
         return []
-    columns = tuple(dict.fromkeys(r.column for r in refs))
-    asset = refs[0].asset
+    asset = fan_out.asset
     equals = {k.split(".", 1)[1]: v for k, v in resolved.filters.items() if k.split(".", 1)[0] == asset}
-    sql = spec.lookup.sql if asset == "lookup" and spec.lookup else None
-    return [LookupQuery(asset=asset, columns=columns, sql=sql, equals=equals)]
-
-
-def _context_for(refs: Sequence[LookupRef], row: Mapping[str, Any]) -> dict:
-    """Context columns of one fan-out call: each per-value lookup's value, by its column."""
-    return {column: row[ref.key] for ref in refs if (column := context_column(ref))}
+    return [LookupQuery(asset=asset, columns=fan_out.columns, sql=fan_out.sql, equals=equals)]
 
 
 ITEM_COLUMN = "_item"
@@ -227,27 +224,27 @@ def plan_calls(
     context column, so an incremental load can replace exactly the items it re-fetched.
     """
     spec = resolved.spec
-    refs = lookup_refs(resolved.params)
+    fan_out = resolved.fan_out
     base = dict(now=now, time_unit=spec.time_unit, date_format=spec.date_format, window=window)
     headers = {k: str(v) for k, v in render(dict(spec.headers), MacroContext(**base)).items()}
-    if not refs:
+    if fan_out is None:
         yield Call(render(resolved.params, MacroContext(**base)), {}, headers=headers)
         return
     rows = rows or []
-    if refs[0].array:
-        key = refs[0].key
+    if fan_out.array:
+        key = fan_out.key
 
         def build(chunk: list) -> Call:
             params = render(resolved.params, MacroContext(**base, row={key: chunk}))
             return Call(params, {}, tuple(chunk), headers=headers, lookup_key=key, rebuild=build)
 
-        values = [row[refs[0].column] for row in rows]
+        values = [row[fan_out.refs[0].column] for row in rows]
         for chunk in chunked(values, resolved.batch or max(len(values), 1)):
             yield build(list(chunk))
         return
     for row in rows:
-        keyed = {f"{refs[0].asset}.{col}": val for col, val in row.items()}
-        context = _context_for(refs, keyed)
+        keyed = {f"{fan_out.asset}.{col}": val for col, val in row.items()}
+        context = fan_out.context_of(row)
         if item_columns:
             context[ITEM_COLUMN] = item_key(row, item_columns)
         yield Call(render(resolved.params, MacroContext(**base, row=keyed)), context, headers=headers)
@@ -329,7 +326,7 @@ async def harvest(
     completed = 0
     started = time.perf_counter()
     seen: set[tuple] = set()
-    fan_out = bool(lookup_refs(resolved.params))
+    fan_out = resolved.fan_out is not None
     queue: asyncio.Queue[Call | None] = asyncio.Queue()
     planned = 0
     for call in calls:

@@ -1,21 +1,28 @@
 """The endpoint spec: one Moodle web-service function described as data.
 
 Built-in templates and a user's own endpoints share this model, so one engine turns both
-into assets. Validation happens here, once, with errors that name the file, the endpoint
-and the field — a data engineer editing YAML should never see a Python traceback.
+into assets. The spec format is written once, here, as pydantic models: they validate a
+YAML mapping (unknown keys are errors at every level, numbers and booleans are never
+coerced from other types), hold the defaults, document every field (docs/endpoints.md's
+field table is generated from them) and give the JSON Schema editors use
+(``spec.schema.json``). ``Says`` on a field is what a user is told when its value is wrong;
+:mod:`moodle_assets.endpoints.validation` turns pydantic's errors into those words, naming
+the file, line, endpoint and field.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal
 
-from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, StrictStr,
+                      field_validator, model_validator)
 
-from moodle_assets.moodle.errors import is_permission_error
+from moodle_assets.endpoints.duckdb_types import is_duckdb_type
+from moodle_assets.endpoints.problems import Says, SpecError, _jsonpath, check_jsonpath, problem  # noqa: F401 (used from here)
+from moodle_assets.endpoints.lookups import QUERY, FanOut, fan_out_of
 from moodle_assets.moodle.versions import parse_version
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -40,18 +47,23 @@ RESERVED_NAMES = frozenset({"lookup", "now", "partition_start", "partition_end",
 DEFAULT_EMPTY_ON = ("nocriteriaset", "usernotenroled", "badgesdisabled")
 # Asset groups shown in the Dagster UI.
 GROUPS = ("site", "courses", "people", "assessment", "engagement", "custom")
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SpecError(ValueError):
-    """One or more problems in endpoint specs; each line names file, endpoint and field."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("Invalid endpoint spec:\n" + "\n".join(f"  - {p}" for p in problems))
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
 
 
-@dataclass(frozen=True)
-class Setting:
+def _duckdb_type(text: str) -> str:
+    if not is_duckdb_type(text):
+        raise problem(f"{text!r} is not a DuckDB type; use one such as BIGINT, DOUBLE, VARCHAR, BOOLEAN, TIMESTAMP or JSON")
+    return text
+
+
+DuckDBType = Annotated[StrictStr, AfterValidator(_duckdb_type)]
+
+
+class Setting(_Model):
     """A template setting, offered as typed Dagster run config.
 
     ``sets`` points at what the value changes: ``params.status`` (a param, dotted path),
@@ -60,64 +72,113 @@ class Setting:
     ``choices`` maps what the user types to what Moodle is sent (Status "all" -> "").
     """
 
-    name: str
-    type: str = "int"
-    default: Any = None
-    help: str = ""
-    sets: str | None = None
-    filters: str | None = None
-    choices: Mapping[str, Any] | None = None
-    minimum: float | None = None
+    type: Annotated[Literal["int", "str", "bool", "float"], Says("type {value!r} is not one of int, str, bool, float"),
+                    Field(description="`int`, `str`, `bool` or `float`.")] = "int"
+    default: Any = Field(None, description="The value when the run config does not give one.")
+    help: Annotated[StrictStr, Field(description="Shown beside the setting in the Launchpad.")] = ""
+    sets: Annotated[StrictStr | None, Field(
+        description="What the value changes: `params.NAME` (a dotted path, list positions as numbers), "
+                    "`paginate.page_size` or `batch`.")] = None
+    filters: Annotated[StrictStr | None, Field(
+        description="`ASSET.COLUMN`: a lookup the value narrows to one value when it is not 0 or empty.")] = None
+    choices: Annotated[dict[str, Any] | None, Says("choices must map what the user picks to what Moodle is sent"),
+                       Field(description="What the user picks -> what Moodle is sent.")] = None
+    minimum: Annotated[StrictInt | StrictFloat | None, Says("minimum {value!r} must be a number"),
+                       Field(description="The smallest value allowed, checked before calling.")] = None
+    _name: str = PrivateAttr("")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @model_validator(mode="after")
+    def _targets_one_thing(self) -> "Setting":
+        if bool(self.sets) == bool(self.filters):
+            raise problem("needs exactly one of 'sets' (params.X, paginate.page_size, batch) or 'filters' (ASSET.COLUMN)")
+        if self.sets and not (self.sets.startswith("params.") or self.sets in ("paginate.page_size", "batch")):
+            raise problem(f"sets {self.sets!r}: must be params.<name>, paginate.page_size or batch")
+        if self.choices and self.default not in self.choices:
+            raise problem(f"default {self.default!r} is not one of the choices {', '.join(map(str, self.choices))}")
+        return self
 
 
-@dataclass(frozen=True)
-class Paginate:
-    style: str
-    page_size: int = 100
-    page_param: str = "page"
-    perpage_param: str = "perpage"
-    first_page: int = 0
-    total_path: str | None = None
-    stop_on_short_page: bool = False
+class Paginate(_Model):
+    """How Moodle pages a function (docs/endpoints.md, Paging)."""
+
+    style: Literal["limit_offset", "page"] = Field(
+        description="`limit_offset` (options[i][name]=limitfrom|limitnumber) or `page` (page and perpage parameters).")
+    page_size: Annotated[PositiveInt, Says("{value!r} must be a positive integer"),
+                         Field(description="Records asked for per page.")] = 100
+    page_param: Annotated[StrictStr, Field(description="`page` style: the page number's parameter.")] = "page"
+    perpage_param: Annotated[StrictStr, Field(description="`page` style: the page size's parameter.")] = "perpage"
+    first_page: Annotated[StrictInt, Says("{value!r} must be a whole number (the number of the first page)"),
+                          Field(description="`page` style: the first page's number.")] = 0
+    total_path: Annotated[StrictStr | None, Field(
+        description="JSONPath to the total number of records, e.g. `$.total`: paging stops on reaching it.")] = None
+    stop_on_short_page: Annotated[StrictBool, Says("{value!r} must be true or false"), Field(
+        description="Stop on a page shorter than page_size (only where Moodle pages in SQL).")] = False
+
+    _total_path = field_validator("total_path")(classmethod(lambda cls, v: _jsonpath(v)))
 
 
-@dataclass(frozen=True)
-class Partition:
-    type: str = "daily"
-    start: str | None = None  # ISO date; None = the project's default start
-    end_offset: int = 0
-    field: str | None = None  # record field (unix time) that places a record in a partition
-    env_start: str | None = None  # environment variable that overrides ``start``
+class Partition(_Model):
+    """Time partitions (docs/endpoints.md, Partitions)."""
+
+    type: Literal["daily", "weekly", "monthly"] = Field("daily", description="`daily`, `weekly` or `monthly`.")
+    start: Annotated[StrictStr | date | None, Says("{value!r} must be an ISO date such as 2025-01-01"), Field(
+        description="The first partition, an ISO date (default 2025-01-01, a fixed day).")] = None
+    end_offset: Annotated[StrictInt, Says("{value!r} must be a whole number of partitions (after today)"),
+                          Field(description="Partitions after today (future deadlines).")] = 0
+    field: Annotated[StrictStr | None, Field(
+        description="The record's unix-time field that places it in a partition.")] = None
+    env_start: Annotated[StrictStr | None, Field(
+        description="An environment variable that overrides `start`.")] = None
 
 
-@dataclass(frozen=True)
-class Lookup:
+class Lookup(_Model):
     """A fan-out over the rows of a SQL query on the warehouse: ``{lookup.COLUMN}`` in params."""
 
-    sql: str
-    deps: tuple[str, ...]
+    sql: StrictStr = Field(description="A query over the warehouse; its columns feed `{lookup.COLUMN}`.")
+    deps: Annotated[tuple[str, ...], Field(min_length=1, description="The assets the query reads."),
+                    Says("name the assets the query reads, as a list such as [quizzes, enrolled_users], "
+                         "so lineage and run order are right")]
 
 
-@dataclass(frozen=True)
-class Alternative:
+class Alternative(_Model):
     """Another function for the same data, used when the site is new enough and offers it."""
 
-    function: str
-    min_version: Decimal = Decimal(0)  # a Moodle $version: 2025041400, 2025041406.11 (moodle.versions)
+    function: Annotated[StrictStr, Says("{value!r} is not a Moodle web-service function name "
+                                        "(e.g. mod_quiz_get_user_quiz_attempts)"),
+                        Field(description="The function called instead.")]
+    # A Moodle $version: 2025041400, 2025041406.11 (moodle.versions)
+    min_version: Decimal = Field(Decimal(0), description="The site version it needs, e.g. 2025041400.")
+
+    @field_validator("function")
+    @classmethod
+    def _function_name(cls, value: str) -> str:
+        if not FUNCTION_RE.match(value):
+            raise ValueError("not a function name")
+        return value
+
+    @field_validator("min_version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Decimal:
+        try:
+            return parse_version(value)
+        except ValueError as exc:
+            raise problem(str(exc)) from None
 
 
-@dataclass(frozen=True)
-class Explode:
+class Explode(_Model):
     """Rows made from a JSON list column of another asset's table, with no Moodle call:
     the modules of each course section, the criteria of each course completion."""
 
-    asset: str
-    column: str
-    keys: Mapping[str, str]  # new column -> parent column
+    asset: StrictStr = Field(description="The asset whose table has the list column.")
+    column: StrictStr = Field(description="The JSON list column.")
+    keys: dict[str, str] = Field(default_factory=dict, description="New column -> parent column, copied onto each row.")
 
 
-@dataclass(frozen=True)
-class Incremental:
+class Incremental(_Model):
     """How a fan-out refreshes only what may have changed.
 
     ``changed`` is a query over the warehouse returning the lookup rows (same columns) that
@@ -125,39 +186,173 @@ class Incremental:
     e.g. the course x user pairs whose user accessed the course since then.
     """
 
-    changed: str
-    deps: tuple[str, ...] = ()
+    changed: StrictStr = Field(description="A query returning the lookup rows that may have changed since {cutoff}.")
+    deps: tuple[str, ...] = Field((), description="The assets the query reads.")
+
+    @field_validator("changed")
+    @classmethod
+    def _cutoff(cls, value: str) -> str:
+        if "{cutoff}" not in value:
+            raise ValueError("no {cutoff}")
+        return value
 
 
-@dataclass(frozen=True)
-class EndpointSpec:
-    name: str
-    function: str
-    description: str = ""
-    group: str = "custom"
-    params: Mapping[str, Any] = field(default_factory=dict)
-    data_path: str | None = None
-    metadata_path: str | None = None
-    parent_fields: Mapping[str, str] = field(default_factory=dict)
-    scalar_column: str | None = None
-    primary_key: tuple[str, ...] = ()
-    dedupe: bool = False
-    batch: int | None = None
-    paginate: Paginate | None = None
-    settings: Mapping[str, Setting] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    time_unit: str = "day"
-    date_format: str = "unix"
-    partition: Partition | None = None
-    lookup: Lookup | None = None
-    deps: tuple[str, ...] = ()
-    empty_on: tuple[str, ...] = DEFAULT_EMPTY_ON
-    columns: Mapping[str, str] = field(default_factory=dict)
-    alternatives: tuple[Alternative, ...] = ()
-    fail_on: Mapping[str, str] = field(default_factory=dict)  # error code -> what to do
-    explode: Explode | None = None
-    incremental: Incremental | None = None
-    source: str = "<built-in>"
+def _doc(text: str) -> Any:
+    return Field(description=text)
+
+
+class EndpointSpec(_Model):
+    """One endpoint: a Moodle web-service function as an asset and a table."""
+
+    name: Annotated[StrictStr, Says("{value!r} is not a valid name: use lower-case letters, digits and underscores, "
+                                    "starting with a letter"), _doc(
+        "Asset and table name: lower-case letters, digits, `_`, starting with a letter. Unique across built-ins and "
+        "your file. Reserved: `lookup`, `now`, `partition_start`, `partition_end`, `settings`, `_errors`, `_loads`.")]
+    function: Annotated[StrictStr, Says("{value!r} is not a Moodle web-service function name "
+                                        "(e.g. core_course_get_courses)"), _doc(
+        "The Moodle web-service function, e.g. `core_course_get_updates_since`. It must be in your token's external "
+        "service. Leave it out only for `explode`.")] = ""
+    description: Annotated[str, _doc(
+        "Shown in the Dagster UI. Say what a row is and anything surprising about the function.")] = ""
+    group: Annotated[Literal["site", "courses", "people", "assessment", "engagement", "custom"],
+                     Says("{value!r} is not one of " + ", ".join(GROUPS)), _doc(
+        "Asset group in the UI: `site`, `courses`, `people`, `assessment`, `engagement` or `custom` (default).")] = "custom"
+    params: Annotated[dict[str, Any], Says("must be a mapping of Moodle parameter names to values"), _doc(
+        "The function's parameters, nested as Moodle declares them. Lists and mappings are sent PHP-style "
+        "(`courseids: [2, 3]` → `courseids[0]=2&courseids[1]=3`; `options: {ids: [5]}` → `options[ids][0]=5`). "
+        "Booleans are sent as `0`/`1`; `null`, empty lists and empty mappings are not sent. Values may contain "
+        "[macros](#macros). Moodle rejects any parameter the function does not declare.")] = {}
+    data_path: Annotated[StrictStr | None, Says("must be a JSONPath string such as $.courses[*]"), _doc(
+        "JSONPath to the records of one answer: `$[*]` (a bare list), `$.courses[*]`, `$.courses[*].assignments[*]`, "
+        "`$.completionstatus`. Without it, a list answer is rows and an object answer is one row. Filters and slices "
+        "(jsonpath-ng extended syntax) work too.")] = None
+    metadata_path: Annotated[StrictStr | None, Says("must be a JSONPath string such as $.warnings"), _doc(
+        "JSONPath to values kept beside each load rather than as rows, usually `$.warnings`. They appear in the "
+        "materialisation metadata (`warnings`, `warning_count`) and in `moodle._loads`.")] = None
+    parent_fields: Annotated[dict[str, str], Says("must map a column name to the key of an enclosing object"), _doc(
+        "Copy a key of an enclosing object onto each record: `{assignmentid: assignmentid}` gives each submission "
+        "under `$.assignments[*].submissions[*]` its assignment's id.")] = {}
+    scalar_column: Annotated[StrictStr | None, _doc(
+        "When the data path finds scalars (a list of user ids), the column they go in: `$[*].userids[*]` with "
+        "`scalar_column: userid`.")] = None
+    primary_key: Annotated[tuple[str, ...], Says("must be a list of column names"), _doc(
+        "The columns that identify a row. Used by `dedupe` and shown in the UI.")] = ()
+    dedupe: Annotated[StrictBool, Says("{value!r} must be true or false"), _doc(
+        "`true` drops records whose primary key was already seen in this load (calendar events returned by two "
+        "batches).")] = False
+    batch: Annotated[PositiveInt | None, Says("{value!r} must be a positive integer (values per call for array "
+                                              "parameters)"), _doc(
+        "For an array lookup `{ASSET.COLUMN[]}`: values per call (default: all in one call).")] = None
+    paginate: Annotated[Paginate | None, Says("must be a mapping with style one of " + ", ".join(PAGING_STYLES)), _doc(
+        "How Moodle pages this function; see [paging](#paging).")] = None
+    settings: Annotated[dict[str, Setting], Says("must map setting names to {type, default, help, sets|filters}"), _doc(
+        "Typed run config shown in the Launchpad; see [settings](#settings).")] = {}
+    headers: Annotated[dict[str, str], Says("must map header names to strings"), _doc(
+        "Extra HTTP headers (strings; date macros allowed). Rarely needed.")] = {}
+    time_unit: Annotated[Literal["second", "minute", "hour", "day", "week", "month"],
+                         Says("{value!r} is not one of " + ", ".join(TIME_UNITS)), _doc(
+        "Unit of `{now-N}`: `second`, `minute`, `hour`, `day` (default), `week`, `month`.")] = "day"
+    date_format: Annotated[StrictStr, Says("must be 'unix' or a strftime pattern such as %Y-%m-%d"), _doc(
+        "How date macros are sent: `unix` (default, seconds) or a strftime pattern such as `%Y-%m-%d` (UTC).")] = "unix"
+    partition: Annotated[Partition | None, Says("must be a mapping with type one of " + ", ".join(PARTITION_TYPES)),
+                         _doc("Time partitions; see [partitions](#partitions).")] = None
+    lookup: Annotated[Lookup | None, Says("must be a mapping with 'sql' (a query over the warehouse) and 'deps' (the "
+                                          "assets it reads)"), _doc(
+        "A SQL query over the warehouse whose columns feed `{lookup.COLUMN}`, with `deps` naming the assets it "
+        "reads; see [lookups](#lookups).")] = None
+    deps: Annotated[tuple[str, ...], Says("must be a list of asset names"), _doc(
+        "Extra upstream assets (lineage and run order) that no macro mentions.")] = ()
+    empty_on: Annotated[tuple[str, ...], Says("must be a list of Moodle error codes"), _doc(
+        "Extra Moodle error codes that mean \"no data for this item\" rather than a failure, counted as empty items "
+        "(`empty_items_by_code` in the metadata) when an item's first call answers them. Always included: "
+        "`nocriteriaset`, `usernotenroled`, `badgesdisabled`. Permission codes (`cannotviewreport`, `nopermissions`, "
+        "`requireloginerror`, ...) are refused here: the data exists and the token may not see it, so they are "
+        "failed items.")] = DEFAULT_EMPTY_ON
+    fail_on: Annotated[dict[str, str], Says("must map a Moodle error code to what the user should do"), _doc(
+        "Error codes that fail the whole asset at once, mapped to what the user should do: "
+        "`{competenciesarenotenabled: \"Enable them in Site administration > Advanced features.\"}`.")] = {}
+    alternatives: Annotated[tuple[Alternative, ...], Says("must be a list of mappings with 'function' and optional "
+                                                          "'min_version' (e.g. 2025041400)"), _doc(
+        "Other functions for the same data on newer sites: `[{function: mod_quiz_get_user_quiz_attempts, "
+        "min_version: 2025041400}]`. The first one the site offers (site info's `functions`) and is new enough for "
+        "(its `version`) is called instead of `function`.")] = ()
+    explode: Annotated[Explode | None, Says("must be a mapping with 'asset', 'column' (a JSON list column) and 'keys' "
+                                            "(new column: parent column)"), _doc(
+        "An asset made from a JSON list column of another asset's table, with no Moodle call: `{asset: "
+        "course_contents, column: modules, keys: {courseid: courseid, sectionid: id}}` gives one row per module "
+        "with the section's keys copied under new names.")] = None
+    incremental: Annotated[Incremental | None, Says("must be a mapping with 'changed': a query of the lookup rows "
+                                                    "changed since {cutoff}"), _doc(
+        "Refresh only the fan-out items that may have changed: `changed` is a query returning the lookup rows that "
+        "may have changed since `{cutoff}`, `deps` the assets it reads; see docs/architecture.md.")] = None
+    columns: Annotated[dict[str, DuckDBType], Says("must map column names to DuckDB types"), _doc(
+        "Declared DuckDB types, e.g. `{courseid: BIGINT}`, so the table has them even when a load is empty.")] = {}
+
+    _source: str = PrivateAttr("<built-in>")
+    _fan_out: FanOut | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_default(cls, raw: Any) -> Any:
+        """``params:`` with nothing after it (YAML null) is the default, as an absent key."""
+        if isinstance(raw, dict):
+            return {k: v for k, v in raw.items() if v is not None or k not in _EMPTY_IS_DEFAULT}
+        return raw
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("not a name")
+        if value in RESERVED_NAMES:
+            raise problem(f"'{value}' is reserved; choose another name")
+        return value
+
+    @field_validator("function")
+    @classmethod
+    def _function(cls, value: str) -> str:
+        if value and not FUNCTION_RE.match(value):
+            raise ValueError("not a function name")
+        return value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> str:
+        return str(value).strip()
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _one_key(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("headers", "fail_on", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: str(v) if isinstance(v, (str, int)) and not isinstance(v, bool) else v for k, v in value.items()}
+        return value
+
+    _paths = field_validator("data_path", "metadata_path")(classmethod(lambda cls, v: _jsonpath(v)))
+
+    @field_validator("empty_on")
+    @classmethod
+    def _with_defaults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*DEFAULT_EMPTY_ON, *value)))
+
+    def model_post_init(self, context: Any) -> None:
+        for name, setting in self.settings.items():
+            setting._name = name
+        self._fan_out = fan_out_of(self.params, self.lookup.sql if self.lookup else None)
+
+    @property
+    def source(self) -> str:
+        """The file the spec was read from (``templates/people.yaml``, the user's file)."""
+        return self._source
+
+    @property
+    def fan_out(self) -> FanOut | None:
+        """The lookup the endpoint fans out over, parsed once from its params (None: one call)."""
+        return self._fan_out
 
     @property
     def table(self) -> str:
@@ -165,9 +360,9 @@ class EndpointSpec:
 
     def upstream(self) -> tuple[str, ...]:
         """Assets this endpoint reads: lookup macros, a lookup query's deps and explicit deps."""
-        from moodle_assets.endpoints.macros import lookup_refs
-
-        names: list[str] = [ref.asset for ref in lookup_refs(self.params) if ref.asset != "lookup"]
+        names: list[str] = []
+        if self.fan_out:
+            names.extend(a for a in self.fan_out.assets if a != QUERY)
         if self.lookup:
             names.extend(self.lookup.deps)
         if self.explode:
@@ -178,261 +373,8 @@ class EndpointSpec:
         return tuple(dict.fromkeys(names))
 
 
-def _where(source: str, name: str | None, fieldname: str | None = None) -> str:
-    where = f"{source}"
-    if name:
-        where += f": endpoint '{name}'"
-    if fieldname:
-        where += f", field '{fieldname}'"
-    return where
+_EMPTY_IS_DEFAULT = frozenset({
+    "params", "parent_fields", "primary_key", "settings", "headers", "deps", "empty_on", "columns", "alternatives",
+    "fail_on", "description",
+})
 
-
-def check_jsonpath(expr: str) -> str | None:
-    """Return a parse error message for a JSONPath expression, or None if it is valid."""
-    try:
-        parse_jsonpath(expr)
-    except (JsonPathParserError, Exception) as exc:  # jsonpath-ng raises several types
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return None
-
-
-_KNOWN_KEYS = {
-    "name", "function", "description", "group", "params", "data_path", "metadata_path",
-    "parent_fields", "scalar_column", "primary_key", "dedupe", "batch", "paginate", "settings",
-    "headers", "time_unit", "date_format", "partition", "lookup", "deps", "empty_on", "columns",
-    "alternatives", "fail_on", "explode", "incremental",
-}
-
-
-def build_spec(raw: Any, source: str, index: int, partial: bool = False) -> tuple[EndpointSpec | None, list[str]]:
-    """Validate one YAML mapping and build its spec; returns (spec or None, problems).
-
-    With ``partial`` a spec with problems is still returned (built from what could be
-    read), so the loader can check its macros and lookups too and list every problem of
-    an endpoint at once.
-    """
-    problems: list[str] = []
-    if not isinstance(raw, Mapping):
-        return None, [f"{source}: entry #{index + 1} must be a mapping with at least 'name' and 'function'"]
-    name = raw.get("name")
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        problems.append(
-            f"{_where(source, None, 'name')} (entry #{index + 1}): "
-            f"{name!r} is not a valid name: use lower-case letters, digits and underscores, starting with a letter"
-        )
-        name = None
-    elif name in RESERVED_NAMES:
-        problems.append(f"{_where(source, name, 'name')}: '{name}' is reserved; choose another name")
-
-    def bad(fieldname: str, message: str) -> None:
-        problems.append(f"{_where(source, name, fieldname)}: {message}")
-
-    for key in raw:
-        if key not in _KNOWN_KEYS:
-            bad(str(key), f"unknown field; known fields are {', '.join(sorted(_KNOWN_KEYS))}")
-
-    function = raw.get("function")
-    explode = None
-    if raw.get("explode") is not None:
-        ex = raw["explode"]
-        if (not isinstance(ex, Mapping) or not isinstance(ex.get("asset"), str)
-                or not isinstance(ex.get("column"), str) or not isinstance(ex.get("keys", {}), Mapping)):
-            bad("explode", "must be a mapping with 'asset', 'column' (a JSON list column) and 'keys' (new column: parent column)")
-        else:
-            explode = Explode(asset=ex["asset"], column=ex["column"], keys=dict(ex.get("keys") or {}))
-        if function is not None:
-            bad("function", "an 'explode' endpoint makes no Moodle call; remove 'function'")
-        function = ""
-    elif not isinstance(function, str) or not FUNCTION_RE.match(function):
-        bad("function", f"{function!r} is not a Moodle web-service function name (e.g. core_course_get_courses)")
-
-    alternatives = []
-    for i, alt in enumerate(raw.get("alternatives") or []):
-        if not isinstance(alt, Mapping) or not FUNCTION_RE.match(str(alt.get("function", ""))):
-            bad(f"alternatives.{i}", "must be a mapping with 'function' and optional 'min_version' (e.g. 2025041400)")
-        elif alt.get("min_version") is None:
-            alternatives.append(Alternative(alt["function"]))
-        else:
-            try:
-                alternatives.append(Alternative(alt["function"], parse_version(alt["min_version"])))
-            except ValueError as exc:
-                bad(f"alternatives.{i}.min_version", str(exc))
-
-    incremental = None
-    if raw.get("incremental") is not None:
-        inc = raw["incremental"]
-        if not isinstance(inc, Mapping) or not isinstance(inc.get("changed"), str) or "{cutoff}" not in inc["changed"]:
-            bad("incremental", "must be a mapping with 'changed': a query of the lookup rows changed since {cutoff}")
-        else:
-            incremental = Incremental(changed=inc["changed"], deps=tuple(inc.get("deps") or ()))
-
-    fail_on = raw.get("fail_on") or {}
-    if not isinstance(fail_on, Mapping):
-        bad("fail_on", "must map a Moodle error code to what the user should do")
-        fail_on = {}
-
-    group = raw.get("group", "custom")
-    if group not in GROUPS:
-        bad("group", f"{group!r} is not one of {', '.join(GROUPS)}")
-
-    params = raw.get("params") or {}
-    if not isinstance(params, Mapping):
-        bad("params", "must be a mapping of Moodle parameter names to values")
-        params = {}
-
-    for key in ("data_path", "metadata_path"):
-        expr = raw.get(key)
-        if expr is not None:
-            if not isinstance(expr, str):
-                bad(key, "must be a JSONPath string such as $.courses[*]")
-            elif (err := check_jsonpath(expr)) is not None:
-                bad(key, f"invalid JSONPath {expr!r}: {err}")
-
-    parent_fields = raw.get("parent_fields") or {}
-    if not isinstance(parent_fields, Mapping):
-        bad("parent_fields", "must map a column name to the key of an enclosing object")
-        parent_fields = {}
-
-    primary_key = raw.get("primary_key") or []
-    if isinstance(primary_key, str):
-        primary_key = [primary_key]
-    if not isinstance(primary_key, list) or not all(isinstance(k, str) for k in primary_key):
-        bad("primary_key", "must be a list of column names")
-        primary_key = []
-
-    batch = raw.get("batch")
-    if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch < 1):
-        bad("batch", f"{batch!r} must be a positive integer (values per call for array parameters)")
-        batch = None
-
-    paginate = None
-    if raw.get("paginate") is not None:
-        p = raw["paginate"]
-        if not isinstance(p, Mapping) or p.get("style") not in PAGING_STYLES:
-            bad("paginate", f"must be a mapping with style one of {', '.join(PAGING_STYLES)}")
-        else:
-            size = p.get("page_size", 100)
-            if not isinstance(size, int) or size < 1:
-                bad("paginate.page_size", f"{size!r} must be a positive integer")
-                size = 100
-            total_path = p.get("total_path")
-            if total_path is not None and (err := check_jsonpath(str(total_path))) is not None:
-                bad("paginate.total_path", f"invalid JSONPath {total_path!r}: {err}")
-            paginate = Paginate(
-                style=p["style"],
-                page_size=size,
-                page_param=p.get("page_param", "page"),
-                perpage_param=p.get("perpage_param", "perpage"),
-                first_page=int(p.get("first_page", 0)),
-                total_path=total_path,
-                stop_on_short_page=bool(p.get("stop_on_short_page", False)),
-            )
-
-    settings: dict[str, Setting] = {}
-    raw_settings = raw.get("settings") or {}
-    if not isinstance(raw_settings, Mapping):
-        bad("settings", "must map setting names to {type, default, help, sets|filters}")
-        raw_settings = {}
-    for sname, sdef in raw_settings.items():
-        fname = f"settings.{sname}"
-        if not isinstance(sdef, Mapping):
-            bad(fname, "must be a mapping with type, default and help")
-            continue
-        stype = sdef.get("type", "int")
-        if stype not in SETTING_TYPES:
-            bad(fname, f"type {stype!r} is not one of {', '.join(SETTING_TYPES)}")
-            continue
-        sets, filters = sdef.get("sets"), sdef.get("filters")
-        if bool(sets) == bool(filters):
-            bad(fname, "needs exactly one of 'sets' (params.X, paginate.page_size, batch) or 'filters' (ASSET.COLUMN)")
-            continue
-        if sets and not (sets.startswith("params.") or sets in ("paginate.page_size", "batch")):
-            bad(fname, f"sets {sets!r}: must be params.<name>, paginate.page_size or batch")
-        if sets == "paginate.page_size" and paginate is None:
-            bad(fname, "sets paginate.page_size but the endpoint has no 'paginate'")
-        choices = sdef.get("choices")
-        if choices is not None and not isinstance(choices, Mapping):
-            bad(fname, "choices must map what the user picks to what Moodle is sent")
-            choices = None
-        default = sdef.get("default")
-        if choices and default not in choices:
-            bad(fname, f"default {default!r} is not one of the choices {', '.join(map(str, choices))}")
-        settings[sname] = Setting(
-            name=sname, type=stype, default=default, help=str(sdef.get("help", "")), sets=sets,
-            filters=filters, choices=dict(choices) if choices else None, minimum=sdef.get("minimum"),
-        )
-
-    headers = raw.get("headers") or {}
-    if not isinstance(headers, Mapping) or not all(isinstance(v, (str, int)) for v in headers.values()):
-        bad("headers", "must map header names to strings")
-        headers = {}
-
-    time_unit = raw.get("time_unit", "day")
-    if time_unit not in TIME_UNITS:
-        bad("time_unit", f"{time_unit!r} is not one of {', '.join(TIME_UNITS)}")
-
-    date_format = raw.get("date_format", "unix")
-    if not isinstance(date_format, str):
-        bad("date_format", "must be 'unix' or a strftime pattern such as %Y-%m-%d")
-
-    partition = None
-    if raw.get("partition") is not None:
-        p = raw["partition"]
-        if not isinstance(p, Mapping) or p.get("type", "daily") not in PARTITION_TYPES:
-            bad("partition", f"must be a mapping with type one of {', '.join(PARTITION_TYPES)}")
-        else:
-            partition = Partition(
-                type=p.get("type", "daily"), start=p.get("start"), end_offset=int(p.get("end_offset", 0)),
-                field=p.get("field"), env_start=p.get("env_start"),
-            )
-
-    lookup = None
-    if raw.get("lookup") is not None:
-        lk = raw["lookup"]
-        if not isinstance(lk, Mapping) or not isinstance(lk.get("sql"), str):
-            bad("lookup", "must be a mapping with 'sql' (a query over the warehouse) and 'deps' (the assets it reads)")
-        else:
-            lookup = Lookup(sql=lk["sql"], deps=tuple(lk.get("deps") or ()))
-            if not lookup.deps:
-                bad("lookup.deps", "name the assets the query reads, so lineage and run order are right")
-
-    deps = raw.get("deps") or []
-    if not isinstance(deps, list):
-        bad("deps", "must be a list of asset names")
-        deps = []
-
-    empty_on = raw.get("empty_on") or []
-    if not isinstance(empty_on, list) or not all(isinstance(code, str) for code in empty_on):
-        bad("empty_on", "must be a list of Moodle error codes")
-        empty_on = []
-    for code in empty_on:
-        if is_permission_error(code):
-            bad("empty_on", f"{code!r} says the token's user may not read the item, not that there is no "
-                "data: it is recorded as a failed item (moodle._errors, the failed_items check); "
-                "grant the capability instead")
-    empty = tuple(dict.fromkeys((*DEFAULT_EMPTY_ON, *empty_on)))
-
-    columns = raw.get("columns") or {}
-    if not isinstance(columns, Mapping):
-        bad("columns", "must map column names to DuckDB types")
-        columns = {}
-
-    if name is None:
-        return None, problems
-    spec = EndpointSpec(
-        name=name, function=function, description=str(raw.get("description", "")).strip(), group=group,
-        params=dict(params), data_path=raw.get("data_path"), metadata_path=raw.get("metadata_path"),
-        parent_fields=dict(parent_fields), scalar_column=raw.get("scalar_column"),
-        primary_key=tuple(primary_key), dedupe=bool(raw.get("dedupe", False)), batch=batch,
-        paginate=paginate, settings=settings, headers={k: str(v) for k, v in headers.items()},
-        time_unit=time_unit, date_format=date_format, partition=partition, lookup=lookup,
-        deps=tuple(deps), empty_on=empty, columns=dict(columns), alternatives=tuple(alternatives),
-        fail_on={str(k): str(v) for k, v in fail_on.items()}, explode=explode, incremental=incremental,
-        source=source,
-    )
-    from moodle_assets.endpoints.macros import check_macros
-
-    problems.extend(f"{_where(source, name, f)}: {m}" for f, m in check_macros(spec))
-    if problems and not partial:
-        return None, problems
-    return spec, problems

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from moodle_assets import clock
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
-from moodle_assets.endpoints.macros import lookup_refs
 from moodle_assets.endpoints.runner import Call, EndpointFailure, Resolved, choose_function, lookup_queries, plan_calls, resolve
-from moodle_assets.endpoints.spec import EndpointSpec, SpecError, build_spec, check_jsonpath
+from moodle_assets.endpoints.spec import EndpointSpec, SpecError, check_jsonpath
+from moodle_assets.endpoints.validation import build_spec
 from moodle_assets.moodle import MoodleClient, limit_offset, page_perpage
 from moodle_assets.tools.lookups import sample_rows
 from moodle_assets.tools.params import merge_params
@@ -93,11 +93,10 @@ def with_paths(spec: EndpointSpec, data_path: str | None, metadata_path: str | N
     for flag, expr in (("--data-path", data_path), ("--metadata-path", metadata_path)):
         if expr is not None and (err := check_jsonpath(expr)) is not None:
             raise SampleError(f"{flag} {expr!r} is not valid JSONPath: {err}")
-    return replace(
-        spec,
-        data_path=data_path if data_path is not None else spec.data_path,
-        metadata_path=metadata_path if metadata_path is not None else spec.metadata_path,
-    )
+    return spec.model_copy(update={
+        "data_path": data_path if data_path is not None else spec.data_path,
+        "metadata_path": metadata_path if metadata_path is not None else spec.metadata_path,
+    })
 
 
 def plan_sample(
@@ -114,7 +113,7 @@ def plan_sample(
     resolved = _paging_overrides(resolved, overrides)
     rows, source, used = None, None, {}
     for query in lookup_queries(resolved):
-        array = any(ref.array for ref in lookup_refs(resolved.params))
+        array = resolved.fan_out is not None and resolved.fan_out.array
         limit = min(resolved.batch or ARRAY_SAMPLE, ARRAY_SAMPLE) if array else 1
         rows, source = sample_rows(resolved, query, lookups, warehouse, limit)
         for column in query.columns:
@@ -143,7 +142,7 @@ def _paging_overrides(resolved: Resolved, overrides: Mapping[str, Any]) -> Resol
                 raise SampleError(f"--param {name}={value}: the page parameter must be a whole number") from None
     if changes.get("page_size", 1) < 1:
         raise SampleError(f"--param {paging.perpage_param}={changes['page_size']}: must be at least 1")
-    return replace(resolved, params=params, paginate=replace(paging, **changes)) if changes else resolved
+    return replace(resolved, params=params, paginate=paging.model_copy(update=changes)) if changes else resolved
 
 
 def safe_url(url: str) -> str:

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from moodle_assets.endpoints.runner import EndpointFailure, harvest, plan_calls, resolve
-from moodle_assets.endpoints.spec import DEFAULT_EMPTY_ON, build_spec
+from moodle_assets.endpoints.spec import DEFAULT_EMPTY_ON
+from moodle_assets.endpoints.validation import build_spec
 from moodle_assets.moodle import ClientSettings, MoodleClient
 from moodle_assets.moodle.errors import PERMISSION_ERRORCODES
 
