@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 DEMO_NOW = 1795700000  # the tests' clock: 2026-11-26
+LOAD_TIMES = ("_loaded_at", "loaded_at")
 PARTITIONS = ("2026-11-01", "2026-11-30")  # a range of calendar_events' daily partitions
 
 
@@ -50,18 +51,20 @@ def snapshot(out: str) -> None:
                                            "dagster/asset_partition_range_end": PARTITIONS[1]})
                 assert result.success, f"the partitioned harvest of {asset.key} failed"
             calls = sorted(json.dumps([c.function, c.fields, c.token_kind, c.method]) for c in server.calls)
+            site = server.url.rstrip("/")
         tables = {}
         for (table,) in rows(db, "SELECT table_name FROM information_schema.tables "
                                  "WHERE table_schema = 'moodle' ORDER BY 1"):
             columns = [r[0] for r in rows(db, "SELECT column_name, data_type FROM information_schema.columns "
                                               "WHERE table_schema = 'moodle' AND table_name = ? ORDER BY ordinal_position",
                                           [table])]
-            kept = [c for c in columns if c != "_loaded_at"]
+            kept = [c for c in columns if c not in LOAD_TIMES]
             types = rows(db, "SELECT column_name, data_type FROM information_schema.columns "
                              "WHERE table_schema = 'moodle' AND table_name = ? ORDER BY ordinal_position", [table])
             select = ", ".join('"' + c + '"' for c in kept) or "1"
-            data = sorted(json.dumps(list(r), default=str) for r in rows(db, f'SELECT {select} FROM moodle."{table}"'))
-            tables[table] = {"columns": [list(t) for t in types if t[0] != "_loaded_at"], "rows": data}
+            data = sorted(json.dumps(list(r), default=str).replace(site, "SITE")
+                          for r in rows(db, f'SELECT {select} FROM moodle."{table}"'))
+            tables[table] = {"columns": [list(t) for t in types if t[0] not in LOAD_TIMES], "rows": data}
     Path(out).write_text(json.dumps({"tables": tables, "calls": calls}))
     print(f"{out}: {len(tables)} tables, {sum(len(t['rows']) for t in tables.values())} rows, {len(calls)} calls")
 
