@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from moodle_assets.common import KEY_PREFIX, quote_identifier
 from moodle_assets.endpoints.macros import lookup_refs
 from moodle_assets.endpoints.runner import (
     LookupQuery,
@@ -15,7 +16,6 @@ from moodle_assets.endpoints.runner import (
 )
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.warehouse.column_types import JSON, VARCHAR, type_of, widen
-from moodle_assets.warehouse.sql import quote
 
 # ------------------------------------------------------------------ samples
 
@@ -74,12 +74,12 @@ class SampleTables:
         for record in records:
             for key, value in record.items():
                 types[key] = widen(types.get(key), type_of(value))
-        table = f"moodle.{quote(asset)}"
+        table = f"{KEY_PREFIX}.{quote_identifier(asset)}"
         self._con.execute(f"DROP TABLE IF EXISTS {table}")
         if not types:
             return
         names = list(types)
-        self._con.execute(f"CREATE TABLE {table} (" + ", ".join(f"{quote(n)} {types[n] or VARCHAR}" for n in names) + ")")
+        self._con.execute(f"CREATE TABLE {table} (" + ", ".join(f"{quote_identifier(n)} {types[n] or VARCHAR}" for n in names) + ")")
         if records:
             self._con.executemany(
                 f"INSERT INTO {table} VALUES ({', '.join('?' for _ in names)})",
