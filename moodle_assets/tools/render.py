@@ -13,7 +13,6 @@ import json
 from typing import Any, Sequence
 
 from moodle_assets.endpoints.extract import redact_secrets
-from moodle_assets.tools.preflight import PreflightResult
 from moodle_assets.tools.sample import Sample
 from moodle_assets.tools.suggest import METADATA
 
@@ -137,39 +136,3 @@ def sample_json(sample: Sample) -> str:
         ensure_ascii=False,
         default=str,
     )
-
-
-def preflight_text(result: PreflightResult) -> str:
-    site = result.site
-    out = [
-        f"Site: {site.sitename} ({site.siteurl})",
-        f"Moodle: {site.release}, version {site.version}",
-        f"Token user: {site.username} ({site.fullname}, id {site.userid}"
-        + (", site administrator)" if site.userissiteadmin else ")"),
-        f"External service: {site.functions} functions",
-        "",
-        "Assets:",
-    ]
-    width = max([len(s.asset) for s in result.statuses] + [0])
-    for s in result.statuses:
-        mark = "✓" if s.available else "✗"
-        what = s.function or f"(no Moodle call: rows from {s.derived_from})"
-        line = f"  {mark} {s.asset.ljust(width)}  {what}"
-        if s.fix:
-            line += f": {s.fix}"
-        out.append(line)
-        out += [f"      ! {c}" for c in s.caveats]
-    out.append("")
-    total, missing = len(result.statuses), len(result.missing)
-    if missing:
-        out.append(
-            f"The token works. {total - missing} of {total} assets can run; {missing} cannot: "
-            "add the functions marked ✗ to the token's external service."
-        )
-    else:
-        out.append(f"The token works. All {total} assets can run.")
-    return "\n".join(out)
-
-
-def preflight_json(result: PreflightResult) -> str:
-    return json.dumps(result.as_dict(), indent=2, ensure_ascii=False)
