@@ -1,4 +1,5 @@
-"""Runs through the multiprocess executor, the executor the Dagster UI launches runs with.
+"""Runs through the multiprocess executor (run config ``execution: {config: {multiprocess: ...}}``;
+the code location's default runs the steps in the run's own process).
 
 Every step runs in a process of its own that loads the code location, reads MOODLE_URL and
 MOODLE_TOKEN from its environment and opens the shared DuckDB file while other steps wait on

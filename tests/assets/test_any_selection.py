@@ -3,22 +3,23 @@
 "Materialize" on one asset in the UI runs that asset alone (its upstream already loaded), or
 that asset with its upstream on a warehouse that may be empty. Both shapes are run here for
 every asset of the code location (every Moodle asset of the templates and every analytics
-model), in a few batched runs:
+model), in a few batched runs, through both executors a run can use (the code location's
+default runs steps in the run's process, ``multiprocess`` one process per step):
 
-* with upstream, on a fresh warehouse, through the executor the UI launches runs with (the
-  multiprocess one): one run selecting every asset but site_info on an empty warehouse. Each
-  asset runs after its upstream, reading nothing else (no asset reads a table it does not
-  depend on), as in a run of it with its upstream only; site_info is never there, so every
-  ``function_available`` check meets a warehouse without it, the first click's situation.
-  The calendar is in the selection, so it is one partition's run, as the UI launches it.
-* alone, upstream loaded: the assets in levels (a level's assets depend only on earlier
-  levels), one in-process run per level on the warehouse the first run left, the calendar
-  alone with a partition. site_info is in the first level, so the later levels' checks
-  evaluate from it.
+* with upstream, on a fresh warehouse, with the multiprocess executor: one run selecting
+  every asset but site_info on an empty warehouse. Each asset runs after its upstream,
+  reading nothing else (no asset reads a table it does not depend on), as in a run of it with
+  its upstream only; site_info is never there, so every ``function_available`` check meets a
+  warehouse without it, the first click's situation. The calendar is in the selection, so it
+  is one partition's run, as the UI launches it.
+* alone, upstream loaded, in process: the assets in levels (a level's assets depend only on
+  earlier levels), one run per level on the warehouse the first run left, the calendar alone
+  with a partition. site_info is in the first level, so the later levels' checks evaluate
+  from it.
 
 A third test is the literal first click, ``dagster asset materialize`` of courses with its
-upstream course_index on an empty warehouse (its default multiprocess executor), started
-from another folder.
+upstream course_index on an empty warehouse (with the code location's default executor),
+started from another folder.
 """
 
 from __future__ import annotations

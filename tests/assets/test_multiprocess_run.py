@@ -1,6 +1,7 @@
 """The moodle_harvest job under the multiprocess executor: one process per asset step.
 
-This is how a deployment runs it (``dagster dev``, a daemon, k8s): each step is a process that
+This is how a run configured with ``execution: {config: {multiprocess: ...}}`` runs (the code
+location's default executor keeps the steps in the run's process): each step is a process that
 loads the Definitions, reads MOODLE_URL/MOODLE_TOKEN from its environment, finds the default
 warehouse ``data/moodle.duckdb`` in the project folder (never its working directory), and
 writes the shared DuckDB file while other steps wait on its lock. The run must succeed and
