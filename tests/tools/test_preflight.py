@@ -232,7 +232,7 @@ def test_no_data_here_is_can_run_and_other_sample_failures_are_not(demo_dataset)
     assert (statuses["groups"].status, statuses["groups"].moodle_said) == ("failed", 'Class "x" not found [Error]')
     assert (statuses["group_members"].status, statuses["group_members"].blocked_by) == ("blocked", "groups")
     assert (statuses["course_categories"].status, statuses["course_categories"].fix) == (
-        "unchecked", "no answer within 3.0 s; try: moodle-assets test course_categories")
+        "unchecked", "no answer within 3 s; try: moodle-assets test course_categories")
     badges = statuses["user_badges"]
     assert (badges.status, badges.capability, badges.capability_name) == ("refused", None, "Fly")
     assert badges.fix == f"grant the capability Moodle calls \"Fly\" to the role of the token's user {ROLES}"
