@@ -113,7 +113,7 @@ def _demo(args: argparse.Namespace) -> int:
     server = DemoServer(generate(DemoConfig(seed=args.seed, scale=args.scale)), port=args.port).start()
     os.environ["MOODLE_URL"] = server.url
     os.environ["MOODLE_TOKEN"] = DEMO_TOKEN
-    os.environ.setdefault("MOODLE_DUCKDB_PATH", "data/moodle.duckdb")
+    os.environ.setdefault("MOODLE_DUCKDB_PATH", "data/warehouse.duckdb")
     print(f"Demo Moodle serving at {server.url}", flush=True)
     try:
         run_demo_harvest()

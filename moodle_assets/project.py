@@ -1,7 +1,7 @@
 """The project folder: where relative paths (warehouse, snapshot, reports, your endpoints) live.
 
 Dagster loads the code location from wherever it was started (``dagster dev`` in another
-folder, a daemon, a step process), so a path such as ``data/moodle.duckdb`` or
+folder, a daemon, a step process), so a path such as ``data/warehouse.duckdb`` or
 ``moodle_endpoints.yaml`` must not depend on the working directory. It resolves from the
 project folder, found in this order:
 

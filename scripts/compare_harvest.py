@@ -38,7 +38,7 @@ def snapshot(out: str) -> None:
         from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
         from tests.assets.helpers import endpoint_assets, resources, rows
 
-        db = str(Path(folder) / "moodle.duckdb")
+        db = str(Path(folder) / "warehouse.duckdb")
         with clock.frozen(DEMO_NOW, environment=True), DemoServer(generate(DemoConfig(now=DEMO_NOW))) as server:
             res = resources(server.url, DEMO_TOKEN, db, max_concurrency=4)
             assets = endpoint_assets()

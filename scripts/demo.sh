@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, start the demo Moodle, materialise every asset into data/moodle.duckdb, open the Dagster UI.
+# Set up, start the demo Moodle, materialise every asset into data/warehouse.duckdb, open the Dagster UI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,7 +1,7 @@
 """The course dashboard asset: the analytics tables as one HTML report beside the warehouse.
 
 The report is written next to the DuckDB file (``data/reports/course_dashboard.html`` for
-``data/moodle.duckdb``; a relative warehouse path is taken from the project folder, never the
+``data/warehouse.duckdb``; a relative warehouse path is taken from the project folder, never the
 working directory), atomically, so a browser tab refreshed mid-run never shows half a
 page. A MotherDuck (``md:``) or in-memory warehouse has no local folder: the report is then
 not written and the asset says so; the summary is still in its metadata.

@@ -55,7 +55,7 @@ class WarehouseResource(ConfigurableResource):
 
     path: Optional[str] = Field(
         default=None,
-        description="DuckDB path; default MOODLE_DUCKDB_PATH or data/moodle.duckdb. A relative path is taken "
+        description="DuckDB path; default MOODLE_DUCKDB_PATH or data/warehouse.duckdb. A relative path is taken "
         "from the project folder (MOODLE_PROJECT_DIR, else the folder of this project's pyproject.toml).",
     )
     lock_timeout_seconds: float = Field(

@@ -21,7 +21,7 @@ import duckdb
 
 from . import bookkeeping
 from .column_types import JSON, VARCHAR, widen
-from .connections import CATALOG, SharedConnection, open_file
+from .connections import SharedConnection, open_file
 from .locking import retry_while_locked
 from .notes import TableNotes, apply_notes
 from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
@@ -80,8 +80,8 @@ class Warehouse:
         """A connection that is always closed, retrying the file lock up to ``lock_timeout``.
 
         Keep it short: while it is open, no other process can open the file. A local file is
-        attached as catalog ``warehouse`` (see :mod:`.connections`), so ``moodle.courses``
-        names the table even when the file is ``moodle.duckdb``. An in-memory database lives
+        attached under the catalog name DuckDB gives it (see :mod:`.connections`), so SQL runs
+        here as in a client opened on the file. An in-memory database lives
         as long as this object, so every call sees the same data. A reader asking while this
         process has the file open for writing shares that connection's instance.
         """
@@ -296,7 +296,7 @@ class Warehouse:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         with self.connect() as con:
-            con.execute(f"CHECKPOINT {CATALOG}")
+            con.execute("CHECKPOINT")  # the file's catalog: the connection's current one
             try:
                 shutil.copyfile(self.path, partial)
                 # A stale WAL beside the old snapshot would be replayed onto the new one.

@@ -53,6 +53,6 @@ def test_summary_markdown_in_metadata(built):
 
 
 def test_report_path_only_for_local_files(tmp_path):
-    assert report_path(str(tmp_path / "moodle.duckdb")) == tmp_path / "reports" / "course_dashboard.html"
+    assert report_path(str(tmp_path / "warehouse.duckdb")) == tmp_path / "reports" / "course_dashboard.html"
     assert report_path("md:moodle") is None
     assert report_path(":memory:") is None

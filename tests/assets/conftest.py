@@ -83,7 +83,7 @@ def unpartitioned_assets():
 
 @pytest.fixture(scope="session")
 def full_harvest(demo_server, tmp_path_factory) -> Harvest:
-    db = str(tmp_path_factory.mktemp("full_harvest") / "moodle.duckdb")
+    db = str(tmp_path_factory.mktemp("full_harvest") / "warehouse.duckdb")
     res = resources(demo_server.url, DEMO_TOKEN, db, max_concurrency=HARVEST_CONCURRENCY)
     first_call = len(demo_server.calls)
     result = run(unpartitioned_assets(), res)

@@ -30,7 +30,7 @@ def run(assets, res: dict, **kwargs):
 
 
 def rows(db_path: str, sql: str, params=None) -> list[tuple]:
-    """Query through the warehouse, which attaches the file so ``moodle.x`` means the table."""
+    """Query through the warehouse (which waits for the file lock like the assets do)."""
     return Warehouse(db_path, lock_timeout=10).query(sql, params)
 
 

@@ -71,8 +71,8 @@ def test_definitions_loaded_from_another_folder_hold_the_user_endpoints_at_the_p
     assert (len(builtins), len(users)) == (28, 4)
     assert seen["specs"] == builtins + users  # 32: nothing dropped for want of the working directory
     assert seen["assets"] == 32 + 6  # with the analytics
-    assert seen["warehouse"] == str(checkout / "data" / "moodle.duckdb")
-    assert seen["snapshot"] == str(checkout / "data" / "moodle_snapshot.duckdb")
+    assert seen["warehouse"] == str(checkout / "data" / "warehouse.duckdb")
+    assert seen["snapshot"] == str(checkout / "data" / "warehouse_snapshot.duckdb")
     assert seen["report"] == str(checkout / "data" / "reports" / "course_dashboard.html")
     assert os.listdir(elsewhere) == []
 
@@ -83,7 +83,7 @@ def test_this_checkout_is_the_project_folder_from_any_working_directory(monkeypa
     assert project.project_dir() == ROOT
     assert user_file_path() == ROOT / "moodle_endpoints.yaml"
     warehouse = Warehouse()
-    assert warehouse.path == str(ROOT / "data" / "moodle.duckdb")
+    assert warehouse.path == str(ROOT / "data" / "warehouse.duckdb")
     assert report_path(warehouse.path) == ROOT / "data" / "reports" / "course_dashboard.html"
 
 
@@ -93,7 +93,7 @@ def test_installed_without_a_project_the_working_directory_is_the_project_folder
     monkeypatch.setattr(project, "installed_project_dir", lambda: None)
     monkeypatch.chdir(tmp_path)
     assert project.project_dir() == tmp_path.resolve()
-    assert Warehouse().path == str(tmp_path.resolve() / "data" / "moodle.duckdb")
+    assert Warehouse().path == str(tmp_path.resolve() / "data" / "warehouse.duckdb")
     assert user_file_path() == tmp_path.resolve() / "moodle_endpoints.yaml"
 
 

@@ -37,7 +37,7 @@ INCREMENTAL = {s.name for s in load_specs(include_user=False) if s.incremental}
 @pytest.fixture()
 def db(full_harvest: Harvest, tmp_path) -> str:
     """A private copy of the fully harvested DuckDB file."""
-    target = tmp_path / "moodle.duckdb"
+    target = tmp_path / "warehouse.duckdb"
     shutil.copy(full_harvest.db, target)
     wal = Path(full_harvest.db + ".wal")
     if wal.exists():

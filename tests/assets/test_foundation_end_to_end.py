@@ -16,7 +16,7 @@ FOUNDATION = ["site_info", "course_index", "courses", "course_categories", "user
 def harvested(demo_server, tmp_path_factory):
     from moodle_assets.demo.server import DEMO_TOKEN
 
-    db = str(tmp_path_factory.mktemp("wh") / "moodle.duckdb")
+    db = str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb")
     res = resources(demo_server.url, DEMO_TOKEN, db)
     result = run(endpoint_assets(FOUNDATION), res)
     assert result.success
@@ -29,7 +29,7 @@ def own_copy(harvested, tmp_path):
     from moodle_assets.assets.resources import WarehouseResource
 
     db, res, _ = harvested
-    copy = str(tmp_path / "moodle.duckdb")
+    copy = str(tmp_path / "warehouse.duckdb")
     shutil.copy(db, copy)
     return copy, {**res, "warehouse": WarehouseResource(path=copy, lock_timeout_seconds=10)}
 

@@ -54,7 +54,7 @@ class Harvest50:
 @pytest.fixture(scope="module")
 def h(tmp_path_factory) -> Iterator[Harvest50]:
     data = generate(DemoConfig(now=DEMO_NOW, scale=0.25, moodle_version="5.0"))
-    db = str(tmp_path_factory.mktemp("moodle50") / "moodle.duckdb")
+    db = str(tmp_path_factory.mktemp("moodle50") / "warehouse.duckdb")
     with DemoServer(data) as server:
         res = resources(server.url, DEMO_TOKEN, db, max_concurrency=8)
         assert run(endpoint_assets(["site_info"]), res).success  # stored first, as a nightly run leaves it

@@ -3,7 +3,7 @@
 This is how a run configured with ``execution: {config: {multiprocess: ...}}`` runs (the code
 location's default executor keeps the steps in the run's process): each step is a process that
 loads the Definitions, reads MOODLE_URL/MOODLE_TOKEN from its environment, finds the default
-warehouse ``data/moodle.duckdb`` in the project folder (never its working directory), and
+warehouse ``data/warehouse.duckdb`` in the project folder (never its working directory), and
 writes the shared DuckDB file while other steps wait on its lock. The run must succeed and
 leave exactly the tables an in-process run leaves.
 """
@@ -38,7 +38,7 @@ def table_contents(db: str, table: str) -> tuple[list[str], list[tuple]]:
 def test_harvest_job_in_separate_processes_leaves_the_same_tables(
     multiprocess_env, project_folder, full_harvest: Harvest
 ):
-    db = str(project_folder / "data" / "moodle.duckdb")  # the default path, from the project folder
+    db = str(project_folder / "data" / "warehouse.duckdb")  # the default path, from the project folder
     assert not os.path.exists(db)
     keys = [key for a in unpartitioned_assets() for key in a.keys]
     with instance_for_test() as instance:

@@ -49,7 +49,7 @@ def site(faulty_server):
 def baseline(faulty_server, tmp_path_factory):
     """A fault-free harvest of the reliability assets: the file, and each table's contents."""
     faulty_server.faults = None
-    db = str(tmp_path_factory.mktemp("baseline") / "moodle.duckdb")
+    db = str(tmp_path_factory.mktemp("baseline") / "warehouse.duckdb")
     result = run(endpoint_assets(BASE_ASSETS), resources(faulty_server.url, DEMO_TOKEN, db))
     assert result.success
     return db, {name: table(db, name) for name in BASE_ASSETS}
@@ -58,6 +58,6 @@ def baseline(faulty_server, tmp_path_factory):
 @pytest.fixture()
 def db(baseline, tmp_path):
     """A copy of the baseline warehouse for one test to run into (and perhaps break)."""
-    path = tmp_path / "moodle.duckdb"
+    path = tmp_path / "warehouse.duckdb"
     shutil.copyfile(baseline[0], path)
     return str(path)

@@ -66,7 +66,7 @@ class _RedirectToHttps(BaseHTTPRequestHandler):
 @pytest.fixture()
 def fresh(tmp_path) -> str:
     """A warehouse path with no file yet: a failed first run must not create it."""
-    return str(tmp_path / "fresh" / "moodle.duckdb")
+    return str(tmp_path / "fresh" / "warehouse.duckdb")
 
 
 def _site_info(url: str, token: str, db: str, **moodle):
@@ -280,7 +280,7 @@ def test_a_missing_user_spec_file_is_named_with_the_variable_to_set(tmp_path):
 
 def test_a_moodle_5_site_gets_its_quiz_attempts_from_the_renamed_function(tmp_path):
     config = DemoConfig(now=DEMO_NOW, scale=0.3, release="5.0 (Build: 20250414)", version="2025041400")
-    db = str(tmp_path / "moodle.duckdb")
+    db = str(tmp_path / "warehouse.duckdb")
     with DemoServer(generate(config)) as server:
         names = ["course_index", "courses", "enrolled_users", "quizzes", "quiz_attempts"]
         result = harvest(server, db, names, max_concurrency=8)

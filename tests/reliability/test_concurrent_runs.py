@@ -102,7 +102,7 @@ def _contents(db: str) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def sequential(busy_site, tmp_path_factory) -> dict[str, list[tuple]]:
     """The same two runs one after the other, in this process: what the file must end up as."""
-    db = str(tmp_path_factory.mktemp("sequential") / "moodle.duckdb")
+    db = str(tmp_path_factory.mktemp("sequential") / "warehouse.duckdb")
     res = resources(busy_site.url, DEMO_TOKEN, db, max_concurrency=MAX_CONCURRENCY)
     assert run([a for a in endpoint_assets() if a.partitions_def is None], res).success
     assert run(_calendar_assets(), res, run_config=run_config("calendar"), tags=range_tags(FIRST, LAST)).success
@@ -115,7 +115,7 @@ def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_
     window = partitions[partitions.index(FIRST):partitions.index(LAST) + 1]
     assert len(window) == 60
 
-    db = str(tmp_path / "moodle.duckdb")
+    db = str(tmp_path / "warehouse.duckdb")
     harvest = _start([busy_site.url, db, str(MAX_CONCURRENCY), "harvest"])
     backfill = _start([busy_site.url, db, str(MAX_CONCURRENCY), "calendar", FIRST, LAST])
     try:

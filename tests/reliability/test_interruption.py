@@ -93,7 +93,7 @@ def test_a_file_locked_by_another_process_waits_then_fails_naming_the_pid(site, 
     assert f"is locked by process PID {holder.pid} (" in locked[0]
     assert re.search(r"; gave up after 2\.\ds of retries\. Close that connection \(a notebook, DuckDB CLI or "
                      r"UI on this file\) or wait for the run holding it to finish; to read while runs write, "
-                     r"query the snapshot \S+moodle_snapshot\.duckdb instead\.", locked[0])
+                     r"query the snapshot \S+warehouse_snapshot\.duckdb instead\.", locked[0])
     assert table(db, "course_index", loaded_at=True) == before
     assert harvest(site, db, ["course_index"]).success
     assert table(db, "course_index") == baseline[1]["course_index"]

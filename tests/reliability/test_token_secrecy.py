@@ -58,7 +58,7 @@ def _materialize(url: str, db: str, names: list[str]):
 def _warehouse_text(db: str) -> str:
     """Every row of every table of the warehouse, all columns cast to text."""
     tables = rows(db, "SELECT table_schema, table_name FROM information_schema.tables "
-                      "WHERE table_catalog = 'warehouse' ORDER BY ALL")
+                      "WHERE table_catalog = current_database() ORDER BY ALL")
     assert ("moodle", "_errors") in tables and ("moodle", "_loads") in tables
     parts = []
     for schema, name in tables:
@@ -69,7 +69,7 @@ def _warehouse_text(db: str) -> str:
 def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoing_failures(
         tmp_path, monkeypatch, caplog, capsys):
     monkeypatch.setenv("MOODLE_TOKEN", TOKEN)
-    db = str(tmp_path / "moodle.duckdb")
+    db = str(tmp_path / "warehouse.duckdb")
     plan = FaultPlan([
         Fault("status", function=ENROL, calls="2-3", status=503),
         Fault("reset", function=ENROL, calls="5"),

@@ -18,7 +18,7 @@ def cli_env(demo_server, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOODLE_URL", demo_server.url)
     monkeypatch.setenv("MOODLE_TOKEN", "demo-token-admin-0123456789abcdef")
-    monkeypatch.setenv("MOODLE_DUCKDB_PATH", str(tmp_path / "db" / "moodle.duckdb"))
+    monkeypatch.setenv("MOODLE_DUCKDB_PATH", str(tmp_path / "db" / "warehouse.duckdb"))
     # The project folder is tmp_path: its moodle_endpoints.yaml (absent unless a test writes it)
     # is the user's file, never the one of the checkout the tests run from.
     monkeypatch.setenv("MOODLE_PROJECT_DIR", str(tmp_path))
@@ -34,4 +34,4 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "db" / "moodle.duckdb"
+    return tmp_path / "db" / "warehouse.duckdb"

@@ -405,7 +405,7 @@ def test_not_a_moodle_url(cli_env, demo_server, capsys, monkeypatch):
 def test_preflight_as_a_real_process(demo_server, tmp_path):
     env = {
         **os.environ, "MOODLE_URL": demo_server.url, "MOODLE_TOKEN": RESTRICTED_TOKEN,
-        "MOODLE_DUCKDB_PATH": str(tmp_path / "moodle.duckdb"), "MOODLE_PROJECT_DIR": str(tmp_path),
+        "MOODLE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "MOODLE_PROJECT_DIR": str(tmp_path),
     }
     script = Path(sys.executable).parent / "moodle-assets"
     done = subprocess.run([str(script), "preflight"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -413,7 +413,7 @@ def test_preflight_as_a_real_process(demo_server, tmp_path):
     assert done.stdout.splitlines()[0] == f"Site: Acme University LMS ({demo_server.url})"
     assert "2 need their function added to the token's external service" in done.stdout
     assert RESTRICTED_TOKEN not in done.stdout + done.stderr
-    assert not (tmp_path / "moodle.duckdb").exists()
+    assert not (tmp_path / "warehouse.duckdb").exists()
 
 
 def test_a_course_the_token_cannot_read_is_not_taken_for_the_role(demo_dataset):

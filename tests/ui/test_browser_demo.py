@@ -51,7 +51,7 @@ def demo(tmp_path_factory):
     env = {
         **os.environ,
         "DAGSTER_HOME": str(work / "dagster_home"),
-        "MOODLE_DUCKDB_PATH": str(work / "moodle.duckdb"),
+        "MOODLE_DUCKDB_PATH": str(work / "warehouse.duckdb"),
         "PYTHONUNBUFFERED": "1",
         "MOODLE_PROJECT_DIR": str(work),  # the built-in endpoints only, whatever the checkout holds
     }
@@ -64,7 +64,7 @@ def demo(tmp_path_factory):
         # The harvest runs first (about a minute here), then dagster dev starts the UI.
         wait_for_http(f"{base}/server_info", proc, log, timeout=900)
         wait_for_location(base, proc, log)
-        yield base, work / "moodle.duckdb"
+        yield base, work / "warehouse.duckdb"
     print(tail(log, 5))
 
 

@@ -79,7 +79,7 @@ def served(tmp_path_factory):
         "DAGSTER_HOME": str(home),
         "MOODLE_URL": "http://127.0.0.1:9",
         "MOODLE_TOKEN": "not-a-token",
-        "MOODLE_DUCKDB_PATH": str(home / "moodle.duckdb"),
+        "MOODLE_DUCKDB_PATH": str(home / "warehouse.duckdb"),
         "MOODLE_PROJECT_DIR": str(home),  # a project folder without moodle_endpoints.yaml: built-ins only
         "MOODLE_CALENDAR_START": CALENDAR_START,
     }

@@ -13,7 +13,7 @@ from moodle_assets.warehouse import StagedRecords, Warehouse
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
-    return Warehouse(str(tmp_path / "data" / "moodle.duckdb"), lock_timeout=5.0)
+    return Warehouse(str(tmp_path / "data" / "warehouse.duckdb"), lock_timeout=5.0)
 
 
 @pytest.fixture

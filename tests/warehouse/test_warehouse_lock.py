@@ -60,7 +60,7 @@ def test_gives_up_naming_the_holder(warehouse: Warehouse, holder: subprocess.Pop
     message = str(error)
     assert message.startswith(f"DuckDB database {warehouse.path} is locked by process PID {holder.pid} (")
     assert "Close that connection" in message
-    assert f"query the snapshot {Path(warehouse.path).with_name('moodle_snapshot.duckdb')} instead" in message
+    assert f"query the snapshot {Path(warehouse.path).with_name('warehouse_snapshot.duckdb')} instead" in message
     assert waits and all(0 <= w <= 0.2 for w in waits)
 
 

@@ -15,7 +15,7 @@ def test_snapshot_holds_committed_data_and_survives_open_readers(warehouse: Ware
 
     warehouse.replace_table("moodle.courses", stage([{"id": 1}]))
     snapshot = warehouse.refresh_snapshot()
-    assert snapshot == str(Path(warehouse.path).with_name("moodle_snapshot.duckdb"))
+    assert snapshot == str(Path(warehouse.path).with_name("warehouse_snapshot.duckdb"))
 
     analyst = duckdb.connect(snapshot, read_only=True)
     try:
@@ -33,7 +33,7 @@ def test_snapshot_holds_committed_data_and_survives_open_readers(warehouse: Ware
         assert fresh.execute("SELECT count(*) FROM moodle._loads").fetchall() == [(2,)]
     finally:
         fresh.close()
-    assert sorted(os.listdir(Path(snapshot).parent)) == ["moodle.duckdb", "moodle_snapshot.duckdb"]
+    assert sorted(os.listdir(Path(snapshot).parent)) == ["warehouse.duckdb", "warehouse_snapshot.duckdb"]
 
 
 def test_custom_and_disabled_snapshots(tmp_path: Path, stage) -> None:
