@@ -39,3 +39,12 @@ def demo_server(demo_dataset):
 @pytest.fixture()
 def demo_token() -> str:
     return DEMO_TOKEN
+
+
+@pytest.fixture(scope="session")
+def analytics_warehouse(tmp_path_factory):
+    """A third of the demo site harvested once, with the analytics built over it
+    (tests/analytics/conftest.py), for the analytics tests and the docs' SQL."""
+    from tests.analytics.conftest import build
+
+    return build(tmp_path_factory)

@@ -36,9 +36,14 @@ class Built:
 
 
 @pytest.fixture(scope="package")
-def built(tmp_path_factory) -> Built:
+def built(analytics_warehouse) -> Built:
+    """The session's analytics warehouse (tests/conftest.py), shared with the docs' SQL test."""
+    return analytics_warehouse
+
+
+def build(tmp_path_factory) -> Built:
     data = generate(DemoConfig(now=DEMO_NOW, scale=SCALE))
-    db = str(tmp_path_factory.mktemp("analytics") / "moodle.duckdb")
+    db = str(tmp_path_factory.mktemp("analytics") / "warehouse.duckdb")
     with DemoServer(data) as server:
         res = resources(server.url, DEMO_TOKEN, db, max_concurrency=16)
         assert run(endpoint_assets(RAW), res).success
