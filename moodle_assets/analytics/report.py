@@ -68,28 +68,26 @@ def _charts(data: DashboardData) -> list[str]:
     grades.update_layout(title="Average course grade (0-100)", yaxis={"range": [0, 105]})
     figures.append(grades)
 
-    engagement = go.Figure()
-    by_course: dict[str, list[dict[str, Any]]] = {}
-    for row in data.weekly:
-        by_course.setdefault(row["course_shortname"] or str(row["courseid"]), []).append(row)
-    for course, rows in by_course.items():
-        rows.sort(key=lambda r: r["week_start"])
-        engagement.add_trace(go.Scatter(
-            x=[str(r["week_start"]) for r in rows], mode="lines+markers", name=course,
-            y=[r["discussions_started"] + r["submissions"] + r["quiz_attempts"] for r in rows],
-        ))
-    engagement.update_layout(title="Weekly engagement: discussions + submissions + quiz attempts",
-                             xaxis={"title": "week starting"})
+    # The two charts below are grouped data: a DataFrame and plotly express say it in a line each
+    # (imported here, so loading the definitions, and so the harvest, never imports pandas).
+    import pandas as pd
+    import plotly.express as px
+
+    weekly = pd.DataFrame(data.weekly, columns=["courseid", "course_shortname", "week_start", "discussions_started",
+                                                "submissions", "quiz_attempts"])
+    weekly = weekly.assign(course=weekly.course_shortname.fillna(weekly.courseid.astype(str)), week=weekly.week_start.astype(str),
+                           activity=weekly.discussions_started + weekly.submissions + weekly.quiz_attempts)
+    engagement = px.line(weekly.sort_values(["course", "week"]), x="week", y="activity", color="course", markers=True,
+                         title="Weekly engagement: discussions + submissions + quiz attempts",
+                         labels={"week": "week starting", "activity": "", "course": ""})
     figures.append(engagement)
 
-    risk = go.Figure()
+    risk = pd.DataFrame(data.at_risk, columns=["courseid", "reason", "learners"]).query("reason != '*'")
     short = {c["courseid"]: c["shortname"] for c in data.courses}
-    for reason, label in REASON_LABELS.items():
-        rows = [r for r in data.at_risk if r["reason"] == reason]
-        risk.add_trace(go.Bar(name=label, x=[short.get(r["courseid"], str(r["courseid"])) for r in rows],
-                              y=[r["learners"] for r in rows]))
-    risk.update_layout(title="Learners at risk, by reason (a learner may have several)", barmode="group")
-    figures.append(risk)
+    risk = risk.assign(course=risk.courseid.map(lambda cid: short.get(cid, str(cid))), reason=risk.reason.map(REASON_LABELS))
+    figures.append(px.bar(risk, x="course", y="learners", color="reason", barmode="group",
+                          category_orders={"reason": list(REASON_LABELS.values())}, labels={"course": "", "reason": ""},
+                          title="Learners at risk, by reason (a learner may have several)"))
     return [_figure_html(fig, first=i == 0) for i, fig in enumerate(figures)]
 
 
