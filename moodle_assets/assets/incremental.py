@@ -19,9 +19,16 @@ from typing import Any, Mapping, Sequence
 
 from moodle_assets.endpoints.runner import ITEM_COLUMN, item_key
 from moodle_assets.endpoints.spec import EndpointSpec
-from moodle_assets.warehouse import Warehouse
+from moodle_assets.warehouse import TableNotes, Warehouse
+from moodle_assets.warehouse.notes import apply_notes
+from moodle_assets.warehouse.sql import TableName
 
 ITEMS_TABLE = "moodle._items"
+ITEMS_NOTES = TableNotes(
+    "The fan-out items (lookup values) each incremental table's latest load covered: the next run "
+    "re-reads the changed and new ones and deletes the rows of those gone.",
+    {"table_name": "The table (schema.name) the item was loaded into.",
+     "item": "The item: its lookup values joined by |, as in the table's _item column."})
 # Moodle writes lastcourseaccess at most once a minute; keep a wide margin for clock skew.
 CUTOFF_MARGIN_SECONDS = 600
 
@@ -92,6 +99,7 @@ def remember_items(warehouse: Warehouse, table: str, rows: Sequence[Mapping[str,
         try:
             con.execute(f"DELETE FROM {ITEMS_TABLE} WHERE table_name = ?", [table])
             con.execute(f"INSERT INTO {ITEMS_TABLE} SELECT ?, unnest(?::VARCHAR[])", [table, keys])
+            apply_notes(con, TableName.parse(ITEMS_TABLE), ITEMS_NOTES)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

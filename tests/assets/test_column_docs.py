@@ -127,7 +127,10 @@ def test_every_raw_column_explains_itself_in_dagster_and_duckdb(full_harvest: Ha
     assert columns[("assignment_submissions", "timestarted")][1].startswith("Submission start time. Unix time")
     assert columns[("enrolled_users", "courseid")][1] == "The courses.id value this row was fetched for."
     assert columns[("assignment_submissions", "assignmentid")][1].startswith("Assignment id (assignmentid of the")
-    assert tables["_loads"] and tables["_errors"]
+    assert tables["_loads"] and tables["_errors"] and tables["_items"]
+    undescribed = rows(db, "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name IN "
+                           "('moodle', 'moodle_t') AND comment IS NULL")
+    assert undescribed == []
 
 
 def test_moodle_t_has_every_table_with_times_as_timestamps(full_harvest: Harvest):
