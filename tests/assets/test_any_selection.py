@@ -42,6 +42,10 @@ from tests.assets.conftest import step_failures
 from tests.assets.helpers import rows
 from tests.assets.multiprocess import definitions, harvest_job, run_multiprocess
 
+# The first test's fixture harvests the whole site in step processes (about a minute on two
+# idle cores); leave room for a busy machine beyond the suite's 300 s per test.
+pytestmark = pytest.mark.timeout(900)
+
 # A day of the demo site's calendar (its events run around 2026-11-26).
 PARTITION = "2026-11-26"
 PARTITION_TAGS = {"dagster/partition": PARTITION}
