@@ -158,7 +158,7 @@ def add_test_parser(sub: argparse._SubParsersAction) -> None:
         "test",
         help="Call one endpoint (first page, first lookup value) and show the request, records and data paths.",
         description="Fetch one sample of an endpoint, built-in or from your endpoints file "
-        f"(${USER_FILE_ENV} or ./moodle_endpoints.yaml), or of any function with --function. "
+        f"(${USER_FILE_ENV} or moodle_endpoints.yaml in the project folder), or of any function with --function. "
         "Nothing is written to DuckDB. Uses MOODLE_URL and MOODLE_TOKEN.",
     )
     p.add_argument("endpoint", nargs="?", help="Endpoint (asset) name, e.g. enrolled_users.")
