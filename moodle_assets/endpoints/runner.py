@@ -21,8 +21,9 @@ from moodle_assets.endpoints.macros import MacroContext, render
 from moodle_assets.endpoints.settings import (  # noqa: F401 (choose_function, coerce_setting: re-exported)
     EndpointFailure, Resolved, SettingsError, choose_function, coerce_setting, resolve,
 )
-from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked, limit_offset, page_perpage
+from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked
 from moodle_assets.moodle.errors import is_permission_error
+from moodle_assets.moodle.paging import LimitOffset, PagePerPage, Paging, Unpaged
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class _WithHeaders:
 
 async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[tuple[Any, list[dict]]]:
     """Each page of one call with its records, extracted once (paging needs them too)."""
-    spec, paging = resolved.spec, resolved.paginate
+    spec = resolved.spec
     extracted: dict[int, list[dict]] = {}
 
     def records_of(page: Any) -> list[dict]:
@@ -178,24 +179,24 @@ async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncI
         records = extracted.pop(id(page), None)
         return page, records if records is not None else records_of(page)
 
-    function = resolved.function
     if call.headers:
         client = _WithHeaders(client, call.headers)
+    async for page in paging_of(resolved).pages(client, resolved.function, call.params, records_of):
+        yield with_records(page)
+
+
+def paging_of(resolved: Resolved) -> Paging:
+    """The paging style a resolved spec's calls use."""
+    paging = resolved.paginate
     if paging is None:
-        yield with_records(await client.call(function, call.params))
-    elif paging.style == "limit_offset":
-        async for page in limit_offset(
-            client, function, call.params, page_size=paging.page_size, records_of=records_of
-        ):
-            yield with_records(page)
-    else:
-        async for page in page_perpage(
-            client, function, call.params, page_size=paging.page_size, records_of=records_of,
-            page_param=paging.page_param, perpage_param=paging.perpage_param, first_page=paging.first_page,
-            total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
-            stop_on_short_page=paging.stop_on_short_page,
-        ):
-            yield with_records(page)
+        return Unpaged()
+    if paging.style == "limit_offset":
+        return LimitOffset(paging.page_size)
+    return PagePerPage(
+        paging.page_size, page_param=paging.page_param, perpage_param=paging.perpage_param,
+        first_page=paging.first_page, stop_on_short_page=paging.stop_on_short_page,
+        total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
+    )
 
 
 async def harvest(

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from .errors import MoodleError
 
-__all__ = ["MAX_PAGES", "chunked", "limit_offset", "page_perpage"]
+__all__ = ["MAX_PAGES", "LimitOffset", "PagePerPage", "Paging", "Unpaged", "chunked", "limit_offset", "page_perpage"]
 
 T = TypeVar("T")
 
@@ -129,6 +130,59 @@ async def page_perpage(
         if stop_on_short_page and len(records) < page_size:
             return
     raise _too_many_pages(function, max_pages)
+
+
+class Paging(Protocol):
+    """A paging style: the raw pages of one call, first page always (even empty)."""
+
+    paged: bool
+
+    def pages(self, client: Caller, function: str, params: Mapping[str, Any],
+              records_of: RecordsOf) -> AsyncIterator[Any]: ...
+
+
+@dataclass(frozen=True)
+class Unpaged:
+    """One call, one answer."""
+
+    paged = False
+
+    async def pages(self, client: Caller, function: str, params: Mapping[str, Any],
+                    records_of: RecordsOf) -> AsyncIterator[Any]:
+        yield await client.call(function, params)
+
+
+@dataclass(frozen=True)
+class LimitOffset:
+    """``options[]`` ``limitfrom``/``limitnumber`` (:func:`limit_offset`)."""
+
+    page_size: int
+    paged = True
+
+    def pages(self, client: Caller, function: str, params: Mapping[str, Any],
+              records_of: RecordsOf) -> AsyncIterator[Any]:
+        return limit_offset(client, function, params, page_size=self.page_size, records_of=records_of)
+
+
+@dataclass(frozen=True)
+class PagePerPage:
+    """Page-number parameters (:func:`page_perpage`)."""
+
+    page_size: int
+    page_param: str = "page"
+    perpage_param: str = "perpage"
+    first_page: int = 0
+    total_of: Callable[[Any], int | None] | None = None
+    stop_on_short_page: bool = False
+    paged = True
+
+    def pages(self, client: Caller, function: str, params: Mapping[str, Any],
+              records_of: RecordsOf) -> AsyncIterator[Any]:
+        return page_perpage(
+            client, function, params, page_size=self.page_size, records_of=records_of,
+            page_param=self.page_param, perpage_param=self.perpage_param, first_page=self.first_page,
+            total_of=self.total_of, stop_on_short_page=self.stop_on_short_page,
+        )
 
 
 def chunked(values: Sequence[T], size: int) -> list[list[T]]:

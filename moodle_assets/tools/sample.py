@@ -16,11 +16,13 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from moodle_assets import clock
-from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
-from moodle_assets.endpoints.runner import Call, EndpointFailure, Resolved, choose_function, lookup_queries, plan_calls, resolve
+from moodle_assets.endpoints.extract import extract_metadata, extract_records
+from moodle_assets.endpoints.runner import (
+    Call, EndpointFailure, Resolved, choose_function, lookup_queries, paging_of, plan_calls, resolve,
+)
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError, check_jsonpath
 from moodle_assets.endpoints.validation import build_spec
-from moodle_assets.moodle import MoodleClient, limit_offset, page_perpage
+from moodle_assets.moodle import MoodleClient
 from moodle_assets.tools.lookups import sample_rows
 from moodle_assets.tools.params import merge_params
 from moodle_assets.tools.suggest import PathSuggestion, suggest_metadata_path, suggest_paths
@@ -153,25 +155,15 @@ def safe_url(url: str) -> str:
 
 async def first_page(client: MoodleClient, resolved: Resolved, call: Call) -> tuple[Any, bool]:
     """The first page of one call, and whether the endpoint pages at all."""
-    spec, paging, function = resolved.spec, resolved.paginate, resolved.function
-    if paging is None:
-        return await client.call(function, call.params), False
+    spec, style = resolved.spec, paging_of(resolved)
 
     def records_of(page: Any) -> list:
         return extract_records(page, spec.data_path, spec.parent_fields, spec.scalar_column)
 
-    if paging.style == "limit_offset":
-        pages = limit_offset(client, function, call.params, page_size=paging.page_size, records_of=records_of)
-    else:
-        pages = page_perpage(
-            client, function, call.params, page_size=paging.page_size, records_of=records_of,
-            page_param=paging.page_param, perpage_param=paging.perpage_param, first_page=paging.first_page,
-            total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
-            stop_on_short_page=paging.stop_on_short_page,
-        )
+    pages = style.pages(client, resolved.function, call.params, records_of)
     try:
         async for page in pages:
-            return page, True
+            return page, style.paged
     finally:
         await pages.aclose()
     raise AssertionError("unreachable: paging yields the first page even when it is empty")  # pragma: no cover
