@@ -7,8 +7,9 @@ the single write transaction can read the file with an explicit column list and 
 has to guess (DuckDB copies the JSON text of ``JSON`` columns verbatim, which keeps nested
 objects, lists and big integers exactly as Moodle sent them).
 
-Records are written with orjson: encoding was most of staging's CPU (~10 of ~12 µs per
-record with the standard library, ~1.5 with orjson); the lines are the same JSON.
+Records are written with orjson, the same JSON lines as ``json.dumps`` in less time (on
+harvested rows: ~9 instead of ~20 µs for an enrolled user, ~6 instead of ~8.5 for a
+completion status).
 """
 
 from __future__ import annotations
