@@ -1,7 +1,7 @@
 """The benchmark: the project against hand-written harvesters, on a model of a real site.
 
     .venv/bin/python bench/run.py [--scale 1|10|100] [--quick] [--only-incremental] [--active-share 0.05]
-                                  [--user-rounds 3] [--only-user] [--no-user] [--user-executors default,multiprocess]
+                                  [--user-rounds 3] [--only-user] [--no-user] [--user-executors default]
 
 Starts the demo Moodle in its own process with the site model (bench/common.py SiteModel:
 2 workers x 32-40 ms, calibrated on a small real Moodle 4.5 site) and probes its capacity.
@@ -320,7 +320,7 @@ def main() -> None:
                         help="share of students active during the simulated day (incremental measurement)")
     parser.add_argument("--only-incremental", action="store_true", help="run only the incremental measurement")
     parser.add_argument("--user-rounds", type=int, default=3, help="rounds of the user view (alternated sides)")
-    parser.add_argument("--user-executors", default="default,multiprocess",
+    parser.add_argument("--user-executors", default="default",
                         help="executors of the user view's Dagster runs, the first is the one the targets use "
                              "(default = the jobs' own; in_process, multiprocess, forkserver)")
     parser.add_argument("--only-user", action="store_true", help="run only the user view (and the scaled chain)")
