@@ -6,10 +6,8 @@ yesterday's table in place. Lineage comes from ``deps`` on the raw assets the SQ
 """
 
 
-import json
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -24,6 +22,7 @@ from dagster import (
 )
 
 from moodle_assets.assets.resources import WarehouseResource
+from moodle_assets.common import KEY_PREFIX, preview_markdown
 from moodle_assets.warehouse import TableNotes
 
 from .models import SCHEMA, Model
@@ -31,7 +30,7 @@ from .settings import AnalyticsSettings
 from .sources import last_build, missing_tables, resolve_sources, tables_built_without
 
 GROUP = "analytics"
-RAW_PREFIX = "moodle"
+RAW_PREFIX = KEY_PREFIX
 LOADED_AT = "When this table was built (UTC); the now it measured from is in its moodle._loads row."
 
 
@@ -50,21 +49,6 @@ def column_schema(model: Model, types: dict[str, str]) -> TableSchema:
         TableColumn(name, types.get(name, "unknown"), description=column_notes(model).get(name))
         for name in [*[c for c in model.columns if c in types], *[c for c in types if c not in model.columns]]
     ])
-
-
-def preview_markdown(rows: list[dict[str, Any]], limit_cols: int = 8) -> str:
-    if not rows:
-        return "_no rows_"
-    cols = list(rows[0])[:limit_cols]
-
-    def cell(value: Any) -> str:
-        text = "" if value is None else (json.dumps(value) if isinstance(value, (list, dict)) else str(value))
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= 32 else text[:29] + "..."
-
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def sources_problem(model: Model, absent: list[str], inherited: Mapping[str, list[str]]) -> str:
@@ -148,5 +132,5 @@ def materialize_model(
         "parameters": MetadataValue.json(params),
         "missing_sources": MetadataValue.json(missing),
         "duration_s": round(time.perf_counter() - started, 3),
-        "preview": MetadataValue.md(preview_markdown(preview)),
+        "preview": MetadataValue.md(preview_markdown(preview, width=32, hide_private=False, none="", ensure_ascii=True)),
     })

@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from moodle_assets.common import quote_identifier
 from moodle_assets.warehouse import Warehouse
 from moodle_assets.warehouse.notes import epoch_view_sql
 
@@ -69,10 +70,6 @@ def time_columns() -> dict[str, tuple[str, ...]]:
     return {spec.name: tuple(unix_time_columns(spec, specs)) for spec in specs}
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def present_columns(warehouse: Warehouse, schema: str = "moodle") -> dict[str, set[str]]:
     """Columns of every table of ``schema``, read in one short query."""
     rows = warehouse.query(
@@ -97,15 +94,15 @@ def resolve_sources(sql: str, warehouse: Warehouse) -> tuple[str, dict[str, list
         wanted = SOURCE_COLUMNS.get(table)
         if wanted is None:
             continue
-        source, columns = f"moodle.{_ident(table)}", set(present.get(table, ()))
+        source, columns = f"moodle.{quote_identifier(table)}", set(present.get(table, ()))
         if table not in present:
-            nulls = ", ".join(f"CAST(NULL AS {t}) AS {_ident(c)}" for c, t in wanted.items())
+            nulls = ", ".join(f"CAST(NULL AS {t}) AS {quote_identifier(c)}" for c, t in wanted.items())
             source = replacements["moodle", table] = f"(SELECT {nulls} WHERE false)"
             columns = set(wanted)
             missing[table] = ["*"]
         elif absent := [c for c in wanted if c not in present[table]]:
-            extra = ", ".join(f"CAST(NULL AS {wanted[c]}) AS {_ident(c)}" for c in absent)
-            source = replacements["moodle", table] = f"(SELECT *, {extra} FROM moodle.{_ident(table)})"
+            extra = ", ".join(f"CAST(NULL AS {wanted[c]}) AS {quote_identifier(c)}" for c in absent)
+            source = replacements["moodle", table] = f"(SELECT *, {extra} FROM moodle.{quote_identifier(table)})"
             columns |= set(absent)
             missing[table] = absent
         if ("moodle_t", table) in references:

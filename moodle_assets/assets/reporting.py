@@ -1,11 +1,11 @@
 """What a materialisation tells the user: column descriptions, a preview, progress logs."""
 
-import json
 import time
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from dagster import AssetExecutionContext
 
+from moodle_assets.common import preview_markdown  # noqa: F401 (re-exported for the asset factory)
 from moodle_assets.endpoints.columns import (  # noqa: F401 (Field, field_history: re-exported)
     PARTITION_COLUMN,
     TIME_SCHEMA,
@@ -19,7 +19,6 @@ from moodle_assets.endpoints.columns import (  # noqa: F401 (Field, field_histor
 from moodle_assets.endpoints.runner import HarvestOutcome
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient
-from moodle_assets.warehouse import TableNotes
 
 
 def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: str,
@@ -30,34 +29,6 @@ def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: s
     (from ``catalog``). See :mod:`moodle_assets.endpoints.columns`."""
     texts = column_descriptions(spec, list(columns), function, catalog)
     return [(name, type_, texts[name]) for name, type_ in columns.items()]
-
-
-def table_notes(spec: EndpointSpec, columns: Sequence[str], function: str,
-                catalog: Sequence[EndpointSpec] = ()) -> TableNotes:
-    """The DuckDB comments of an endpoint's table and its view in ``moodle_t`` with unix times as
-    timestamps, written by the load that fills it."""
-    name = spec.table.partition(".")[2]
-    return TableNotes(
-        description=table_description(spec, function),
-        columns=column_descriptions(spec, [*columns, "_loaded_at"], function, catalog),
-        epoch_columns=unix_time_columns(spec, catalog, function),
-        epoch_view=f"{TIME_SCHEMA}.{name}",
-    )
-
-
-def preview_markdown(rows: list[Mapping[str, Any]], limit_cols: int = 8) -> str:
-    if not rows:
-        return "_no rows_"
-    cols = [c for c in rows[0] if not c.startswith("_")][:limit_cols]
-
-    def cell(v: Any) -> str:
-        text = json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= 40 else text[:37] + "..."
-
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 class Progress:

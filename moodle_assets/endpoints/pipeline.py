@@ -31,21 +31,42 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from moodle_assets import clock
-from moodle_assets.assets import incremental
+from moodle_assets.common import KEY_PREFIX
+from moodle_assets.endpoints import incremental
 from moodle_assets.endpoints.availability import offered_functions
 from moodle_assets.endpoints.columns import (
-    PARTITION_COLUMN, TIME_SCHEMA, column_descriptions, declared_columns, table_description, unix_time_columns,
+    PARTITION_COLUMN,
+    TIME_SCHEMA,
+    column_descriptions,
+    declared_columns,
+    table_description,
+    unix_time_columns,
 )
 from moodle_assets.endpoints.runner import (
-    ITEM_COLUMN, Call, EndpointFailure, HarvestOutcome, LookupQuery, Resolved, SettingsError,
-    choose_function, harvest, lookup_queries, lookup_sql, plan_calls, resolve,
+    ITEM_COLUMN,
+    Call,
+    EndpointFailure,
+    HarvestOutcome,
+    LookupQuery,
+    Resolved,
+    SettingsError,
+    choose_function,
+    harvest,
+    lookup_queries,
+    lookup_sql,
+    plan_calls,
+    resolve,
 )
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient, MoodleError
 from moodle_assets.moodle.settings import ClientSettings
-from moodle_assets.warehouse import StagedRecords, TableNotes, Warehouse, WarehouseLockedError
+from moodle_assets.warehouse import (
+    StagedRecords,
+    TableNotes,
+    Warehouse,
+    WarehouseLockedError,
+)
 
-KEY_PREFIX = "moodle"
 NO_CALLS = {"total_calls": 0, "calls": {}, "retries": 0}
 
 

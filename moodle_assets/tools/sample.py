@@ -13,19 +13,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 from moodle_assets import clock
+from moodle_assets.common import strip_userinfo
 from moodle_assets.endpoints.extract import extract_metadata, extract_records
 from moodle_assets.endpoints.runner import (
-    Call, EndpointFailure, Resolved, choose_function, lookup_queries, paging_of, plan_calls, resolve,
+    Call,
+    EndpointFailure,
+    Resolved,
+    choose_function,
+    lookup_queries,
+    paging_of,
+    plan_calls,
+    resolve,
 )
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError, check_jsonpath
 from moodle_assets.endpoints.validation import build_spec
 from moodle_assets.moodle import MoodleClient
 from moodle_assets.tools.lookups import sample_rows
 from moodle_assets.tools.params import merge_params
-from moodle_assets.tools.suggest import PathSuggestion, suggest_metadata_path, suggest_paths
+from moodle_assets.tools.suggest import (
+    PathSuggestion,
+    suggest_metadata_path,
+    suggest_paths,
+)
 from moodle_assets.warehouse import Warehouse
 
 # Values sent in one sample call for an array lookup ({courses.id[]}); capped by the spec's batch.
@@ -147,12 +158,6 @@ def _paging_overrides(resolved: Resolved, overrides: Mapping[str, Any]) -> Resol
     return replace(resolved, params=params, paginate=paging.model_copy(update=changes)) if changes else resolved
 
 
-def safe_url(url: str) -> str:
-    """The URL without ``user:password@``, fit to print."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-
-
 async def first_page(client: MoodleClient, resolved: Resolved, call: Call) -> tuple[Any, bool]:
     """The first page of one call, and whether the endpoint pages at all."""
     spec, style = resolved.spec, paging_of(resolved)
@@ -205,7 +210,7 @@ async def take_sample(
     return Sample(
         function=resolved.function,
         endpoint=None if spec.name == ADHOC_NAME and spec.source == "--function" else spec.name,
-        url=safe_url(client.settings.endpoint),
+        url=strip_userinfo(client.settings.endpoint),
         request=sent[0] if sent else [],
         lookup=used,
         lookup_source=source,

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from moodle_assets.common import quote_identifier
 
-def quote(identifier: str) -> str:
-    """Quote one SQL identifier (schema, table or column name)."""
-    return '"' + identifier.replace('"', '""') + '"'
+quote = quote_identifier  # the one quoting rule, shared by every layer
 
 
 @dataclass(frozen=True)
