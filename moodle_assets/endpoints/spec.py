@@ -12,189 +12,34 @@ the file, line, endpoint and field.
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, StrictStr,
-                      field_validator, model_validator)
+from pydantic import Field, PrivateAttr, StrictBool, StrictStr, field_validator, model_validator
 
-from moodle_assets.endpoints.duckdb_types import is_duckdb_type
-from moodle_assets.endpoints.problems import Says, SpecError, _jsonpath, check_jsonpath, problem  # noqa: F401 (used from here)
 from moodle_assets.endpoints.lookups import QUERY, FanOut, fan_out_of
-from moodle_assets.moodle.versions import parse_version
-
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-FUNCTION_RE = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]+$")
-TIME_UNITS = ("second", "minute", "hour", "day", "week", "month")
-SETTING_TYPES = {"int": int, "str": str, "bool": bool, "float": float}
-PAGING_STYLES = ("limit_offset", "page")
-PARTITION_TYPES = ("daily", "weekly", "monthly")
-# Names that would collide with tables or macros the project owns.
-RESERVED_NAMES = frozenset({"lookup", "now", "partition_start", "partition_end", "settings", "_errors", "_loads"})
-# Error codes that mean "nothing here for this item" on a real site, for every endpoint.
-# Each is Moodle saying the data does not exist, never that this account may not see it:
-#   nocriteriaset   core_completion_get_course_completion_status: the course has no
-#                   completion criteria, so there is no completion to report;
-#   usernotenroled  the same function for a user the course does not track (a teacher, a
-#                   suspended or removed enrolment, the site course);
-#   badgesdisabled  core_badges_get_user_badges on a site with badges switched off: Moodle
-#                   shows no badges anywhere.
-# Permission codes (cannotviewreport, nopermissions, requireloginerror, ... see
-# moodle.errors.PERMISSION_ERRORCODES) are failed items, never empty ones, and may not be
-# listed in an endpoint's empty_on.
-DEFAULT_EMPTY_ON = ("nocriteriaset", "usernotenroled", "badgesdisabled")
-# Asset groups shown in the Dagster UI.
-GROUPS = ("site", "courses", "people", "assessment", "engagement", "custom")
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-PositiveInt = Annotated[StrictInt, Field(ge=1)]
-
-
-def _duckdb_type(text: str) -> str:
-    if not is_duckdb_type(text):
-        raise problem(f"{text!r} is not a DuckDB type; use one such as BIGINT, DOUBLE, VARCHAR, BOOLEAN, TIMESTAMP or JSON")
-    return text
-
-
-DuckDBType = Annotated[StrictStr, AfterValidator(_duckdb_type)]
-
-
-class Setting(_Model):
-    """A template setting, offered as typed Dagster run config.
-
-    ``sets`` points at what the value changes: ``params.status`` (a param, dotted path),
-    ``paginate.page_size`` or ``batch``; ``filters`` names a lookup (``courses.id``) that a
-    non-zero value narrows to that single value (the "0 = all" convention of the templates).
-    ``choices`` maps what the user types to what Moodle is sent (Status "all" -> "").
-    """
-
-    type: Annotated[Literal["int", "str", "bool", "float"], Says("type {value!r} is not one of int, str, bool, float"),
-                    Field(description="`int`, `str`, `bool` or `float`.")] = "int"
-    default: Any = Field(None, description="The value when the run config does not give one.")
-    help: Annotated[StrictStr, Field(description="Shown beside the setting in the Launchpad.")] = ""
-    sets: Annotated[StrictStr | None, Field(
-        description="What the value changes: `params.NAME` (a dotted path, list positions as numbers), "
-                    "`paginate.page_size` or `batch`.")] = None
-    filters: Annotated[StrictStr | None, Field(
-        description="`ASSET.COLUMN`: a lookup the value narrows to one value when it is not 0 or empty.")] = None
-    choices: Annotated[dict[str, Any] | None, Says("choices must map what the user picks to what Moodle is sent"),
-                       Field(description="What the user picks -> what Moodle is sent.")] = None
-    minimum: Annotated[StrictInt | StrictFloat | None, Says("minimum {value!r} must be a number"),
-                       Field(description="The smallest value allowed, checked before calling.")] = None
-    _name: str = PrivateAttr("")
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @model_validator(mode="after")
-    def _targets_one_thing(self) -> "Setting":
-        if bool(self.sets) == bool(self.filters):
-            raise problem("needs exactly one of 'sets' (params.X, paginate.page_size, batch) or 'filters' (ASSET.COLUMN)")
-        if self.sets and not (self.sets.startswith("params.") or self.sets in ("paginate.page_size", "batch")):
-            raise problem(f"sets {self.sets!r}: must be params.<name>, paginate.page_size or batch")
-        if self.choices and self.default not in self.choices:
-            raise problem(f"default {self.default!r} is not one of the choices {', '.join(map(str, self.choices))}")
-        return self
-
-
-class Paginate(_Model):
-    """How Moodle pages a function (docs/endpoints.md, Paging)."""
-
-    style: Literal["limit_offset", "page"] = Field(
-        description="`limit_offset` (options[i][name]=limitfrom|limitnumber) or `page` (page and perpage parameters).")
-    page_size: Annotated[PositiveInt, Says("{value!r} must be a positive integer"),
-                         Field(description="Records asked for per page.")] = 100
-    page_param: Annotated[StrictStr, Field(description="`page` style: the page number's parameter.")] = "page"
-    perpage_param: Annotated[StrictStr, Field(description="`page` style: the page size's parameter.")] = "perpage"
-    first_page: Annotated[StrictInt, Says("{value!r} must be a whole number (the number of the first page)"),
-                          Field(description="`page` style: the first page's number.")] = 0
-    total_path: Annotated[StrictStr | None, Field(
-        description="JSONPath to the total number of records, e.g. `$.total`: paging stops on reaching it.")] = None
-    stop_on_short_page: Annotated[StrictBool, Says("{value!r} must be true or false"), Field(
-        description="Stop on a page shorter than page_size (only where Moodle pages in SQL).")] = False
-
-    _total_path = field_validator("total_path")(classmethod(lambda cls, v: _jsonpath(v)))
-
-
-class Partition(_Model):
-    """Time partitions (docs/endpoints.md, Partitions)."""
-
-    type: Literal["daily", "weekly", "monthly"] = Field("daily", description="`daily`, `weekly` or `monthly`.")
-    start: Annotated[StrictStr | date | None, Says("{value!r} must be an ISO date such as 2025-01-01"), Field(
-        description="The first partition, an ISO date (default 2025-01-01, a fixed day).")] = None
-    end_offset: Annotated[StrictInt, Says("{value!r} must be a whole number of partitions (after today)"),
-                          Field(description="Partitions after today (future deadlines).")] = 0
-    field: Annotated[StrictStr | None, Field(
-        description="The record's unix-time field that places it in a partition.")] = None
-    env_start: Annotated[StrictStr | None, Field(
-        description="An environment variable that overrides `start`.")] = None
-
-
-class Lookup(_Model):
-    """A fan-out over the rows of a SQL query on the warehouse: ``{lookup.COLUMN}`` in params."""
-
-    sql: StrictStr = Field(description="A query over the warehouse; its columns feed `{lookup.COLUMN}`.")
-    deps: Annotated[tuple[str, ...], Field(min_length=1, description="The assets the query reads."),
-                    Says("name the assets the query reads, as a list such as [quizzes, enrolled_users], "
-                         "so lineage and run order are right")]
-
-
-class Alternative(_Model):
-    """Another function for the same data, used when the site is new enough and offers it."""
-
-    function: Annotated[StrictStr, Says("{value!r} is not a Moodle web-service function name "
-                                        "(e.g. mod_quiz_get_user_quiz_attempts)"),
-                        Field(description="The function called instead.")]
-    # A Moodle $version: 2025041400, 2025041406.11 (moodle.versions)
-    min_version: Decimal = Field(Decimal(0), description="The site version it needs, e.g. 2025041400.")
-
-    @field_validator("function")
-    @classmethod
-    def _function_name(cls, value: str) -> str:
-        if not FUNCTION_RE.match(value):
-            raise ValueError("not a function name")
-        return value
-
-    @field_validator("min_version", mode="before")
-    @classmethod
-    def _version(cls, value: Any) -> Decimal:
-        try:
-            return parse_version(value)
-        except ValueError as exc:
-            raise problem(str(exc)) from None
-
-
-class Explode(_Model):
-    """Rows made from a JSON list column of another asset's table, with no Moodle call:
-    the modules of each course section, the criteria of each course completion."""
-
-    asset: StrictStr = Field(description="The asset whose table has the list column.")
-    column: StrictStr = Field(description="The JSON list column.")
-    keys: dict[str, str] = Field(default_factory=dict, description="New column -> parent column, copied onto each row.")
-
-
-class Incremental(_Model):
-    """How a fan-out refreshes only what may have changed.
-
-    ``changed`` is a query over the warehouse returning the lookup rows (same columns) that
-    may have changed since ``{cutoff}`` (unix seconds of the last successful load's start),
-    e.g. the course x user pairs whose user accessed the course since then.
-    """
-
-    changed: StrictStr = Field(description="A query returning the lookup rows that may have changed since {cutoff}.")
-    deps: tuple[str, ...] = Field((), description="The assets the query reads.")
-
-    @field_validator("changed")
-    @classmethod
-    def _cutoff(cls, value: str) -> str:
-        if "{cutoff}" not in value:
-            raise ValueError("no {cutoff}")
-        return value
+from moodle_assets.endpoints.problems import Says, SpecError, _jsonpath, check_jsonpath, problem  # noqa: F401 (used from here)
+from moodle_assets.endpoints.spec_parts import (  # noqa: F401 (re-exported: the spec model's parts)
+    DEFAULT_EMPTY_ON,
+    FUNCTION_RE,
+    GROUPS,
+    NAME_RE,
+    PAGING_STYLES,
+    PARTITION_TYPES,
+    RESERVED_NAMES,
+    SETTING_TYPES,
+    TIME_UNITS,
+    Alternative,
+    DuckDBType,
+    Explode,
+    Incremental,
+    Lookup,
+    Paginate,
+    Partition,
+    PositiveInt,
+    Setting,
+    _duckdb_type,
+    _Model,
+)
 
 
 def _doc(text: str) -> Any:
@@ -204,89 +49,183 @@ def _doc(text: str) -> Any:
 class EndpointSpec(_Model):
     """One endpoint: a Moodle web-service function as an asset and a table."""
 
-    name: Annotated[StrictStr, Says("{value!r} is not a valid name: use lower-case letters, digits and underscores, "
-                                    "starting with a letter"), _doc(
-        "Asset and table name: lower-case letters, digits, `_`, starting with a letter. Unique across built-ins and "
-        "your file. Reserved: `lookup`, `now`, `partition_start`, `partition_end`, `settings`, `_errors`, `_loads`.")]
-    function: Annotated[StrictStr, Says("{value!r} is not a Moodle web-service function name "
-                                        "(e.g. core_course_get_courses)"), _doc(
-        "The Moodle web-service function, e.g. `core_course_get_updates_since`. It must be in your token's external "
-        "service. Leave it out only for `explode`.")] = ""
-    description: Annotated[str, _doc(
-        "Shown in the Dagster UI. Say what a row is and anything surprising about the function.")] = ""
-    group: Annotated[Literal["site", "courses", "people", "assessment", "engagement", "custom"],
-                     Says("{value!r} is not one of " + ", ".join(GROUPS)), _doc(
-        "Asset group in the UI: `site`, `courses`, `people`, `assessment`, `engagement` or `custom` (default).")] = "custom"
-    params: Annotated[dict[str, Any], Says("must be a mapping of Moodle parameter names to values"), _doc(
-        "The function's parameters, nested as Moodle declares them. Lists and mappings are sent PHP-style "
-        "(`courseids: [2, 3]` → `courseids[0]=2&courseids[1]=3`; `options: {ids: [5]}` → `options[ids][0]=5`). "
-        "Booleans are sent as `0`/`1`; `null`, empty lists and empty mappings are not sent. Values may contain "
-        "[macros](#macros). Moodle rejects any parameter the function does not declare.")] = {}
-    data_path: Annotated[StrictStr | None, Says("must be a JSONPath string such as $.courses[*]"), _doc(
-        "JSONPath to the records of one answer: `$[*]` (a bare list), `$.courses[*]`, `$.courses[*].assignments[*]`, "
-        "`$.completionstatus`. Without it, a list answer is rows and an object answer is one row. Filters and slices "
-        "(jsonpath-ng extended syntax) work too.")] = None
-    metadata_path: Annotated[StrictStr | None, Says("must be a JSONPath string such as $.warnings"), _doc(
-        "JSONPath to values kept beside each load rather than as rows, usually `$.warnings`. They appear in the "
-        "materialisation metadata (`warnings`, `warning_count`) and in `moodle._loads`.")] = None
-    parent_fields: Annotated[dict[str, str], Says("must map a column name to the key of an enclosing object"), _doc(
-        "Copy a key of an enclosing object onto each record: `{assignmentid: assignmentid}` gives each submission "
-        "under `$.assignments[*].submissions[*]` its assignment's id.")] = {}
-    scalar_column: Annotated[StrictStr | None, _doc(
-        "When the data path finds scalars (a list of user ids), the column they go in: `$[*].userids[*]` with "
-        "`scalar_column: userid`.")] = None
-    primary_key: Annotated[tuple[str, ...], Says("must be a list of column names"), _doc(
-        "The columns that identify a row. Used by `dedupe` and shown in the UI.")] = ()
-    dedupe: Annotated[StrictBool, Says("{value!r} must be true or false"), _doc(
-        "`true` drops records whose primary key was already seen in this load (calendar events returned by two "
-        "batches).")] = False
-    batch: Annotated[PositiveInt | None, Says("{value!r} must be a positive integer (values per call for array "
-                                              "parameters)"), _doc(
-        "For an array lookup `{ASSET.COLUMN[]}`: values per call (default: all in one call).")] = None
-    paginate: Annotated[Paginate | None, Says("must be a mapping with style one of " + ", ".join(PAGING_STYLES)), _doc(
-        "How Moodle pages this function; see [paging](#paging).")] = None
-    settings: Annotated[dict[str, Setting], Says("must map setting names to {type, default, help, sets|filters}"), _doc(
-        "Typed run config shown in the Launchpad; see [settings](#settings).")] = {}
-    headers: Annotated[dict[str, str], Says("must map header names to strings"), _doc(
-        "Extra HTTP headers (strings; date macros allowed). Rarely needed.")] = {}
-    time_unit: Annotated[Literal["second", "minute", "hour", "day", "week", "month"],
-                         Says("{value!r} is not one of " + ", ".join(TIME_UNITS)), _doc(
-        "Unit of `{now-N}`: `second`, `minute`, `hour`, `day` (default), `week`, `month`.")] = "day"
-    date_format: Annotated[StrictStr, Says("must be 'unix' or a strftime pattern such as %Y-%m-%d"), _doc(
-        "How date macros are sent: `unix` (default, seconds) or a strftime pattern such as `%Y-%m-%d` (UTC).")] = "unix"
-    partition: Annotated[Partition | None, Says("must be a mapping with type one of " + ", ".join(PARTITION_TYPES)),
-                         _doc("Time partitions; see [partitions](#partitions).")] = None
-    lookup: Annotated[Lookup | None, Says("must be a mapping with 'sql' (a query over the warehouse) and 'deps' (the "
-                                          "assets it reads)"), _doc(
-        "A SQL query over the warehouse whose columns feed `{lookup.COLUMN}`, with `deps` naming the assets it "
-        "reads; see [lookups](#lookups).")] = None
-    deps: Annotated[tuple[str, ...], Says("must be a list of asset names"), _doc(
-        "Extra upstream assets (lineage and run order) that no macro mentions.")] = ()
-    empty_on: Annotated[tuple[str, ...], Says("must be a list of Moodle error codes"), _doc(
-        "Extra Moodle error codes that mean \"no data for this item\" rather than a failure, counted as empty items "
-        "(`empty_items_by_code` in the metadata) when an item's first call answers them. Always included: "
-        "`nocriteriaset`, `usernotenroled`, `badgesdisabled`. Permission codes (`cannotviewreport`, `nopermissions`, "
-        "`requireloginerror`, ...) are refused here: the data exists and the token may not see it, so they are "
-        "failed items.")] = DEFAULT_EMPTY_ON
-    fail_on: Annotated[dict[str, str], Says("must map a Moodle error code to what the user should do"), _doc(
-        "Error codes that fail the whole asset at once, mapped to what the user should do: "
-        "`{competenciesarenotenabled: \"Enable them in Site administration > Advanced features.\"}`.")] = {}
-    alternatives: Annotated[tuple[Alternative, ...], Says("must be a list of mappings with 'function' and optional "
-                                                          "'min_version' (e.g. 2025041400)"), _doc(
-        "Other functions for the same data on newer sites: `[{function: mod_quiz_get_user_quiz_attempts, "
-        "min_version: 2025041400}]`. The first one the site offers (site info's `functions`) and is new enough for "
-        "(its `version`) is called instead of `function`.")] = ()
-    explode: Annotated[Explode | None, Says("must be a mapping with 'asset', 'column' (a JSON list column) and 'keys' "
-                                            "(new column: parent column)"), _doc(
-        "An asset made from a JSON list column of another asset's table, with no Moodle call: `{asset: "
-        "course_contents, column: modules, keys: {courseid: courseid, sectionid: id}}` gives one row per module "
-        "with the section's keys copied under new names.")] = None
-    incremental: Annotated[Incremental | None, Says("must be a mapping with 'changed': a query of the lookup rows "
-                                                    "changed since {cutoff}"), _doc(
-        "Refresh only the fan-out items that may have changed: `changed` is a query returning the lookup rows that "
-        "may have changed since `{cutoff}`, `deps` the assets it reads; see docs/architecture.md.")] = None
-    columns: Annotated[dict[str, DuckDBType], Says("must map column names to DuckDB types"), _doc(
-        "Declared DuckDB types, e.g. `{courseid: BIGINT}`, so the table has them even when a load is empty.")] = {}
+    name: Annotated[
+        StrictStr,
+        Says("{value!r} is not a valid name: use lower-case letters, digits and underscores, starting with a letter"),
+        _doc(
+            "Asset and table name: lower-case letters, digits, `_`, starting with a letter. Unique across built-ins and "
+            "your file. Reserved: `lookup`, `now`, `partition_start`, `partition_end`, `settings`, `_errors`, `_loads`."
+        ),
+    ]
+    function: Annotated[
+        StrictStr,
+        Says("{value!r} is not a Moodle web-service function name (e.g. core_course_get_courses)"),
+        _doc(
+            "The Moodle web-service function, e.g. `core_course_get_updates_since`. It must be in your token's external "
+            "service. Leave it out only for `explode`."
+        ),
+    ] = ""
+    description: Annotated[
+        str, _doc("Shown in the Dagster UI. Say what a row is and anything surprising about the function.")
+    ] = ""
+    group: Annotated[
+        Literal["site", "courses", "people", "assessment", "engagement", "custom"],
+        Says("{value!r} is not one of " + ", ".join(GROUPS)),
+        _doc("Asset group in the UI: `site`, `courses`, `people`, `assessment`, `engagement` or `custom` (default)."),
+    ] = "custom"
+    params: Annotated[
+        dict[str, Any],
+        Says("must be a mapping of Moodle parameter names to values"),
+        _doc(
+            "The function's parameters, nested as Moodle declares them. Lists and mappings are sent PHP-style "
+            "(`courseids: [2, 3]` → `courseids[0]=2&courseids[1]=3`; `options: {ids: [5]}` → `options[ids][0]=5`). "
+            "Booleans are sent as `0`/`1`; `null`, empty lists and empty mappings are not sent. Values may contain "
+            "[macros](#macros). Moodle rejects any parameter the function does not declare."
+        ),
+    ] = {}
+    data_path: Annotated[
+        StrictStr | None,
+        Says("must be a JSONPath string such as $.courses[*]"),
+        _doc(
+            "JSONPath to the records of one answer: `$[*]` (a bare list), `$.courses[*]`, `$.courses[*].assignments[*]`, "
+            "`$.completionstatus`. Without it, a list answer is rows and an object answer is one row. Filters and slices "
+            "(jsonpath-ng extended syntax) work too."
+        ),
+    ] = None
+    metadata_path: Annotated[
+        StrictStr | None,
+        Says("must be a JSONPath string such as $.warnings"),
+        _doc(
+            "JSONPath to values kept beside each load rather than as rows, usually `$.warnings`. They appear in the "
+            "materialisation metadata (`warnings`, `warning_count`) and in `moodle._loads`."
+        ),
+    ] = None
+    parent_fields: Annotated[
+        dict[str, str],
+        Says("must map a column name to the key of an enclosing object"),
+        _doc(
+            "Copy a key of an enclosing object onto each record: `{assignmentid: assignmentid}` gives each submission "
+            "under `$.assignments[*].submissions[*]` its assignment's id."
+        ),
+    ] = {}
+    scalar_column: Annotated[
+        StrictStr | None,
+        _doc(
+            "When the data path finds scalars (a list of user ids), the column they go in: `$[*].userids[*]` with "
+            "`scalar_column: userid`."
+        ),
+    ] = None
+    primary_key: Annotated[
+        tuple[str, ...],
+        Says("must be a list of column names"),
+        _doc("The columns that identify a row. Used by `dedupe` and shown in the UI."),
+    ] = ()
+    dedupe: Annotated[
+        StrictBool,
+        Says("{value!r} must be true or false"),
+        _doc(
+            "`true` drops records whose primary key was already seen in this load (calendar events returned by two "
+            "batches)."
+        ),
+    ] = False
+    batch: Annotated[
+        PositiveInt | None,
+        Says("{value!r} must be a positive integer (values per call for array parameters)"),
+        _doc("For an array lookup `{ASSET.COLUMN[]}`: values per call (default: all in one call)."),
+    ] = None
+    paginate: Annotated[
+        Paginate | None,
+        Says("must be a mapping with style one of " + ", ".join(PAGING_STYLES)),
+        _doc("How Moodle pages this function; see [paging](#paging)."),
+    ] = None
+    settings: Annotated[
+        dict[str, Setting],
+        Says("must map setting names to {type, default, help, sets|filters}"),
+        _doc("Typed run config shown in the Launchpad; see [settings](#settings)."),
+    ] = {}
+    headers: Annotated[
+        dict[str, str],
+        Says("must map header names to strings"),
+        _doc("Extra HTTP headers (strings; date macros allowed). Rarely needed."),
+    ] = {}
+    time_unit: Annotated[
+        Literal["second", "minute", "hour", "day", "week", "month"],
+        Says("{value!r} is not one of " + ", ".join(TIME_UNITS)),
+        _doc("Unit of `{now-N}`: `second`, `minute`, `hour`, `day` (default), `week`, `month`."),
+    ] = "day"
+    date_format: Annotated[
+        StrictStr,
+        Says("must be 'unix' or a strftime pattern such as %Y-%m-%d"),
+        _doc("How date macros are sent: `unix` (default, seconds) or a strftime pattern such as `%Y-%m-%d` (UTC)."),
+    ] = "unix"
+    partition: Annotated[
+        Partition | None,
+        Says("must be a mapping with type one of " + ", ".join(PARTITION_TYPES)),
+        _doc("Time partitions; see [partitions](#partitions)."),
+    ] = None
+    lookup: Annotated[
+        Lookup | None,
+        Says("must be a mapping with 'sql' (a query over the warehouse) and 'deps' (the assets it reads)"),
+        _doc(
+            "A SQL query over the warehouse whose columns feed `{lookup.COLUMN}`, with `deps` naming the assets it "
+            "reads; see [lookups](#lookups)."
+        ),
+    ] = None
+    deps: Annotated[
+        tuple[str, ...],
+        Says("must be a list of asset names"),
+        _doc("Extra upstream assets (lineage and run order) that no macro mentions."),
+    ] = ()
+    empty_on: Annotated[
+        tuple[str, ...],
+        Says("must be a list of Moodle error codes"),
+        _doc(
+            'Extra Moodle error codes that mean "no data for this item" rather than a failure, counted as empty items '
+            "(`empty_items_by_code` in the metadata) when an item's first call answers them. Always included: "
+            "`nocriteriaset`, `usernotenroled`, `badgesdisabled`. Permission codes (`cannotviewreport`, `nopermissions`, "
+            "`requireloginerror`, ...) are refused here: the data exists and the token may not see it, so they are "
+            "failed items."
+        ),
+    ] = DEFAULT_EMPTY_ON
+    fail_on: Annotated[
+        dict[str, str],
+        Says("must map a Moodle error code to what the user should do"),
+        _doc(
+            "Error codes that fail the whole asset at once, mapped to what the user should do: "
+            '`{competenciesarenotenabled: "Enable them in Site administration > Advanced features."}`.'
+        ),
+    ] = {}
+    alternatives: Annotated[
+        tuple[Alternative, ...],
+        Says("must be a list of mappings with 'function' and optional 'min_version' (e.g. 2025041400)"),
+        _doc(
+            "Other functions for the same data on newer sites: `[{function: mod_quiz_get_user_quiz_attempts, "
+            "min_version: 2025041400}]`. The first one the site offers (site info's `functions`) and is new enough for "
+            "(its `version`) is called instead of `function`."
+        ),
+    ] = ()
+    explode: Annotated[
+        Explode | None,
+        Says("must be a mapping with 'asset', 'column' (a JSON list column) and 'keys' (new column: parent column)"),
+        _doc(
+            "An asset made from a JSON list column of another asset's table, with no Moodle call: `{asset: "
+            "course_contents, column: modules, keys: {courseid: courseid, sectionid: id}}` gives one row per module "
+            "with the section's keys copied under new names."
+        ),
+    ] = None
+    incremental: Annotated[
+        Incremental | None,
+        Says("must be a mapping with 'changed': a query of the lookup rows changed since {cutoff}"),
+        _doc(
+            "Refresh only the fan-out items that may have changed: `changed` is a query returning the lookup rows that "
+            "may have changed since `{cutoff}`, `deps` the assets it reads; see docs/architecture.md."
+        ),
+    ] = None
+    columns: Annotated[
+        dict[str, DuckDBType],
+        Says("must map column names to DuckDB types"),
+        _doc("Declared DuckDB types, e.g. `{courseid: BIGINT}`, so the table has them even when a load is empty."),
+    ] = {}
 
     _source: str = PrivateAttr("<built-in>")
     _fan_out: FanOut | None = PrivateAttr(None)
@@ -373,8 +312,18 @@ class EndpointSpec(_Model):
         return tuple(dict.fromkeys(names))
 
 
-_EMPTY_IS_DEFAULT = frozenset({
-    "params", "parent_fields", "primary_key", "settings", "headers", "deps", "empty_on", "columns", "alternatives",
-    "fail_on", "description",
-})
-
+_EMPTY_IS_DEFAULT = frozenset(
+    {
+        "params",
+        "parent_fields",
+        "primary_key",
+        "settings",
+        "headers",
+        "deps",
+        "empty_on",
+        "columns",
+        "alternatives",
+        "fail_on",
+        "description",
+    }
+)

@@ -13,27 +13,34 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from moodle_assets.warehouse.load_steps import (  # noqa: F401 (LOADED_AT* re-exported)
+    _NO_COLUMNS,
+    LOADED_AT,
+    LOADED_AT_TYPE,
+    MAX_RECORD_BYTES,
+    _count,
+    _describe,
+    _evolve,
+    _partition_counts,
+    _staged_select,
+    _staged_types,
+    _widened,
+)
+
 from . import bookkeeping
-from .column_types import JSON, VARCHAR, widen
+from .column_types import VARCHAR
 from .connections import SharedConnection, open_file
 from .locking import retry_while_locked
 from .notes import TableNotes, apply_notes
 from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
 from .sql import TableName, quote
 from .staging import StagedRecords
-
-LOADED_AT = "_loaded_at"
-LOADED_AT_TYPE = "TIMESTAMP WITH TIME ZONE"
-# A single Moodle record (a course with its summary files, a quiz attempt with its
-# questions) can be large; DuckDB's 16 MB default would reject it.
-MAX_RECORD_BYTES = 256 * 2**20
-_NO_COLUMNS = "__no_columns__"
 
 
 @dataclass
@@ -60,8 +67,9 @@ class MissingTableError(LookupError):
 class Warehouse:
     """One DuckDB database (a local file, ``:memory:`` or a MotherDuck ``md:`` URI)."""
 
-    def __init__(self, path: str | None = None, lock_timeout: float = 120.0,
-                 snapshot_path: str | None = "auto") -> None:
+    def __init__(
+        self, path: str | None = None, lock_timeout: float = 120.0, snapshot_path: str | None = "auto"
+    ) -> None:
         self.path: str = resolve_database_path(path)
         self.lock_timeout = lock_timeout
         if snapshot_path == "auto" or not is_local_file(self.path):
@@ -91,8 +99,9 @@ class Warehouse:
             con = self._memory.cursor()
             release = con.close
         elif not is_local_file(self.path):
-            con = retry_while_locked(lambda: duckdb.connect(self.path, read_only=read_only),
-                                     self.path, self.lock_timeout)
+            con = retry_while_locked(
+                lambda: duckdb.connect(self.path, read_only=read_only), self.path, self.lock_timeout
+            )
             release = con.close
         else:
             ensure_parent_dir(self.path)
@@ -107,8 +116,9 @@ class Warehouse:
             release()
 
     def _open_file(self, read_only: bool) -> SharedConnection:
-        return retry_while_locked(lambda: open_file(self.path, read_only), self.path,
-                                  self.lock_timeout, self.snapshot_path)
+        return retry_while_locked(
+            lambda: open_file(self.path, read_only), self.path, self.lock_timeout, self.snapshot_path
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -126,9 +136,15 @@ class Warehouse:
 
     # -- writes ------------------------------------------------------------------------
 
-    def replace_table(self, table: str, records: StagedRecords, *,
-                      errors: Sequence[Mapping[str, Any]] | None = None,
-                      meta: Mapping[str, Any] | None = None, notes: TableNotes | None = None) -> LoadResult:
+    def replace_table(
+        self,
+        table: str,
+        records: StagedRecords,
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        notes: TableNotes | None = None,
+    ) -> LoadResult:
         """Replace ``table`` ("schema.name") with the staged records, atomically.
 
         The new table is built under a temporary name, the old one dropped and the new one
@@ -140,7 +156,7 @@ class Warehouse:
         name = TableName.parse(table)
         types = _staged_types(records)
         files = records.paths()
-        loaded_at = datetime.now(timezone.utc)
+        loaded_at = datetime.now(UTC)
         building = TableName(name.schema, f"{name.name}__loading")
         select, params = _staged_select(files, types, loaded_at)
         widened, meta = _widened(records, meta)
@@ -158,10 +174,17 @@ class Warehouse:
             columns = _describe(con, name)
         return LoadResult(str(name), row_count, columns, loaded_at, widened=widened)
 
-    def replace_partitions(self, table: str, records: StagedRecords, *, partition_column: str,
-                           partitions: Sequence[str],
-                           errors: Sequence[Mapping[str, Any]] | None = None,
-                           meta: Mapping[str, Any] | None = None, notes: TableNotes | None = None) -> LoadResult:
+    def replace_partitions(
+        self,
+        table: str,
+        records: StagedRecords,
+        *,
+        partition_column: str,
+        partitions: Sequence[str],
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        notes: TableNotes | None = None,
+    ) -> LoadResult:
         """Replace exactly ``partitions`` of ``table`` with the staged records, atomically.
 
         Records must carry ``partition_column`` (usually as load context) with values among
@@ -182,7 +205,7 @@ class Warehouse:
                 "pass it as load context so every record carries its partition."
             )
         files = records.paths()
-        loaded_at = datetime.now(timezone.utc)
+        loaded_at = datetime.now(UTC)
         widened, meta = _widened(records, meta)
         with self._transaction() as con:
             bookkeeping.ensure_tables(con)
@@ -195,8 +218,11 @@ class Warehouse:
                 existing = _describe(con, name)
             load_types = _evolve(con, name, existing, records.seen_types)
             select, params = _staged_select(files, load_types, loaded_at)
-            counts = _partition_counts(con, select, params, partition_column, partitions, name) \
-                if partition_column in load_types else {p: 0 for p in partitions}
+            counts = (
+                _partition_counts(con, select, params, partition_column, partitions, name)
+                if partition_column in load_types
+                else {p: 0 for p in partitions}
+            )
             con.execute(
                 f"DELETE FROM {name.sql} WHERE CAST({quote(partition_column)} AS VARCHAR) IN "
                 "(SELECT unnest(?::VARCHAR[]))",
@@ -210,13 +236,19 @@ class Warehouse:
             columns = _describe(con, name)
         return LoadResult(str(name), sum(counts.values()), columns, loaded_at, partitions, widened)
 
-    def create_table_as(self, table: str, sql: str,
-                        params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-                        meta: Mapping[str, Any] | None = None, notes: TableNotes | None = None) -> LoadResult:
+    def create_table_as(
+        self,
+        table: str,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        notes: TableNotes | None = None,
+    ) -> LoadResult:
         """Build ``table`` (an ``analytics`` model) from a SELECT over the warehouse, atomically,
         with ``_loaded_at``, a ``moodle._loads`` row and its ``notes`` like any other load."""
         name = TableName.parse(table)
-        loaded_at = datetime.now(timezone.utc)
+        loaded_at = datetime.now(UTC)
         with self._transaction() as con:
             bookkeeping.ensure_tables(con)
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name.schema)}")
@@ -246,31 +278,37 @@ class Warehouse:
             columns = _describe(con, name)
             if not columns:
                 raise MissingTableError(
-                    f"Table {name} does not exist yet: materialise asset {name.asset_key} first.", str(name), column)
+                    f"Table {name} does not exist yet: materialise asset {name.asset_key} first.", str(name), column
+                )
             if column not in columns:
                 raise MissingTableError(
                     f"Table {name} has no column {column!r} (it has: {', '.join(columns)}); "
                     f"fix the lookup or re-materialise asset {name.asset_key} if its endpoint now returns it.",
-                    str(name), column)
+                    str(name),
+                    column,
+                )
             condition = f"{quote(column)} IS NOT NULL" + (f" AND ({where})" if where else "")
             keyword = "DISTINCT " if distinct else ""
             rows = con.execute(
-                f"SELECT {keyword}{quote(column)} FROM {name.sql} WHERE {condition} ORDER BY 1").fetchall()
+                f"SELECT {keyword}{quote(column)} FROM {name.sql} WHERE {condition} ORDER BY 1"
+            ).fetchall()
         return [row[0] for row in rows]
 
-    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-              read_only: bool = True) -> list[tuple]:
+    def query(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *, read_only: bool = True
+    ) -> list[tuple]:
         """Run one statement and return its rows."""
         with self.connect(read_only=read_only) as con:
             return con.execute(sql, params).fetchall()
 
-    def query_dicts(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
-                    read_only: bool = True) -> list[dict[str, Any]]:
+    def query_dicts(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *, read_only: bool = True
+    ) -> list[dict[str, Any]]:
         """Run one statement and return its rows as dicts keyed by column name."""
         with self.connect(read_only=read_only) as con:
             cursor = con.execute(sql, params)
             names = [d[0] for d in cursor.description or []]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+            return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
     def table_exists(self, table: str) -> bool:
         """Whether ``table`` ("schema.name") has been materialised."""
@@ -305,89 +343,3 @@ class Warehouse:
             finally:
                 partial.unlink(missing_ok=True)
         return str(target)
-
-
-def _widened(records: StagedRecords, meta: Mapping[str, Any] | None) -> tuple[dict[str, str], Mapping[str, Any] | None]:
-    """The declared columns this load's values did not fit, and the load's meta recording them."""
-    widened = records.widened
-    if not widened:
-        return {}, meta
-    return widened, {**(meta or {}), "widened": widened}
-
-
-def _staged_types(records: StagedRecords) -> dict[str, str]:
-    types = records.columns
-    if LOADED_AT in types:
-        raise ValueError(f"Column {LOADED_AT!r} is reserved for the load time; rename that field.")
-    return types
-
-
-def _staged_select(files: list[str], types: Mapping[str, str], loaded_at: datetime) -> tuple[str, list[Any]]:
-    """SELECT over the staged NDJSON with an explicit column list: no type guessing, and
-    JSON columns keep the staged text verbatim."""
-    read_types = dict(types) or {_NO_COLUMNS: VARCHAR}
-    select_list = "".join(f"{quote(c)}, " for c in types)
-    sql = (
-        f"SELECT {select_list}?::TIMESTAMPTZ AS {LOADED_AT} "
-        f"FROM read_json(?, columns = ?, format = 'newline_delimited', "
-        f"maximum_object_size = {MAX_RECORD_BYTES})"
-    )
-    return sql, [loaded_at, files, read_types]
-
-
-def _describe(con: duckdb.DuckDBPyConnection, name: TableName) -> dict[str, str]:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
-        [name.schema, name.name],
-    ).fetchall()
-    return dict(rows)
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    [(count,)] = con.execute(sql).fetchall()  # fetchall: DuckDB refuses other work on a half-read result
-    return int(count)
-
-
-def _evolve(con: duckdb.DuckDBPyConnection, name: TableName, existing: Mapping[str, str],
-            staged: Mapping[str, str | None]) -> dict[str, str]:
-    """Add missing columns and widen conflicting ones; return the types to read staged data as.
-
-    A staged type of None (this load had only nulls there) keeps the column as it is. A column
-    holding only NULLs so far takes the staged type, even a narrower one: an older load typed it
-    VARCHAR for want of values, and the type Moodle declares is what it should have been."""
-    load_types: dict[str, str] = {}
-    for column, staged_type in staged.items():
-        current = existing.get(column)
-        if current is None:
-            con.execute(f"ALTER TABLE {name.sql} ADD COLUMN IF NOT EXISTS {quote(column)} {staged_type or VARCHAR}")
-            load_types[column] = staged_type or VARCHAR
-            continue
-        wider = widen(current, staged_type) or VARCHAR
-        if wider == current != staged_type and staged_type is not None \
-                and not _count(con, f"SELECT count({quote(column)}) FROM {name.sql}"):
-            wider = staged_type
-        if wider != current:
-            using = f"to_json({quote(column)})" if wider == JSON else f"CAST({quote(column)} AS {wider})"
-            con.execute(f"ALTER TABLE {name.sql} ALTER COLUMN {quote(column)} SET DATA TYPE {wider} USING {using}")
-        load_types[column] = wider
-    return load_types
-
-
-def _partition_counts(con: duckdb.DuckDBPyConnection, select: str, params: list[Any], column: str,
-                      partitions: list[str], name: TableName) -> dict[str | None, int]:
-    """Rows per partition in the staged data; refuses rows outside ``partitions``, which a
-    later re-run of these partitions would not delete (and so would duplicate)."""
-    counts: dict[str | None, int] = {p: 0 for p in partitions}
-    rows = con.execute(
-        f"SELECT CAST({quote(column)} AS VARCHAR), count(*) FROM ({select}) GROUP BY 1", params).fetchall()
-    strays = sorted("NULL" if key is None else key for key, _ in rows if key not in counts)
-    if strays:
-        raise ValueError(
-            f"Records for {name} fall outside the partitions being replaced ({', '.join(partitions)}): "
-            f"{column} = {', '.join(strays[:10])}"
-        )
-    for key, count in rows:
-        counts[key] = int(count)
-    return counts

@@ -6,23 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from moodle_assets.endpoints.runner import (
-    EndpointFailure,
-    choose_function,
-)
+from moodle_assets.endpoints.runner import EndpointFailure, choose_function
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle.versions import parse_version, site_version
 
-from .knowledge import (
-    BLOCKED,
-    FAILED,
-    MISSING,
-    OK,
-    REFUSED,
-    REQUIREMENTS,
-    SERVICE_FUNCTIONS_PATH,
-    UNCHECKED,
-)
+from .knowledge import BLOCKED, FAILED, MISSING, OK, REFUSED, REQUIREMENTS, SERVICE_FUNCTIONS_PATH, UNCHECKED
 
 # ------------------------------------------------------------------ results
 
@@ -100,8 +88,9 @@ class PreflightResult:
             "ok": True,
             "site": asdict(self.site),
             "sampled": self.sample is not None,
-            "sample": None if self.sample is None else {
-                **asdict(self.sample), "calls_by_function": dict(self.sample.calls_by_function)},
+            "sample": None
+            if self.sample is None
+            else {**asdict(self.sample), "calls_by_function": dict(self.sample.calls_by_function)},
             "assets": [s.as_dict() for s in self.statuses],
             "available": len(self.statuses) - len(self.missing),
             **{status: self.count(status) for status in (MISSING, REFUSED, BLOCKED, FAILED, UNCHECKED)},
@@ -135,8 +124,13 @@ def check_function(function: str, site_info: Mapping[str, Any]) -> tuple[bool, s
     listed = {f.get("name") for f in site_info.get("functions") or [] if isinstance(f, Mapping)}
     need = REQUIREMENTS.get(function)
     version = site_version(site_info)
-    if (need and need.min_version and version is not None and version < parse_version(need.min_version)
-            and function not in listed):
+    if (
+        need
+        and need.min_version
+        and version is not None
+        and version < parse_version(need.min_version)
+        and function not in listed
+    ):
         fix = (
             f"{function} exists only from Moodle {need.min_release} (version {need.min_version}); "
             f"this site runs {site_info.get('release', '?')} (version {site_info.get('version', '?')})"
@@ -150,7 +144,9 @@ def check_function(function: str, site_info: Mapping[str, Any]) -> tuple[bool, s
     if need and need.feature:
         value = site_features(site_info).get(need.feature)
         if value is None:
-            caveats.append(f"needs '{need.feature_label}' on ({need.setting_path}); the site does not say whether it is")
+            caveats.append(
+                f"needs '{need.feature_label}' on ({need.setting_path}); the site does not say whether it is"
+            )
         elif not int(value):
             caveats.append(
                 f"'{need.feature_label}' is off on this site, so this asset loads no rows: "
@@ -177,6 +173,19 @@ def check_functions(site_info: Mapping[str, Any], specs: Sequence[EndpointSpec])
         except EndpointFailure:
             function = spec.function  # neither it nor an alternative is offered: report it
         available, fix, caveats = check_function(function, site_info)
-        out.append(FunctionStatus(spec.name, function, spec.source, available, fix, caveats,
-                                  status=OK if available else MISSING))
+        out.append(
+            FunctionStatus(
+                spec.name, function, spec.source, available, fix, caveats, status=OK if available else MISSING
+            )
+        )
     return out
+
+
+@dataclass
+class Answer:
+    """What one sample call brought back: its records and document, or its error, or nothing in time."""
+
+    records: list[dict] = field(default_factory=list)
+    document: Any = None
+    error: Exception | None = None
+    timed_out: bool = False

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moodle_assets.endpoints.extract import extract_records
-from moodle_assets.endpoints.runner import (
-    LookupQuery,
-    SettingsError,
-    lookup_queries,
-    plan_calls,
-    resolve,
-)
+from moodle_assets.endpoints.runner import LookupQuery, SettingsError, lookup_queries, plan_calls, resolve
 from moodle_assets.endpoints.spec import EndpointSpec
-from moodle_assets.moodle import (
-    FunctionNotInServiceError,
-    MoodleAPIError,
-    MoodleClient,
-    MoodleError,
-)
+from moodle_assets.moodle import FunctionNotInServiceError, MoodleAPIError, MoodleClient, MoodleError
 from moodle_assets.tools.sample import first_page
 
 from .knowledge import (
@@ -47,31 +36,22 @@ from .knowledge import (
     grant_fix,
     refusal_of,
 )
-from .results import (
-    FunctionStatus,
-    service_fix,
-    site_features,
-)
-from .tables import (
-    SampleTables,
-    data_upstream,
-    pick_user,
-)
-
-
-@dataclass
-class _Answer:
-    records: list[dict] = field(default_factory=list)
-    document: Any = None
-    error: Exception | None = None
-    timed_out: bool = False
+from .results import Answer, FunctionStatus, service_fix, site_features
+from .tables import SampleTables, data_upstream, pick_user
 
 
 class Sampler:
     """One sample call per asset, in dependency order, a bounded number at once."""
 
-    def __init__(self, client: MoodleClient, site_info: Mapping[str, Any], specs: Sequence[EndpointSpec],
-                 statuses: Sequence[FunctionStatus], timeout: float, concurrency: int) -> None:
+    def __init__(
+        self,
+        client: MoodleClient,
+        site_info: Mapping[str, Any],
+        specs: Sequence[EndpointSpec],
+        statuses: Sequence[FunctionStatus],
+        timeout: float,
+        concurrency: int,
+    ) -> None:
         self.client = client
         self.site_info = site_info
         self.specs = {s.name: s for s in specs}
@@ -234,10 +214,13 @@ class Sampler:
                 # Nothing in the sample course (no competencies there): the sample course and
                 # user still show whether Moodle lets the token ask.
                 rows = self.tables.first_row(query) or [
-                    known for known in [self._known_row(query)] if known is not None]
+                    known for known in [self._known_row(query)] if known is not None
+                ]
                 if not rows:
                     return replace(
-                        checked, available=False, status=UNCHECKED,
+                        checked,
+                        available=False,
+                        status=UNCHECKED,
                         fix=f"{' and '.join(sources)} had no "
                         f"{', '.join(f'{query.asset}.{c}' for c in query.columns)} in the sample"
                         + (f" (course {self._id('course')})" if self.course else ""),
@@ -266,38 +249,43 @@ class Sampler:
             return [r for r in records if user and r.get("id") == user.get("id")][:1] or ([user] if user else [])
         return records
 
-    async def _call(self, spec: EndpointSpec, checked: FunctionStatus, rows: list[dict] | None) -> _Answer:
+    async def _call(self, spec: EndpointSpec, checked: FunctionStatus, rows: list[dict] | None) -> Answer:
         try:
             resolved = resolve(spec, self._narrowing(spec), function=checked.function)
             now = datetime.now(UTC)
             window = (now - timedelta(days=1), now) if spec.partition else None
             call = next(iter(plan_calls(resolved, rows, now, window=window)), None)
         except ValueError as exc:  # a macro that cannot be resolved, a bad setting
-            return _Answer(error=exc)
+            return Answer(error=exc)
         if call is None:
-            return _Answer(error=ValueError("no call planned: no lookup values"))
+            return Answer(error=ValueError("no call planned: no lookup values"))
         async with self.slots:
             try:
                 document, _ = await asyncio.wait_for(first_page(self.client, resolved, call), self.timeout)
             except TimeoutError:
-                return _Answer(timed_out=True)
+                return Answer(timed_out=True)
             except MoodleError as exc:
-                return _Answer(error=exc)
+                return Answer(error=exc)
         try:
             records = extract_records(document, spec.data_path, spec.parent_fields, spec.scalar_column)
         except Exception as exc:  # noqa: BLE001 - an answer the spec cannot read is this asset's finding
-            return _Answer(document=document, error=ValueError(f"the answer could not be read: {exc}"))
+            return Answer(document=document, error=ValueError(f"the answer could not be read: {exc}"))
         context = dict(call.context)
         records = [{**{k: v for k, v in context.items() if k not in r}, **r} for r in records]
-        return _Answer(records, document)
+        return Answer(records, document)
 
-    async def _classify(self, spec: EndpointSpec, checked: FunctionStatus, answer: _Answer,
-                        used: Mapping[str, Any] | None) -> FunctionStatus:
+    async def _classify(
+        self, spec: EndpointSpec, checked: FunctionStatus, answer: Answer, used: Mapping[str, Any] | None
+    ) -> FunctionStatus:
         base = replace(checked, sampled_with=used)
         function = checked.function
         if answer.timed_out:
-            return replace(base, available=False, status=UNCHECKED,
-                           fix=f"no answer within {self.timeout:g} s; try: moodle-assets test {spec.name}")
+            return replace(
+                base,
+                available=False,
+                status=UNCHECKED,
+                fix=f"no answer within {self.timeout:g} s; try: moodle-assets test {spec.name}",
+            )
         error = answer.error
         if isinstance(error, FunctionNotInServiceError):
             return replace(base, available=False, status=MISSING, fix=service_fix(function))
@@ -309,14 +297,21 @@ class Sampler:
             refusal = refusal_of(function, code, error.exception, error.moodle_message, error.debuginfo)
             if refusal is not None and code == "cannotviewreport" and await self._completion_off():
                 # Completion tracking is off: there is nothing to report, it is not a refusal.
-                return replace(base, caveats=base.caveats + (
-                    f"the sample course has completion tracking off, so Moodle said: {said}",))
+                return replace(
+                    base,
+                    caveats=base.caveats + (f"the sample course has completion tracking off, so Moodle said: {said}",),
+                )
             if refusal is not None:
                 return self._refused(base, refusal, said)
             if code in spec.empty_on:
                 return base
-            return replace(base, available=False, status=FAILED, moodle_said=said,
-                           fix=f"the sample call failed; see it with: moodle-assets test {spec.name}")
+            return replace(
+                base,
+                available=False,
+                status=FAILED,
+                moodle_said=said,
+                fix=f"the sample call failed; see it with: moodle-assets test {spec.name}",
+            )
         if isinstance(error, MoodleError):  # the site did not answer usably (transport, HTTP)
             message = " ".join(str(error).split())
             return replace(base, available=False, status=UNCHECKED, fix=f"the sample call did not complete: {message}")
@@ -329,10 +324,18 @@ class Sampler:
         return base
 
     def _refused(self, base: FunctionStatus, refusal: Refusal, said: str) -> FunctionStatus:
-        return replace(base, available=False, status=REFUSED, capability=refusal.capability,
-                       capability_name=refusal.name, moodle_said=said, also=refusal.also, fix=grant_fix(refusal))
+        return replace(
+            base,
+            available=False,
+            status=REFUSED,
+            capability=refusal.capability,
+            capability_name=refusal.name,
+            moodle_said=said,
+            also=refusal.also,
+            fix=grant_fix(refusal),
+        )
 
-    def _warned_refusal(self, function: str, answer: _Answer) -> tuple[Refusal, str] | None:
+    def _warned_refusal(self, function: str, answer: Answer) -> tuple[Refusal, str] | None:
         """An empty answer whose warnings say the token may not read the data (no exception)."""
         if answer.records or not isinstance(answer.document, Mapping):
             return None
@@ -344,7 +347,7 @@ class Sampler:
                 capability = WARNING_CAPABILITIES.get((function, code))
                 name = CAPABILITY_NAMES.get(capability) if capability else None
                 checked = FUNCTION_CAPABILITIES.get(function, ())
-                also = tuple(checked[checked.index(capability) + 1:]) if capability in checked else ()
+                also = tuple(checked[checked.index(capability) + 1 :]) if capability in checked else ()
                 return Refusal(capability, name, also), f"warning {code}: {message}"
         return None
 
@@ -366,15 +369,29 @@ class Sampler:
     def _blocked(self, status: FunctionStatus, parent: str) -> FunctionStatus:
         """Its ids come from ``parent``, which cannot run: what unblocks the parent unblocks it."""
         upstream = self.results[parent]
-        return replace(status, available=False, status=BLOCKED, blocked_by=parent,
-                       capability=upstream.capability, capability_name=upstream.capability_name,
-                       also=upstream.also, fix=f"its ids come from {parent}, which cannot run: {upstream.fix}")
+        return replace(
+            status,
+            available=False,
+            status=BLOCKED,
+            blocked_by=parent,
+            capability=upstream.capability,
+            capability_name=upstream.capability_name,
+            also=upstream.also,
+            fix=f"its ids come from {parent}, which cannot run: {upstream.fix}",
+        )
 
     def _follow(self, checked: FunctionStatus, parent: FunctionStatus | None) -> FunctionStatus:
         """An exploded asset makes no call: it can run when its parent can, and what unblocks
         the parent (the capability to grant) unblocks it."""
         if parent is None or parent.status == OK:
             return checked
-        return replace(checked, available=False, status=BLOCKED, blocked_by=parent.asset,
-                       capability=parent.capability, capability_name=parent.capability_name,
-                       also=parent.also, fix=f"its rows come from {parent.asset}, which cannot run: {parent.fix}")
+        return replace(
+            checked,
+            available=False,
+            status=BLOCKED,
+            blocked_by=parent.asset,
+            capability=parent.capability,
+            capability_name=parent.capability_name,
+            also=parent.also,
+            fix=f"its rows come from {parent.asset}, which cannot run: {parent.fix}",
+        )
