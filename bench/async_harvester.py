@@ -39,8 +39,9 @@ from bench.sequential_harvester import TOKEN, flatten  # noqa: E402
 
 class Moodle:
     def __init__(self, url: str, token: str, concurrency: int) -> None:
-        self.http = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency,
-                                                                      max_keepalive_connections=concurrency))
+        self.http = httpx.AsyncClient(
+            timeout=60, limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        )
         self.url = url.rstrip("/") + "/webservice/rest/server.php"
         self.token = token
         self.slots = asyncio.Semaphore(concurrency)
@@ -61,8 +62,9 @@ class Moodle:
 async def harvest(m: Moodle) -> dict[str, list[dict]]:
     index, page = [], 0
     while True:
-        found = await m.call("core_course_search_courses", criterianame="search", criteriavalue="", page=page,
-                             perpage=100)
+        found = await m.call(
+            "core_course_search_courses", criterianame="search", criteriavalue="", page=page, perpage=100
+        )
         index += found["courses"]
         page += 1
         if not found["courses"] or len(index) >= found["total"]:
@@ -71,12 +73,14 @@ async def harvest(m: Moodle) -> dict[str, list[dict]]:
     try:
         courses = await m.call("core_course_get_courses", options={"ids": ids})
     except RuntimeError:
+
         async def one(cid: int) -> list[dict]:
             try:
                 return await m.call("core_course_get_courses", options={"ids": [cid]})
             except RuntimeError as error:
                 print("skip course", cid, error, file=sys.stderr)
                 return []
+
         courses = [c for found in await asyncio.gather(*(one(cid) for cid in ids)) for c in found]
 
     enrolled: list[dict] = []
@@ -99,8 +103,9 @@ async def harvest(m: Moodle) -> dict[str, list[dict]]:
         await asyncio.gather(*(completion_of(courseid, u["id"]) for u in users))
 
     async def attempts_of(quizid: int, userid: int) -> None:
-        answer = await m.call("mod_quiz_get_user_attempts", quizid=quizid, userid=userid, status="all",
-                              includepreviews=0)
+        answer = await m.call(
+            "mod_quiz_get_user_attempts", quizid=quizid, userid=userid, status="all", includepreviews=0
+        )
         attempts.extend(answer["attempts"])
 
     async def quiz_side() -> list[dict]:
@@ -114,8 +119,14 @@ async def harvest(m: Moodle) -> dict[str, list[dict]]:
         return quizzes
 
     quizzes, *_ = await asyncio.gather(quiz_side(), *(course(c["id"]) for c in courses))
-    return {"course_index": index, "courses": courses, "enrolled_users": enrolled,
-            "activity_completion": completion, "quizzes": quizzes, "quiz_attempts": attempts}
+    return {
+        "course_index": index,
+        "courses": courses,
+        "enrolled_users": enrolled,
+        "activity_completion": completion,
+        "quizzes": quizzes,
+        "quiz_attempts": attempts,
+    }
 
 
 def save(db: str, tables: dict[str, list[dict]]) -> None:
@@ -132,8 +143,11 @@ def save(db: str, tables: dict[str, list[dict]]) -> None:
                 for row in rows:
                     out.write(json.dumps(row))
                     out.write("\n")
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_json(?, format='newline_delimited', "
-                        "maximum_object_size=67108864, sample_size=-1)", [path])
+            con.execute(
+                f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_json(?, format='newline_delimited', "
+                "maximum_object_size=67108864, sample_size=-1)",
+                [path],
+            )
         con.execute("COMMIT")
         con.close()
     finally:
@@ -159,10 +173,20 @@ def main() -> None:
         tables, calls = asyncio.run(run(args.url, args.concurrency))
         fetched = time.perf_counter() - started
         save(args.db, tables)
-    emit({"side": f"async{args.concurrency}", "success": True, "wall": watch.wall, "cpu": watch.cpu,
-          "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before,
-          "rows": {name: len(rows) for name, rows in tables.items()}, "client_calls": calls,
-          "fetch_seconds": fetched, "load_seconds": watch.wall - fetched})
+    emit(
+        {
+            "side": f"async{args.concurrency}",
+            "success": True,
+            "wall": watch.wall,
+            "cpu": watch.cpu,
+            "peak_rss_mb": peak_rss_mb(),
+            "rss_before_mb": rss_before,
+            "rows": {name: len(rows) for name, rows in tables.items()},
+            "client_calls": calls,
+            "fetch_seconds": fetched,
+            "load_seconds": watch.wall - fetched,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def rss_mb() -> float:
 class Stopwatch:
     """Wall time and CPU time of a phase of this process."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self.wall0, self.cpu0 = time.perf_counter(), cpu_seconds()
         return self
 
@@ -87,7 +87,7 @@ def emit(result: dict[str, Any]) -> None:
 def parse_result(stdout: str) -> dict[str, Any]:
     for line in reversed(stdout.splitlines()):
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError("the measured process printed no result:\n" + stdout[-2000:])
 
 

@@ -33,24 +33,35 @@ def main() -> None:
     target = Warehouse(os.path.join(folder, "load.duckdb"), lock_timeout=10)
     with duckdb.connect(source, read_only=True) as con:
         for table in tables:
-            columns = [r[0] for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
-                       if r[0] not in ("_loaded_at", "_item")]
+            columns = [
+                r[0]
+                for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
+                if r[0] not in ("_loaded_at", "_item")
+            ]
             select = ", ".join(f'"{c}"' for c in columns)
             # Rows as Moodle-shaped dicts (JSON columns back to objects), as the fetch yields them.
-            rows = [json.loads(line) for (line,) in con.execute(
-                f'SELECT to_json(t)::VARCHAR FROM (SELECT {select} FROM moodle."{table}") t').fetchall()]
+            rows = [
+                json.loads(line)
+                for (line,) in con.execute(
+                    f'SELECT to_json(t)::VARCHAR FROM (SELECT {select} FROM moodle."{table}") t'
+                ).fetchall()
+            ]
             started = time.perf_counter()
             with StagedRecords() as staged:
                 for i in range(0, len(rows), 500):
-                    staged.add(rows[i:i + 500])
+                    staged.add(rows[i : i + 500])
                 staged.paths()
                 staged_s = time.perf_counter() - started
                 loaded = time.perf_counter()
                 target.replace_table(f"moodle.{table}", staged)
                 load_s = time.perf_counter() - loaded
-            out[table] = {"rows": len(rows), "stage_s": round(staged_s, 4), "load_s": round(load_s, 4),
-                          "load_us_per_row": round(1e6 * load_s / max(len(rows), 1), 2),
-                          "stage_us_per_row": round(1e6 * staged_s / max(len(rows), 1), 2)}
+            out[table] = {
+                "rows": len(rows),
+                "stage_s": round(staged_s, 4),
+                "load_s": round(load_s, 4),
+                "load_us_per_row": round(1e6 * load_s / max(len(rows), 1), 2),
+                "stage_us_per_row": round(1e6 * staged_s / max(len(rows), 1), 2),
+            }
             del rows
     emit({"side": "load_time", "tables": out})
 

@@ -92,7 +92,8 @@ def main() -> None:
         m = event.materialization
         meta = {k: v.value for k, v in m.metadata.items()}
         per_asset[m.asset_key.path[-1]] = {
-            "rows": meta.get("dagster/row_count"), "calls": meta.get("api_calls"),
+            "rows": meta.get("dagster/row_count"),
+            "calls": meta.get("api_calls"),
             "seconds": meta.get("duration_s"),
         }
     step_seconds = {}
@@ -101,11 +102,19 @@ def main() -> None:
             step_seconds[event.step_key] = round(event.event_specific_data.duration_ms / 1000, 3)
     warehouse = Warehouse(args.db, lock_timeout=10)
     tables = {name: warehouse.query(f"SELECT count(*) FROM moodle.{name}")[0][0] for name in per_asset}
-    emit({
-        "side": "project", "success": result.success, "wall": watch.wall, "cpu": watch.cpu,
-        "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before, "rows": tables,
-        "assets": per_asset, "steps": step_seconds,
-    })
+    emit(
+        {
+            "side": "project",
+            "success": result.success,
+            "wall": watch.wall,
+            "cpu": watch.cpu,
+            "peak_rss_mb": peak_rss_mb(),
+            "rss_before_mb": rss_before,
+            "rows": tables,
+            "assets": per_asset,
+            "steps": step_seconds,
+        }
+    )
 
 
 if __name__ == "__main__":

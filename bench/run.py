@@ -75,10 +75,23 @@ class Site:
 
     def __init__(self, scale: float, model: SiteModel, now: int | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "site.py"), "--scale", str(scale), "--workers", str(model.workers),
-             "--service-ms", str(model.service_ms), "--jitter-ms", str(model.jitter_ms)]
+            [
+                sys.executable,
+                str(ROOT / "bench" / "site.py"),
+                "--scale",
+                str(scale),
+                "--workers",
+                str(model.workers),
+                "--service-ms",
+                str(model.service_ms),
+                "--jitter-ms",
+                str(model.jitter_ms),
+            ]
             + ([] if now is None else ["--now", str(now)]),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         self.url = self._read()["url"]
 
@@ -97,7 +110,7 @@ class Site:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
 
-    def __enter__(self) -> "Site":
+    def __enter__(self) -> Site:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -108,8 +121,9 @@ def measure(site: Site, argv: list[str]) -> dict[str, Any]:
     """Run one measured side in a child process; add the calls the site served meanwhile."""
     site.command("reset")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=CHILD_TIMEOUT)
+    done = subprocess.run(
+        [sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=CHILD_TIMEOUT
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = parse_result(done.stdout)
@@ -134,12 +148,19 @@ def table_contents(db: str) -> dict[str, dict[str, list]]:
 
     out: dict[str, dict[str, list]] = {}
     with duckdb.connect(db, read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' "
-            "AND table_name NOT LIKE '\\_%' ESCAPE '\\'").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' "
+                "AND table_name NOT LIKE '\\_%' ESCAPE '\\'"
+            ).fetchall()
+        ]
         for table in tables:
-            columns = sorted(r[0] for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
-                             if r[0] not in ("_loaded_at", "_item"))
+            columns = sorted(
+                r[0]
+                for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
+                if r[0] not in ("_loaded_at", "_item")
+            )
             select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
             rows = con.execute(f'SELECT {select} FROM moodle."{table}"').fetchall()
             out[table] = {"rows": sorted(rows, key=repr)}
@@ -169,26 +190,39 @@ def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) 
     nightly, reference = table_contents(f"{tmp}/inc.duckdb"), table_contents(f"{tmp}/inc-full.duckdb")
     same = {t: (nightly.get(t) or {}).get("rows") == reference[t]["rows"] for t in sorted(reference)}
     differ = {t: differing_columns(nightly.get(t), reference[t]) for t, ok in same.items() if not ok}
-    return {"first": first, "day": day, "incremental": second, "full": full, "same_tables": same,
-            "differing_columns": differ}
+    return {
+        "first": first,
+        "day": day,
+        "incremental": second,
+        "full": full,
+        "same_tables": same,
+        "differing_columns": differ,
+    }
 
 
 def print_incremental(inc: dict[str, Any], share: float) -> None:
     second, full, day = inc["incremental"], inc["full"], inc["day"]
-    print(f"\n== incremental refresh, {share:.0%} of students active "
-          f"({day['active_users']} of {day['students']}: {day['attempts']} attempts, {day['submissions']} "
-          f"submissions, {day['completions']} completions, {day['discussions']} discussions, "
-          "1 enrolment, 1 unenrolment)")
+    print(
+        f"\n== incremental refresh, {share:.0%} of students active "
+        f"({day['active_users']} of {day['students']}: {day['attempts']} attempts, {day['submissions']} "
+        f"submissions, {day['completions']} completions, {day['discussions']} discussions, "
+        "1 enrolment, 1 unenrolment)"
+    )
     print(f"{'':34s}{'first full':>14s}{'incremental':>14s}{'full again':>14s}")
-    for label, fmt in [("wall s", lambda r: f"{r['wall']:.1f}"), ("HTTP calls (site)", lambda r: f"{r['calls']}"),
-                       ("client CPU s", lambda r: f"{r['cpu']:.2f}")]:
+    for label, fmt in [
+        ("wall s", lambda r: f"{r['wall']:.1f}"),
+        ("HTTP calls (site)", lambda r: f"{r['calls']}"),
+        ("client CPU s", lambda r: f"{r['cpu']:.2f}"),
+    ]:
         print(f"{label:34s}" + "".join(f"{fmt(r):>14s}" for r in (inc["first"], second, full)))
     print("calls by function (incremental / full again)")
     for fn in sorted(full["server_calls"], key=lambda f: -full["server_calls"][f]):
         print(f"  {fn:50s}{second['server_calls'].get(fn, 0):>8d}{full['server_calls'][fn]:>8d}")
     differ = [t for t, ok in inc["same_tables"].items() if not ok]
-    print(f"tables equal a full harvest: {len(inc['same_tables']) - len(differ)} of {len(inc['same_tables'])}"
-          + (f"; DIFFER: {', '.join(differ)}" if differ else ""))
+    print(
+        f"tables equal a full harvest: {len(inc['same_tables']) - len(differ)} of {len(inc['same_tables'])}"
+        + (f"; DIFFER: {', '.join(differ)}" if differ else "")
+    )
     for table, columns in inc.get("differing_columns", {}).items():
         print(f"  {table}: differing columns {', '.join(columns) or '(row multiplicity only)'}")
 
@@ -263,8 +297,9 @@ def verdict(ok: bool) -> str:
     return "MET " if ok else "MISS"
 
 
-def print_side_by_side(title: str, p: dict, s: dict | None, match: dict | None, capacity: float,
-                       need: dict | None) -> None:
+def print_side_by_side(
+    title: str, p: dict, s: dict | None, match: dict | None, capacity: float, need: dict | None
+) -> None:
     print(f"\n== {title}")
     cols = [("project", p)] + ([("sequential", s)] if s else [])
     print(f"{'':34s}" + "".join(f"{name:>14s}" for name, _ in cols))
@@ -297,18 +332,24 @@ def print_side_by_side(title: str, p: dict, s: dict | None, match: dict | None, 
             line += "   same keys" if match[table] else "   KEYS DIFFER"
         print(line)
     if s:
-        print(f"ratios project/sequential: wall {p['wall'] / s['wall']:.2f}, calls {p['calls'] / s['calls']:.2f}, "
-              f"CPU {p['cpu'] / s['cpu']:.2f}, peak RSS {p['peak_rss_mb'] / s['peak_rss_mb']:.2f}")
+        print(
+            f"ratios project/sequential: wall {p['wall'] / s['wall']:.2f}, calls {p['calls'] / s['calls']:.2f}, "
+            f"CPU {p['cpu'] / s['cpu']:.2f}, peak RSS {p['peak_rss_mb'] / s['peak_rss_mb']:.2f}"
+        )
     print(f"project wall {p['wall']:.1f}s vs floor {floor:.1f}s")
 
 
 def report_incremental(inc: dict[str, Any]) -> None:
     second, full = inc["incremental"], inc["full"]
     share = second["calls"] / full["calls"]
-    print(f"  {verdict(share <= TARGET_INCREMENTAL)} incremental run <= 10 % of a full harvest's calls: "
-          f"{second['calls']} vs {full['calls']} ({share:.1%})")
-    print(f"  {verdict(all(inc['same_tables'].values()))} incremental tables equal a full harvest "
-          f"({sum(inc['same_tables'].values())} of {len(inc['same_tables'])})")
+    print(
+        f"  {verdict(share <= TARGET_INCREMENTAL)} incremental run <= 10 % of a full harvest's calls: "
+        f"{second['calls']} vs {full['calls']} ({share:.1%})"
+    )
+    print(
+        f"  {verdict(all(inc['same_tables'].values()))} incremental tables equal a full harvest "
+        f"({sum(inc['same_tables'].values())} of {len(inc['same_tables'])})"
+    )
 
 
 def main() -> None:
@@ -316,25 +357,36 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, choices=[1.0, 10.0, 100.0])
     parser.add_argument("--quick", action="store_true", help="skip 'everything', the sweep and the 10x sequential run")
     parser.add_argument("--probe-seconds", type=float, default=3.0)
-    parser.add_argument("--active-share", type=float, default=0.05,
-                        help="share of students active during the simulated day (incremental measurement)")
+    parser.add_argument(
+        "--active-share",
+        type=float,
+        default=0.05,
+        help="share of students active during the simulated day (incremental measurement)",
+    )
     parser.add_argument("--only-incremental", action="store_true", help="run only the incremental measurement")
     parser.add_argument("--user-rounds", type=int, default=3, help="rounds of the user view (alternated sides)")
-    parser.add_argument("--user-executors", default="default",
-                        help="executors of the user view's Dagster runs, the first is the one the targets use "
-                             "(default = the jobs' own; in_process, multiprocess, forkserver)")
+    parser.add_argument(
+        "--user-executors",
+        default="default",
+        help="executors of the user view's Dagster runs, the first is the one the targets use "
+        "(default = the jobs' own; in_process, multiprocess, forkserver)",
+    )
     parser.add_argument("--only-user", action="store_true", help="run only the user view (and the scaled chain)")
     parser.add_argument("--no-user", action="store_true", help="skip the user view")
     args = parser.parse_args()
     model = SiteModel()
     out: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "model": model_dict(model), "scale": args.scale, "quick": args.quick,
+        "model": model_dict(model),
+        "scale": args.scale,
+        "quick": args.quick,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    print(f"site model: {model.workers} workers x {model.service_ms:g}+U(0,{model.jitter_ms:g}) ms "
-          f"(nominal {model.nominal_capacity:.1f} calls/s); machine: {os.cpu_count()} CPUs, shared by the site and "
-          "the client")
+    print(
+        f"site model: {model.workers} workers x {model.service_ms:g}+U(0,{model.jitter_ms:g}) ms "
+        f"(nominal {model.nominal_capacity:.1f} calls/s); machine: {os.cpu_count()} CPUs, shared by the site and "
+        "the client"
+    )
     tmp = tempfile.mkdtemp(prefix="moodle-bench-")
     if args.only_incremental:
         inc = out["incremental"] = incremental_refresh(model, args.scale, args.active_share, tmp)
@@ -348,12 +400,22 @@ def main() -> None:
         capacity = max(probe.values())
         out["probe"] = {str(k): round(v, 1) for k, v in probe.items()}
         out["capacity"] = capacity
-        print("probe (calls/s by calls in flight): " + ", ".join(f"{k}: {v:.1f}" for k, v in probe.items())
-              + f"  -> capacity {capacity:.1f} calls/s (real site: ~25 sequential, ~55 at 4 in flight)")
+        print(
+            "probe (calls/s by calls in flight): "
+            + ", ".join(f"{k}: {v:.1f}" for k, v in probe.items())
+            + f"  -> capacity {capacity:.1f} calls/s (real site: ~25 sequential, ~55 at 4 in flight)"
+        )
 
         if not args.no_user:
-            out["user"] = user_view(site, tmp, capacity, args.user_rounds, args.user_executors.split(","),
-                                    harvest=not args.quick or args.only_user, sequential=True)
+            out["user"] = user_view(
+                site,
+                tmp,
+                capacity,
+                args.user_rounds,
+                args.user_executors.split(","),
+                harvest=not args.quick or args.only_user,
+                sequential=True,
+            )
     if args.only_user:
         if args.scale > 1:
             with Site(args.scale, model) as site:
@@ -372,8 +434,9 @@ def main() -> None:
         if not args.quick:
             everything = project(site, f"{tmp}/all.duckdb", "all")
             out["everything"] = everything
-            print_side_by_side("everything (every unpartitioned asset), 1x, project", everything, None, None,
-                               capacity, None)
+            print_side_by_side(
+                "everything (every unpartitioned asset), 1x, project", everything, None, None, capacity, None
+            )
             print("  seconds per asset (step / harvest+load):")
             for name, a in sorted(everything["assets"].items(), key=lambda kv: -(kv[1]["seconds"] or 0)):
                 step = everything["steps"].get(f"moodle__{name}", 0)
@@ -408,47 +471,67 @@ def main() -> None:
     # ------------------------------------------------------------- targets
     print("\n== targets (project)")
     floor = p1["calls"] / capacity
-    print(f"  {verdict(p1['wall'] <= TARGET_WALL * floor)} wall <= 1.15 x floor: chain 1x {p1['wall']:.1f}s vs "
-          f"{TARGET_WALL * floor:.1f}s ({p1['wall'] / floor:.2f} x floor)")
+    print(
+        f"  {verdict(p1['wall'] <= TARGET_WALL * floor)} wall <= 1.15 x floor: chain 1x {p1['wall']:.1f}s vs "
+        f"{TARGET_WALL * floor:.1f}s ({p1['wall'] / floor:.2f} x floor)"
+    )
     if "everything" in out:
         e = out["everything"]
         ef = e["calls"] / capacity
-        print(f"  {verdict(e['wall'] <= TARGET_WALL * ef)} wall <= 1.15 x floor: everything 1x {e['wall']:.1f}s vs "
-              f"{TARGET_WALL * ef:.1f}s ({e['wall'] / ef:.2f} x floor)")
+        print(
+            f"  {verdict(e['wall'] <= TARGET_WALL * ef)} wall <= 1.15 x floor: everything 1x {e['wall']:.1f}s vs "
+            f"{TARGET_WALL * ef:.1f}s ({e['wall'] / ef:.2f} x floor)"
+        )
     if "chain10" in out:
         p10 = out["chain10"]["project"]
         f10 = p10["calls"] / capacity
-        print(f"  {verdict(p10['wall'] <= TARGET_WALL * f10)} wall <= 1.15 x floor: chain 10x {p10['wall']:.1f}s vs "
-              f"{TARGET_WALL * f10:.1f}s ({p10['wall'] / f10:.2f} x floor)")
+        print(
+            f"  {verdict(p10['wall'] <= TARGET_WALL * f10)} wall <= 1.15 x floor: chain 10x {p10['wall']:.1f}s vs "
+            f"{TARGET_WALL * f10:.1f}s ({p10['wall'] / f10:.2f} x floor)"
+        )
     for label, result, needs in [("1x", p1, need)] + (
-            [("10x", out["chain10"]["project"], out["chain10"]["need"])] if "chain10" in out else []):
-        extra = {fn: result["server_calls"].get(fn, 0) - n for fn, n in needs.items()
-                 if result["server_calls"].get(fn, 0) > n}
+        [("10x", out["chain10"]["project"], out["chain10"]["need"])] if "chain10" in out else []
+    ):
+        extra = {
+            fn: result["server_calls"].get(fn, 0) - n
+            for fn, n in needs.items()
+            if result["server_calls"].get(fn, 0) > n
+        }
         other = {fn: c for fn, c in result["server_calls"].items() if fn not in needs}
         total_need = sum(needs.values())
-        print(f"  {verdict(not extra and not other)} calls <= need ({label}): {result['calls']} vs {total_need}; "
-              f"extra {extra or '-'}{'; not needed ' + str(other) if other else ''}")
-    print(f"  {verdict(cpu_ms(p1) <= TARGET_CPU_MS)} client CPU <= 3 ms/call: chain 1x {cpu_ms(p1):.2f} ms/call "
-          f"(sequential script {cpu_ms(s1):.2f})")
+        print(
+            f"  {verdict(not extra and not other)} calls <= need ({label}): {result['calls']} vs {total_need}; "
+            f"extra {extra or '-'}{'; not needed ' + str(other) if other else ''}"
+        )
+    print(
+        f"  {verdict(cpu_ms(p1) <= TARGET_CPU_MS)} client CPU <= 3 ms/call: chain 1x {cpu_ms(p1):.2f} ms/call "
+        f"(sequential script {cpu_ms(s1):.2f})"
+    )
     if "everything" in out:
-        print(f"  {verdict(cpu_ms(out['everything']) <= TARGET_CPU_MS)} client CPU <= 3 ms/call: everything "
-              f"{cpu_ms(out['everything']):.2f} ms/call")
+        print(
+            f"  {verdict(cpu_ms(out['everything']) <= TARGET_CPU_MS)} client CPU <= 3 ms/call: everything "
+            f"{cpu_ms(out['everything']):.2f} ms/call"
+        )
     if "chain10" in out:
         p10 = out["chain10"]["project"]
         print(f"  {verdict(cpu_ms(p10) <= TARGET_CPU_MS)} client CPU <= 3 ms/call: chain 10x {cpu_ms(p10):.2f} ms/call")
         growth = p10["peak_rss_mb"] / p1["peak_rss_mb"] - 1
         over1 = p1["peak_rss_mb"] - p1["rss_before_mb"]
         over10 = p10["peak_rss_mb"] - p10["rss_before_mb"]
-        print(f"  {verdict(abs(growth) <= TARGET_RSS)} peak RSS flat 1x -> 10x: {p1['peak_rss_mb']:.0f} -> "
-              f"{p10['peak_rss_mb']:.0f} MB ({growth:+.0%}); growth during the run {over1:.0f} -> {over10:.0f} MB")
+        print(
+            f"  {verdict(abs(growth) <= TARGET_RSS)} peak RSS flat 1x -> 10x: {p1['peak_rss_mb']:.0f} -> "
+            f"{p10['peak_rss_mb']:.0f} MB ({growth:+.0%}); growth during the run {over1:.0f} -> {over10:.0f} MB"
+        )
         s10 = out["chain10"]["sequential"]
         if s10:
             print(f"       sequential script: {s1['peak_rss_mb']:.0f} -> {s10['peak_rss_mb']:.0f} MB")
     if "sweep" in out:
         walls = {int(k): v["wall"] for k, v in out["sweep"].items()}
         best = min(walls, key=walls.get)
-        print(f"  {verdict(walls[4] <= 1.05 * walls[best])} default max_concurrency 4 within 5 % of the best "
-              f"({best}: {walls[best]:.1f}s; 4: {walls[4]:.1f}s)")
+        print(
+            f"  {verdict(walls[4] <= 1.05 * walls[best])} default max_concurrency 4 within 5 % of the best "
+            f"({best}: {walls[best]:.1f}s; 4: {walls[4]:.1f}s)"
+        )
 
     report_incremental(out["incremental"])
 

@@ -69,7 +69,7 @@ def save(con, table: str, rows: list[dict]) -> None:
         return
     # Nested values as JSON text, so DuckDB gets plain columns.
     flat = [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()} for row in rows]
-    frame = pd.DataFrame(flat)
+    frame = pd.DataFrame(flat)  # noqa: F841 (read by name by DuckDB's replacement scan)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
 
 
@@ -104,7 +104,9 @@ def harvest(m: Moodle, con) -> dict[str, int]:
 
     completion = []
     for user in enrolled:
-        answer = m.call("core_completion_get_activities_completion_status", courseid=user["courseid"], userid=user["id"])
+        answer = m.call(
+            "core_completion_get_activities_completion_status", courseid=user["courseid"], userid=user["id"]
+        )
         for status in answer["statuses"]:
             status["courseid"], status["userid"] = user["courseid"], user["id"]
             completion.append(status)
@@ -119,11 +121,19 @@ def harvest(m: Moodle, con) -> dict[str, int]:
         by_course.setdefault(user["courseid"], []).append(user["id"])
     for quiz in quizzes:
         for userid in by_course.get(quiz["course"], []):
-            answer = m.call("mod_quiz_get_user_attempts", quizid=quiz["id"], userid=userid, status="all", includepreviews=0)
+            answer = m.call(
+                "mod_quiz_get_user_attempts", quizid=quiz["id"], userid=userid, status="all", includepreviews=0
+            )
             attempts += answer["attempts"]
     save(con, "quiz_attempts", attempts)
-    return {"course_index": len(index), "courses": len(courses), "enrolled_users": len(enrolled),
-            "activity_completion": len(completion), "quizzes": len(quizzes), "quiz_attempts": len(attempts)}
+    return {
+        "course_index": len(index),
+        "courses": len(courses),
+        "enrolled_users": len(enrolled),
+        "activity_completion": len(completion),
+        "quizzes": len(quizzes),
+        "quiz_attempts": len(attempts),
+    }
 
 
 def main() -> None:
@@ -135,9 +145,19 @@ def main() -> None:
         started = time.perf_counter()
         rows = harvest(m, con)
         con.close()
-    emit({"side": "sequential", "success": True, "wall": watch.wall, "cpu": watch.cpu,
-          "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before, "rows": rows,
-          "client_calls": m.calls, "seconds": time.perf_counter() - started})
+    emit(
+        {
+            "side": "sequential",
+            "success": True,
+            "wall": watch.wall,
+            "cpu": watch.cpu,
+            "peak_rss_mb": peak_rss_mb(),
+            "rss_before_mb": rss_before,
+            "rows": rows,
+            "client_calls": m.calls,
+            "seconds": time.perf_counter() - started,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import DEMO_NOW, cpu_seconds  # noqa: E402
-from moodle_assets.demo.dataset import DemoConfig, generate  # noqa: E402
 from moodle_assets.demo.activity import simulate_day  # noqa: E402
+from moodle_assets.demo.dataset import DemoConfig, generate  # noqa: E402
 from moodle_assets.demo.server import DemoServer  # noqa: E402
 
 
@@ -52,13 +52,21 @@ def main() -> None:
             elif command.startswith("simulate"):
                 share = float(command.split()[1]) if len(command.split()) > 1 else 0.05
                 report = simulate_day(server.dataset, active_share=share)
-                print(json.dumps({
-                    "active_users": len(report.active_users), "attempts": report.attempts,
-                    "submissions": report.submissions, "completions": report.completions,
-                    "discussions": report.discussions, "enrolled": report.enrolled,
-                    "unenrolled": report.unenrolled,
-                    "students": len({e["userid"] for e in server.dataset.enrolments if e["role"] == "student"}),
-                }), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "active_users": len(report.active_users),
+                            "attempts": report.attempts,
+                            "submissions": report.submissions,
+                            "completions": report.completions,
+                            "discussions": report.discussions,
+                            "enrolled": report.enrolled,
+                            "unenrolled": report.unenrolled,
+                            "students": len({e["userid"] for e in server.dataset.enrolments if e["role"] == "student"}),
+                        }
+                    ),
+                    flush=True,
+                )
             elif command == "stats":
                 calls = collections.Counter(call.function for call in list(server.calls))
                 print(json.dumps({"calls": dict(calls), "cpu": cpu_seconds() - cpu0}), flush=True)

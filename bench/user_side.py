@@ -139,12 +139,19 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if log is not subprocess.DEVNULL:
         log.close()
-    emit({
-        "side": args.label or os.path.basename(command[0]), "success": code == 0, "returncode": code,
-        "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": sampler.peak_rss_kb / 1024, "peak_pss_mb": sampler.peak_pss_kb / 1024,
-        "max_process_rss_mb": usage.ru_maxrss / 1024, "processes": len(sampler.seen),
-    })
+    emit(
+        {
+            "side": args.label or os.path.basename(command[0]),
+            "success": code == 0,
+            "returncode": code,
+            "wall": wall,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": sampler.peak_rss_kb / 1024,
+            "peak_pss_mb": sampler.peak_pss_kb / 1024,
+            "max_process_rss_mb": usage.ru_maxrss / 1024,
+            "processes": len(sampler.seen),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import os
 import statistics
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,23 +43,37 @@ DEMO_TOKEN = "demo-token-admin-0123456789abcdef"
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 MODULE = "moodle_assets.definitions"
 CHAIN_SELECTION = ",".join(f"moodle/{name}" for name in ["site_info", *CHAIN])
-DAY = datetime.fromtimestamp(DEMO_NOW, timezone.utc).strftime("%Y-%m-%d")
+DAY = datetime.fromtimestamp(DEMO_NOW, UTC).strftime("%Y-%m-%d")
 TIMEOUT = 3600
 
 # What the forkserver preloads: the project and the modules a step imports to open a SQLite
 # instance (otherwise ~0.9 s per step).
 FORKSERVER_PRELOAD = [
-    "dagster._core.executor.multiprocess", MODULE, "dagster._core.instance.factory",
-    "dagster._core.storage.sqlite_storage", "dagster._core.storage.runs", "dagster._core.storage.event_log",
-    "dagster._core.storage.schedules", "dagster._core.storage.local_compute_log_manager",
-    "dagster._core.run_coordinator", "dagster._core.scheduler",
+    "dagster._core.executor.multiprocess",
+    MODULE,
+    "dagster._core.instance.factory",
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.runs",
+    "dagster._core.storage.event_log",
+    "dagster._core.storage.schedules",
+    "dagster._core.storage.local_compute_log_manager",
+    "dagster._core.run_coordinator",
+    "dagster._core.scheduler",
 ]
 EXECUTORS: dict[str, dict | None] = {
     "default": None,  # the job's own executor, no run config
     "in_process": {"execution": {"config": {"in_process": {}}}},
     "multiprocess": {"execution": {"config": {"multiprocess": {}}}},
-    "forkserver": {"execution": {"config": {"multiprocess": {
-        "max_concurrent": 3, "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}}}}}},
+    "forkserver": {
+        "execution": {
+            "config": {
+                "multiprocess": {
+                    "max_concurrent": 3,
+                    "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}},
+                }
+            }
+        }
+    },
 }
 
 
@@ -74,12 +88,23 @@ class UserView:
         self.count = 0
         env = self._env()
         # The instance's SQLite storage and migrations, made before any clock starts.
-        subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get()"],
-                       env=env, check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get()"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
 
     def _env(self, db: str | None = None) -> dict[str, str]:
-        env = dict(os.environ, DAGSTER_HOME=str(self.home), MOODLE_URL=self.site.url, MOODLE_TOKEN=DEMO_TOKEN,
-                   MOODLE_ASSETS_NOW=str(DEMO_NOW), PYTHONPATH=str(ROOT))
+        env = dict(
+            os.environ,
+            DAGSTER_HOME=str(self.home),
+            MOODLE_URL=self.site.url,
+            MOODLE_TOKEN=DEMO_TOKEN,
+            MOODLE_ASSETS_NOW=str(DEMO_NOW),
+            PYTHONPATH=str(ROOT),
+        )
         if db:
             env["MOODLE_DUCKDB_PATH"] = db
         return env
@@ -90,21 +115,37 @@ class UserView:
         self.site.command("reset")
         done = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "user_side.py"), "--label", label, "--log", str(log), "--", *command],
-            env=self._env(db), capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT,
+            env=self._env(db),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            cwd=ROOT,
         )
         if done.returncode != 0:
             raise RuntimeError(f"bench/user_side.py failed for {label}:\n{done.stderr[-3000:]}")
         result = parse_result(done.stdout)
         stats = self.site.command("stats")
-        result.update(label=label, server_calls=stats["calls"], calls=sum(stats["calls"].values()),
-                      server_cpu=stats["cpu"], log=str(log))
+        result.update(
+            label=label,
+            server_calls=stats["calls"],
+            calls=sum(stats["calls"].values()),
+            server_cpu=stats["cpu"],
+            log=str(log),
+        )
         if not result["success"]:  # reported and kept: a failed run's time still says something
             text = log.read_text(errors="replace") if log.exists() else ""
-            failed = sorted({parts[parts.index("STEP_FAILURE") - 1] for parts in
-                             (line.split(" - ") for line in text.splitlines() if " - STEP_FAILURE - " in line)})
+            failed = sorted(
+                {
+                    parts[parts.index("STEP_FAILURE") - 1]
+                    for parts in (line.split(" - ") for line in text.splitlines() if " - STEP_FAILURE - " in line)
+                }
+            )
             result["failed_steps"] = failed
-            print(f"  !! {label} failed (exit {result['returncode']}); failed steps: {', '.join(failed) or '?'}; "
-                  f"log {log}", flush=True)
+            print(
+                f"  !! {label} failed (exit {result['returncode']}); failed steps: {', '.join(failed) or '?'}; "
+                f"log {log}",
+                flush=True,
+            )
         return result
 
     def _config(self, executor: str) -> list[str]:
@@ -119,12 +160,27 @@ class UserView:
         return self.measure("import", [sys.executable, "-c", f"import {MODULE}"])
 
     def materialize(self, label: str, selection: str, db: str, executor: str = "default") -> dict[str, Any]:
-        return self.measure(label, [DAGSTER, "asset", "materialize", "-m", MODULE, "--select", selection,
-                                    *self._config(executor)], db)
+        return self.measure(
+            label, [DAGSTER, "asset", "materialize", "-m", MODULE, "--select", selection, *self._config(executor)], db
+        )
 
     def harvest(self, label: str, db: str, executor: str = "default") -> dict[str, Any]:
-        return self.measure(label, [DAGSTER, "job", "execute", "-m", MODULE, "-j", "moodle_harvest",
-                                    "--tags", json.dumps({"dagster/partition": DAY}), *self._config(executor)], db)
+        return self.measure(
+            label,
+            [
+                DAGSTER,
+                "job",
+                "execute",
+                "-m",
+                MODULE,
+                "-j",
+                "moodle_harvest",
+                "--tags",
+                json.dumps({"dagster/partition": DAY}),
+                *self._config(executor),
+            ],
+            db,
+        )
 
     def script(self, label: str, name: str, db: str, *args: str) -> dict[str, Any]:
         return self.measure(label, [sys.executable, str(ROOT / "bench" / name), self.site.url, db, *args], db)
@@ -138,24 +194,29 @@ class UserView:
         if not runs:
             return {}
         with sqlite3.connect(runs[-1]) as con:
-            rows = con.execute("SELECT dagster_event_type, step_key, timestamp FROM event_logs "
-                               "WHERE dagster_event_type IS NOT NULL ORDER BY id").fetchall()
+            rows = con.execute(
+                "SELECT dagster_event_type, step_key, timestamp FROM event_logs "
+                "WHERE dagster_event_type IS NOT NULL ORDER BY id"
+            ).fetchall()
         stamp = {}
         steps: dict[str, list[float]] = {}
         for kind, step, when in rows:
-            t = datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp()
+            t = datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp()
             stamp.setdefault(kind, t)
             if kind in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE"):
                 stamp["end"] = t
             if step and kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
                 steps.setdefault(step, []).append(t)
-        first = min(t for _, _, w in rows for t in [datetime.fromisoformat(w).replace(tzinfo=timezone.utc).timestamp()])
+        first = min(t for _, _, w in rows for t in [datetime.fromisoformat(w).replace(tzinfo=UTC).timestamp()])
         if "PIPELINE_START" not in stamp or "end" not in stamp:
             return {}
         busy = sum(max(ts) - min(ts) for ts in steps.values() if len(ts) > 1)
-        return {"run_creation_s": round(stamp["PIPELINE_START"] - first, 2),
-                "run_s": round(stamp["end"] - stamp["PIPELINE_START"], 2),
-                "steps": len(steps), "step_seconds": round(busy, 2)}
+        return {
+            "run_creation_s": round(stamp["PIPELINE_START"] - first, 2),
+            "run_s": round(stamp["end"] - stamp["PIPELINE_START"], 2),
+            "steps": len(steps),
+            "step_seconds": round(busy, 2),
+        }
 
 
 def median(results: list[dict[str, Any]], key: str) -> float:
@@ -170,9 +231,14 @@ def spread(results: list[dict[str, Any]], key: str) -> str:
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians (and min-max) of a side's rounds."""
     out = {k: median(results, k) for k in ("wall", "cpu", "peak_rss_mb", "peak_pss_mb", "max_process_rss_mb", "calls")}
-    out.update(rounds=len(results), failed=sum(not r["success"] for r in results),
-               wall_range=spread(results, "wall"), cpu_range=spread(results, "cpu"),
-               walls=[round(r["wall"], 2) for r in results], processes=max(r["processes"] for r in results))
+    out.update(
+        rounds=len(results),
+        failed=sum(not r["success"] for r in results),
+        wall_range=spread(results, "wall"),
+        cpu_range=spread(results, "cpu"),
+        walls=[round(r["wall"], 2) for r in results],
+        processes=max(r["processes"] for r in results),
+    )
     for extra in ("run_creation_s", "run_s", "step_seconds", "steps"):
         values = [r["events"][extra] for r in results if r.get("events", {}).get(extra) is not None]
         if values:
@@ -180,8 +246,9 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def user_view(site: Any, tmp: str, capacity: float, rounds: int, executors: list[str], harvest: bool,
-              sequential: bool) -> dict[str, Any]:
+def user_view(
+    site: Any, tmp: str, capacity: float, rounds: int, executors: list[str], harvest: bool, sequential: bool
+) -> dict[str, Any]:
     """Every user-view side against ``site``, alternated over ``rounds``; medians and targets."""
     view = UserView(site, tmp)
     sides: dict[str, list[dict[str, Any]]] = {}
@@ -190,40 +257,75 @@ def user_view(site: Any, tmp: str, capacity: float, rounds: int, executors: list
         if events:
             result["events"] = view.run_events(result)
         sides.setdefault(name, []).append(result)
-        extra = f", run {result['events'].get('run_s')}s after {result['events'].get('run_creation_s')}s of run " \
-                "creation" if result.get("events") else ""
-        print(f"  {name:28s} wall {result['wall']:6.1f}s  CPU {result['cpu']:5.1f}s  peak RSS {result['peak_rss_mb']:5.0f} MB"
-              f"  calls {result['calls']:5d}{extra}", flush=True)
+        extra = (
+            f", run {result['events'].get('run_s')}s after {result['events'].get('run_creation_s')}s of run creation"
+            if result.get("events")
+            else ""
+        )
+        print(
+            f"  {name:28s} wall {result['wall']:6.1f}s  CPU {result['cpu']:5.1f}s  peak RSS {result['peak_rss_mb']:5.0f} MB"
+            f"  calls {result['calls']:5d}{extra}",
+            flush=True,
+        )
 
     print(f"\n== user view: fresh processes, timed from process start ({rounds} rounds, alternated)", flush=True)
     for r in range(rounds):
         add("import definitions", view.import_definitions())
         for ex in executors:
-            add(f"one call [{ex}]", view.materialize(f"one-call-{ex}", "moodle/site_info", f"{tmp}/u-one-{ex}-{r}.duckdb",
-                                                     ex), events=True)
+            add(
+                f"one call [{ex}]",
+                view.materialize(f"one-call-{ex}", "moodle/site_info", f"{tmp}/u-one-{ex}-{r}.duckdb", ex),
+                events=True,
+            )
         for ex in executors:
-            add(f"chain [{ex}]", view.materialize(f"chain-{ex}", CHAIN_SELECTION, f"{tmp}/u-chain-{ex}-{r}.duckdb", ex),
-                events=True)
-            add("async 8", view.script("async8", "async_harvester.py", f"{tmp}/u-async8-{r}.duckdb", "--concurrency", "8"))
-            add("async 4", view.script("async4", "async_harvester.py", f"{tmp}/u-async4-{r}.duckdb", "--concurrency", "4"))
+            add(
+                f"chain [{ex}]",
+                view.materialize(f"chain-{ex}", CHAIN_SELECTION, f"{tmp}/u-chain-{ex}-{r}.duckdb", ex),
+                events=True,
+            )
+            add(
+                "async 8",
+                view.script("async8", "async_harvester.py", f"{tmp}/u-async8-{r}.duckdb", "--concurrency", "8"),
+            )
+            add(
+                "async 4",
+                view.script("async4", "async_harvester.py", f"{tmp}/u-async4-{r}.duckdb", "--concurrency", "4"),
+            )
         if harvest:  # other executors once: a multiprocess harvest takes minutes
-            for ex in (executors if r == 0 else executors[:1]):
-                add(f"harvest [{ex}]", view.harvest(f"harvest-{ex}", f"{tmp}/u-harvest-{ex}-{r}.duckdb", ex), events=True)
+            for ex in executors if r == 0 else executors[:1]:
+                add(
+                    f"harvest [{ex}]",
+                    view.harvest(f"harvest-{ex}", f"{tmp}/u-harvest-{ex}-{r}.duckdb", ex),
+                    events=True,
+                )
     if sequential:
         add("sequential", view.script("sequential", "sequential_harvester.py", f"{tmp}/u-seq.duckdb"))
 
-    out: dict[str, Any] = {"rounds": rounds, "executors": executors, "sides": {k: summary(v) for k, v in sides.items()},
-                           "raw": {k: [{x: r[x] for x in ("wall", "cpu", "peak_rss_mb", "peak_pss_mb", "calls", "processes",
-                                                          "success")}
-                                       | {"events": r.get("events")} for r in v] for k, v in sides.items()}}
+    out: dict[str, Any] = {
+        "rounds": rounds,
+        "executors": executors,
+        "sides": {k: summary(v) for k, v in sides.items()},
+        "raw": {
+            k: [
+                {x: r[x] for x in ("wall", "cpu", "peak_rss_mb", "peak_pss_mb", "calls", "processes", "success")}
+                | {"events": r.get("events")}
+                for r in v
+            ]
+            for k, v in sides.items()
+        },
+    }
     s = out["sides"]
     best_async = min(("async 4", "async 8"), key=lambda k: s[k]["wall"])
     out["best_async"] = best_async
-    print(f"\n{'':30s}{'wall s (median, range)':>26s}{'CPU s':>8s}{'peak RSS':>10s}{'PSS':>6s}{'calls':>7s}{'procs':>6s}")
+    print(
+        f"\n{'':30s}{'wall s (median, range)':>26s}{'CPU s':>8s}{'peak RSS':>10s}{'PSS':>6s}{'calls':>7s}{'procs':>6s}"
+    )
     for name, v in s.items():
-        print(f"  {name:28s}{v['wall']:>10.1f} ({v['wall_range']:>11s}){v['cpu']:>8.1f}{v['peak_rss_mb']:>10.0f}"
-              f"{v['peak_pss_mb']:>6.0f}{v['calls']:>7.0f}{v['processes']:>6d}"
-              + (f"   {v['failed']} of {v['rounds']} runs FAILED" if v["failed"] else ""))
+        print(
+            f"  {name:28s}{v['wall']:>10.1f} ({v['wall_range']:>11s}){v['cpu']:>8.1f}{v['peak_rss_mb']:>10.0f}"
+            f"{v['peak_pss_mb']:>6.0f}{v['calls']:>7.0f}{v['processes']:>6d}"
+            + (f"   {v['failed']} of {v['rounds']} runs FAILED" if v["failed"] else "")
+        )
     targets = {}
     default = executors[0]
     chain, script = s[f"chain [{default}]"], s[best_async]
@@ -244,14 +346,18 @@ def user_view(site: Any, tmp: str, capacity: float, rounds: int, executors: list
         targets["harvest_wall_ratio"] = h["wall"] / targets["harvest_floor_s"]
     targets["chain_calls_per_s"] = chain["calls"] / chain["wall"]
     out["targets"] = targets
-    print(f"\n  chain [{default}] / {best_async}: wall {targets['chain_wall_ratio']:.2f} (target <= 1.15), "
-          f"CPU {targets['chain_cpu_ratio']:.2f} (target <= 2); round by round: wall "
-          f"{targets['chain_wall_ratio_paired']:.2f} (median of {targets['chain_wall_ratios']}), "
-          f"CPU {targets['chain_cpu_ratio_paired']:.2f}")
+    print(
+        f"\n  chain [{default}] / {best_async}: wall {targets['chain_wall_ratio']:.2f} (target <= 1.15), "
+        f"CPU {targets['chain_cpu_ratio']:.2f} (target <= 2); round by round: wall "
+        f"{targets['chain_wall_ratio_paired']:.2f} (median of {targets['chain_wall_ratios']}), "
+        f"CPU {targets['chain_cpu_ratio_paired']:.2f}"
+    )
     print(f"  one-call run {one['wall']:.1f}s vs import {imp['wall']:.1f}s + 2 s = {imp['wall'] + 2:.1f}s")
     if harvest:
-        print(f"  harvest {s[f'harvest [{default}]']['wall']:.1f}s vs floor {targets['harvest_floor_s']:.1f}s "
-              f"({targets['harvest_wall_ratio']:.2f}, target <= 1.15)")
+        print(
+            f"  harvest {s[f'harvest [{default}]']['wall']:.1f}s vs floor {targets['harvest_floor_s']:.1f}s "
+            f"({targets['harvest_wall_ratio']:.2f}, target <= 1.15)"
+        )
     return out
 
 
@@ -263,19 +369,35 @@ def chain_at_scale(site: Any, tmp: str, capacity: float, label: str, with_script
     chain = view.materialize(f"chain-{label}", CHAIN_SELECTION, db)
     chain["events"] = view.run_events(chain)
     out["chain"] = chain
-    print(f"  chain [{label}] wall {chain['wall']:.1f}s, {chain['calls']} calls, {chain['calls'] / chain['wall']:.1f} calls/s "
-          f"({chain['calls'] / chain['wall'] / capacity:.0%} of capacity), CPU {chain['cpu']:.1f}s, peak RSS "
-          f"{chain['peak_rss_mb']:.0f} MB (largest process {chain['max_process_rss_mb']:.0f})", flush=True)
+    print(
+        f"  chain [{label}] wall {chain['wall']:.1f}s, {chain['calls']} calls, {chain['calls'] / chain['wall']:.1f} calls/s "
+        f"({chain['calls'] / chain['wall'] / capacity:.0%} of capacity), CPU {chain['cpu']:.1f}s, peak RSS "
+        f"{chain['peak_rss_mb']:.0f} MB (largest process {chain['max_process_rss_mb']:.0f})",
+        flush=True,
+    )
     if with_script:
-        script = view.script(f"async8-{label}", "async_harvester.py", f"{tmp}/u-async8-{label}.duckdb", "--concurrency", "8")
+        script = view.script(
+            f"async8-{label}", "async_harvester.py", f"{tmp}/u-async8-{label}.duckdb", "--concurrency", "8"
+        )
         out["async8"] = script
-        print(f"  async 8 [{label}] wall {script['wall']:.1f}s, {script['calls']} calls, CPU {script['cpu']:.1f}s, peak RSS "
-              f"{script['peak_rss_mb']:.0f} MB; chain / script wall {chain['wall'] / script['wall']:.2f}", flush=True)
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "load_time.py"), db], capture_output=True, text=True,
-                          timeout=TIMEOUT, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        print(
+            f"  async 8 [{label}] wall {script['wall']:.1f}s, {script['calls']} calls, CPU {script['cpu']:.1f}s, peak RSS "
+            f"{script['peak_rss_mb']:.0f} MB; chain / script wall {chain['wall'] / script['wall']:.2f}",
+            flush=True,
+        )
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "load_time.py"), db],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     if done.returncode == 0:
         out["load_time"] = parse_result(done.stdout)["tables"]
         for table, v in out["load_time"].items():
-            print(f"    load {table:22s} {v['rows']:>8d} rows  stage {v['stage_s']:.3f}s  load {v['load_s']:.3f}s "
-                  f"({v['load_us_per_row']:.1f} us/row)")
+            print(
+                f"    load {table:22s} {v['rows']:>8d} rows  stage {v['stage_s']:.3f}s  load {v['load_s']:.3f}s "
+                f"({v['load_us_per_row']:.1f} us/row)"
+            )
     return out

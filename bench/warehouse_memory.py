@@ -66,8 +66,10 @@ def main(total: int = 200_000, per_course: int = 1_000) -> None:
             staged.paths()
             size = sum(f.stat().st_size for f in staged.directory.iterdir()) / 2**20
             staged_s = time.perf_counter() - started
-            print(f"staged   {staged.row_count:>9,}  RSS {rss_mb():6.0f} MB  peak {peak_mb():6.0f} MB  "
-                  f"{staged_s:5.1f}s  file {size:.0f} MB")
+            print(
+                f"staged   {staged.row_count:>9,}  RSS {rss_mb():6.0f} MB  peak {peak_mb():6.0f} MB  "
+                f"{staged_s:5.1f}s  file {size:.0f} MB"
+            )
             started = time.perf_counter()
             result = warehouse.replace_table("moodle.enrolled_users", staged)
             load_s = time.perf_counter() - started

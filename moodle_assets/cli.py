@@ -30,8 +30,11 @@ def _demo_server(args: argparse.Namespace) -> int:
     from moodle_assets.demo.dataset import DemoConfig
     from moodle_assets.demo.server import serve
 
-    serve(host=args.host, port=args.port,
-          config=DemoConfig(seed=args.seed, scale=args.scale, moodle_version=args.moodle_version))
+    serve(
+        host=args.host,
+        port=args.port,
+        config=DemoConfig(seed=args.seed, scale=args.scale, moodle_version=args.moodle_version),
+    )
     return 0
 
 
@@ -74,13 +77,18 @@ def run_demo_harvest(days_back: int = 100, days_ahead: int = 30) -> None:
         partition_keys = graph.get(key).partitions_def.get_partition_keys()
         window = demo_window(partition_keys, today, days_back, days_ahead)
         if window is None:
-            print(f"No {key.to_user_string()} partitions around {today}: they run {partition_keys[0]} .. "
-                  f"{partition_keys[-1]}", flush=True)
+            print(
+                f"No {key.to_user_string()} partitions around {today}: they run {partition_keys[0]} .. "
+                f"{partition_keys[-1]}",
+                flush=True,
+            )
             continue
         start, end = window
         print(f"Materialising {key.to_user_string()} partitions {start} .. {end} in one run ...", flush=True)
         result = job.execute_in_process(
-            instance=instance, asset_selection=[key], raise_on_error=False,
+            instance=instance,
+            asset_selection=[key],
+            raise_on_error=False,
             tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
         )
         if not result.success:
@@ -94,7 +102,9 @@ def run_demo_harvest(days_back: int = 100, days_ahead: int = 30) -> None:
             todo.extend(graph.get(key).child_keys)
     if downstream:
         print(f"Rebuilding {', '.join(k.to_user_string() for k in sorted(downstream))} ...", flush=True)
-        if not job.execute_in_process(instance=instance, asset_selection=sorted(downstream), raise_on_error=False).success:
+        if not job.execute_in_process(
+            instance=instance, asset_selection=sorted(downstream), raise_on_error=False
+        ).success:
             raise SystemExit("Rebuilding the assets built on the calendar failed; see the run in the Dagster UI.")
 
 
@@ -121,7 +131,10 @@ def _demo(args: argparse.Namespace) -> int:
 
         warehouse = Warehouse()
         snapshot = warehouse.refresh_snapshot()
-        print(f"\nDone: the assets are in {warehouse.path}" + (f" (snapshot for SQL clients: {snapshot})" if snapshot else ""))
+        print(
+            f"\nDone: the assets are in {warehouse.path}"
+            + (f" (snapshot for SQL clients: {snapshot})" if snapshot else "")
+        )
         if args.no_ui:
             return 0
         print(
@@ -133,9 +146,20 @@ def _demo(args: argparse.Namespace) -> int:
             flush=True,
         )
         ui = subprocess.run(
-            [sys.executable, "-m", "dagster", "dev", "-m", "moodle_assets.definitions",
-             "-h", "127.0.0.1", "-p", str(args.ui_port)],
-            env=os.environ.copy(), check=False,
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "dev",
+                "-m",
+                "moodle_assets.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(args.ui_port),
+            ],
+            env=os.environ.copy(),
+            check=False,
         )
         return ui.returncode
     except KeyboardInterrupt:
@@ -153,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=DEMO_PORT)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--moodle-version", choices=["4.5", "5.0"], default="4.5",
-                   help="The Moodle release the site answers as (default 4.5).")
+    p.add_argument(
+        "--moodle-version",
+        choices=["4.5", "5.0"],
+        default="4.5",
+        help="The Moodle release the site answers as (default 4.5).",
+    )
     p.set_defaults(func=_demo_server)
 
     p = sub.add_parser("demo", help="Start the demo Moodle, materialise every asset, open the Dagster UI.")

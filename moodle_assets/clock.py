@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 ENV = "MOODLE_ASSETS_NOW"
 
@@ -32,13 +32,13 @@ _override: datetime | None = None
 def parse(value: Moment) -> datetime:
     """An aware UTC datetime from unix seconds, an ISO date(-time) or a datetime."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
         text = value.strip()
         try:
-            return datetime.fromtimestamp(float(text), timezone.utc)
+            return datetime.fromtimestamp(float(text), UTC)
         except (ValueError, OverflowError, OSError):
             pass
         try:
@@ -61,7 +61,7 @@ def now() -> datetime:
             return parse(text)
         except ValueError as exc:
             raise ValueError(f"{ENV}: {exc}") from None
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def now_ts() -> int:

@@ -26,8 +26,15 @@ def quote_identifier(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def preview_markdown(rows: Sequence[Mapping[str, Any]], limit_cols: int = 8, *, width: int = 40,
-                     hide_private: bool = True, none: str | None = None, ensure_ascii: bool = False) -> str:
+def preview_markdown(
+    rows: Sequence[Mapping[str, Any]],
+    limit_cols: int = 8,
+    *,
+    width: int = 40,
+    hide_private: bool = True,
+    none: str | None = None,
+    ensure_ascii: bool = False,
+) -> str:
     """``rows`` as a Markdown table of at most ``limit_cols`` columns, cells cut to ``width``.
 
     ``hide_private`` leaves out bookkeeping columns (a leading ``_``); ``none`` is the text of a

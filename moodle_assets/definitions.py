@@ -5,13 +5,18 @@ found from the project folder (:mod:`moodle_assets.project`), not the working di
 the same assets load wherever Dagster was started.
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from dagster import Definitions, EnvVar
 
 from moodle_assets.analytics import AnalyticsSettings, analytics_assets, analytics_checks
 from moodle_assets.assets.factory import build_endpoint_asset
-from moodle_assets.assets.jobs import build_nightly_schedule, harvest_job, moodle_executor, refresh_snapshot_after_harvest
+from moodle_assets.assets.jobs import (
+    build_nightly_schedule,
+    harvest_job,
+    moodle_executor,
+    refresh_snapshot_after_harvest,
+)
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.assets.site_checks import build_site_check
 from moodle_assets.endpoints import load_specs

@@ -51,8 +51,10 @@ def project_dir() -> Path:
     if setting:
         folder = Path(setting).expanduser().resolve()
         if not folder.is_dir():
-            raise SettingError(f"{PROJECT_DIR_ENV} is {setting!r}, but {folder} is not a folder: "
-                               f"set it to your project folder, or unset it")
+            raise SettingError(
+                f"{PROJECT_DIR_ENV} is {setting!r}, but {folder} is not a folder: "
+                f"set it to your project folder, or unset it"
+            )
         return folder
     return installed_project_dir() or Path.cwd().resolve()
 

@@ -31,7 +31,7 @@ def snapshot(out: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["MOODLE_PROJECT_DIR"] = folder
         os.environ.pop("MOODLE_ENDPOINTS_FILE", None)
-        from dagster import PartitionKeyRange, materialize
+        from dagster import materialize
 
         from moodle_assets import clock
         from moodle_assets.demo.dataset import DemoConfig, generate
@@ -46,24 +46,43 @@ def snapshot(out: str) -> None:
             result = materialize(plain, resources=res, raise_on_error=False)
             assert result.success, "the unpartitioned harvest failed"
             for asset in (a for a in assets if a.partitions_def is not None):
-                result = materialize([asset], resources=res, raise_on_error=False,
-                                     tags={"dagster/asset_partition_range_start": PARTITIONS[0],
-                                           "dagster/asset_partition_range_end": PARTITIONS[1]})
+                result = materialize(
+                    [asset],
+                    resources=res,
+                    raise_on_error=False,
+                    tags={
+                        "dagster/asset_partition_range_start": PARTITIONS[0],
+                        "dagster/asset_partition_range_end": PARTITIONS[1],
+                    },
+                )
                 assert result.success, f"the partitioned harvest of {asset.key} failed"
             calls = sorted(json.dumps([c.function, c.fields, c.token_kind, c.method]) for c in server.calls)
             site = server.url.rstrip("/")
         tables = {}
-        for (table,) in rows(db, "SELECT table_name FROM information_schema.tables "
-                                 "WHERE table_schema = 'moodle' ORDER BY 1"):
-            columns = [r[0] for r in rows(db, "SELECT column_name, data_type FROM information_schema.columns "
-                                              "WHERE table_schema = 'moodle' AND table_name = ? ORDER BY ordinal_position",
-                                          [table])]
+        for (table,) in rows(
+            db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' ORDER BY 1"
+        ):
+            columns = [
+                r[0]
+                for r in rows(
+                    db,
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'moodle' AND table_name = ? ORDER BY ordinal_position",
+                    [table],
+                )
+            ]
             kept = [c for c in columns if c not in LOAD_TIMES]
-            types = rows(db, "SELECT column_name, data_type FROM information_schema.columns "
-                             "WHERE table_schema = 'moodle' AND table_name = ? ORDER BY ordinal_position", [table])
+            types = rows(
+                db,
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'moodle' AND table_name = ? ORDER BY ordinal_position",
+                [table],
+            )
             select = ", ".join('"' + c + '"' for c in kept) or "1"
-            data = sorted(json.dumps(list(r), default=str).replace(site, "SITE")
-                          for r in rows(db, f'SELECT {select} FROM moodle."{table}"'))
+            data = sorted(
+                json.dumps(list(r), default=str).replace(site, "SITE")
+                for r in rows(db, f'SELECT {select} FROM moodle."{table}"')
+            )
             tables[table] = {"columns": [list(t) for t in types if t[0] not in LOAD_TIMES], "rows": data}
     Path(out).write_text(json.dumps({"tables": tables, "calls": calls}))
     print(f"{out}: {len(tables)} tables, {sum(len(t['rows']) for t in tables.values())} rows, {len(calls)} calls")
@@ -87,8 +106,10 @@ def compare(before: str, after: str) -> int:
     for p in problems:
         print(p)
     rows_total = sum(len(t["rows"]) for t in a["tables"].values())
-    print(f"{len(a['tables'])} tables, {rows_total} rows, {len(a['calls'])} calls: "
-          + ("identical" if not problems else f"{len(problems)} difference(s)"))
+    print(
+        f"{len(a['tables'])} tables, {rows_total} rows, {len(a['calls'])} calls: "
+        + ("identical" if not problems else f"{len(problems)} difference(s)")
+    )
     return 1 if problems else 0
 
 

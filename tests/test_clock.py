@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from tests.conftest import DEMO_NOW
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400
 # Far from DEMO_NOW and from the system clock, so no test can pass by reading either.
-ELSEWHERE = datetime(2031, 5, 17, 8, 30, tzinfo=timezone.utc)
+ELSEWHERE = datetime(2031, 5, 17, 8, 30, tzinfo=UTC)
 UPDATES_FILE = """
 - name: recent_updates
   function: core_course_get_updates_since
@@ -43,26 +43,29 @@ def system_clock(monkeypatch):
 
 
 def test_tests_stand_at_the_demo_moment():
-    assert clock.now() == datetime.fromtimestamp(DEMO_NOW, timezone.utc)
+    assert clock.now() == datetime.fromtimestamp(DEMO_NOW, UTC)
     assert os.environ[clock.ENV] == str(DEMO_NOW)
 
 
 def test_unset_it_is_the_system_clock(system_clock):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     moment = clock.now()
-    assert before <= moment <= datetime.now(timezone.utc)
-    assert moment.tzinfo is timezone.utc
-    assert clock.today() == moment.date() or clock.today() == datetime.now(timezone.utc).date()
+    assert before <= moment <= datetime.now(UTC)
+    assert moment.tzinfo is UTC
+    assert clock.today() == moment.date() or clock.today() == datetime.now(UTC).date()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1795700000", datetime(2026, 11, 26, 13, 33, 20, tzinfo=timezone.utc)),
-    (" 1795700000.5 ", datetime(2026, 11, 26, 13, 33, 20, 500000, tzinfo=timezone.utc)),
-    ("2026-11-26T13:33:20Z", datetime(2026, 11, 26, 13, 33, 20, tzinfo=timezone.utc)),
-    ("2026-11-26T15:33:20+02:00", datetime(2026, 11, 26, 13, 33, 20, tzinfo=timezone.utc)),
-    ("2026-11-26T13:33:20", datetime(2026, 11, 26, 13, 33, 20, tzinfo=timezone.utc)),  # no zone: UTC
-    ("2026-11-26", datetime(2026, 11, 26, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1795700000", datetime(2026, 11, 26, 13, 33, 20, tzinfo=UTC)),
+        (" 1795700000.5 ", datetime(2026, 11, 26, 13, 33, 20, 500000, tzinfo=UTC)),
+        ("2026-11-26T13:33:20Z", datetime(2026, 11, 26, 13, 33, 20, tzinfo=UTC)),
+        ("2026-11-26T15:33:20+02:00", datetime(2026, 11, 26, 13, 33, 20, tzinfo=UTC)),
+        ("2026-11-26T13:33:20", datetime(2026, 11, 26, 13, 33, 20, tzinfo=UTC)),  # no zone: UTC
+        ("2026-11-26", datetime(2026, 11, 26, tzinfo=UTC)),
+    ],
+)
 def test_environment_variable_sets_it(system_clock, monkeypatch, text, expected):
     monkeypatch.setenv(clock.ENV, text)
     assert clock.now() == expected and clock.now().utcoffset() == timedelta(0)
@@ -83,7 +86,7 @@ def test_in_process_setting_wins_and_frozen_restores(system_clock, monkeypatch):
         assert os.environ[clock.ENV] == "1700000000"  # the environment is left alone
     assert clock.now_ts() == 1700000000
     with clock.frozen("2030-01-01", environment=True):
-        assert os.environ[clock.ENV] == str(int(datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()))
+        assert os.environ[clock.ENV] == str(int(datetime(2030, 1, 1, tzinfo=UTC).timestamp()))
     assert os.environ[clock.ENV] == "1700000000"
     clock.set_now(ELSEWHERE.timestamp())
     assert clock.now() == ELSEWHERE
@@ -108,7 +111,9 @@ def test_a_load_sends_the_clock_moment(demo_server, tmp_path):
     spec = next(s for s in load_specs(path) if s.name == "recent_updates")
     first = len(demo_server.calls)
     with clock.frozen(ELSEWHERE):
-        assert run([build_endpoint_asset(spec)], resources(demo_server.url, DEMO_TOKEN, str(tmp_path / "m.duckdb"))).success
+        assert run(
+            [build_endpoint_asset(spec)], resources(demo_server.url, DEMO_TOKEN, str(tmp_path / "m.duckdb"))
+        ).success
     sent = [dict(c.fields) for c in demo_server.calls[first:] if c.function == "core_course_get_updates_since"]
     assert [s["since"] for s in sent] == [str(int(ELSEWHERE.timestamp()) - DAY)]
 
@@ -116,10 +121,20 @@ def test_a_load_sends_the_clock_moment(demo_server, tmp_path):
 def test_separate_processes_agree_through_the_environment(tmp_path):
     """A demo server and the `test` command in two processes, on a day neither the demo's
     fixed moment nor the system clock is: the site has updates within the command's last day."""
-    env = {**os.environ, clock.ENV: ELSEWHERE.isoformat(), "PYTHONPATH": str(ROOT),
-           "MOODLE_ENDPOINTS_FILE": str(tmp_path / "none.yaml"), "MOODLE_DUCKDB_PATH": str(tmp_path / "m.duckdb")}
-    server = subprocess.Popen([sys.executable, "-m", "moodle_assets.cli", "demo-server", "--port", "0", "--scale", "0.2"],
-                              env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    env = {
+        **os.environ,
+        clock.ENV: ELSEWHERE.isoformat(),
+        "PYTHONPATH": str(ROOT),
+        "MOODLE_ENDPOINTS_FILE": str(tmp_path / "none.yaml"),
+        "MOODLE_DUCKDB_PATH": str(tmp_path / "m.duckdb"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moodle_assets.cli", "demo-server", "--port", "0", "--scale", "0.2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = ""
         while "listening on" not in line:
@@ -127,9 +142,24 @@ def test_separate_processes_agree_through_the_environment(tmp_path):
             assert line, "the demo server exited before listening"
         url = re.search(r"listening on (\S+)", line).group(1)
         done = subprocess.run(
-            [sys.executable, "-m", "moodle_assets.cli", "test", "--function", "core_course_get_updates_since",
-             "--param", "courseid=2", "--param", "since={now-1}", "--data-path", "$.instances[*]"],
-            env={**env, "MOODLE_URL": url, "MOODLE_TOKEN": DEMO_TOKEN}, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "moodle_assets.cli",
+                "test",
+                "--function",
+                "core_course_get_updates_since",
+                "--param",
+                "courseid=2",
+                "--param",
+                "since={now-1}",
+                "--data-path",
+                "$.instances[*]",
+            ],
+            env={**env, "MOODLE_URL": url, "MOODLE_TOKEN": DEMO_TOKEN},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         server.terminate()

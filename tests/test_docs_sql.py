@@ -43,8 +43,11 @@ def queries(document: str) -> list[tuple[str, str]]:
 
 
 def cases() -> list:
-    return [pytest.param(document, how, query, id=f"{document}:{i}")
-            for document in DOCS for i, (how, query) in enumerate(queries(document))]
+    return [
+        pytest.param(document, how, query, id=f"{document}:{i}")
+        for document in DOCS
+        for i, (how, query) in enumerate(queries(document))
+    ]
 
 
 @pytest.mark.parametrize("document", list(DOCS))

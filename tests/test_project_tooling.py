@@ -58,8 +58,7 @@ def dg_env(tmp_path_factory) -> dict[str, str]:
 
 
 def test_dg_check_defs_loads_the_definitions(dg_env):
-    done = subprocess.run([str(DG), "check", "defs"], cwd=ROOT, env=dg_env, capture_output=True, text=True,
-                          timeout=180)
+    done = subprocess.run([str(DG), "check", "defs"], cwd=ROOT, env=dg_env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully" in done.stdout + done.stderr
 
@@ -67,8 +66,9 @@ def test_dg_check_defs_loads_the_definitions(dg_env):
 def test_dg_list_defs_shows_every_template_and_model(dg_env):
     from moodle_assets.definitions import defs
 
-    done = subprocess.run([str(DG), "list", "defs", "--json"], cwd=ROOT, env=dg_env, capture_output=True,
-                          text=True, timeout=180)
+    done = subprocess.run(
+        [str(DG), "list", "defs", "--json"], cwd=ROOT, env=dg_env, capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr
     listed = {a["asset_key"] for a in json.loads(done.stdout)["assets"]}
     expected = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}

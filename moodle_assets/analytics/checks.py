@@ -9,8 +9,7 @@ built while a raw table it reads (or one its upstream models read) was never mat
 has zeros that mean "not loaded"; the check names the tables and the assets to materialise.
 """
 
-
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, asset_check
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, asset_check
 
 from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.warehouse.sql import quote
@@ -27,8 +26,12 @@ def _missing(model: Model) -> AssetCheckResult:
 def keys_unique_check(model: Model) -> AssetChecksDefinition:
     keys = ", ".join(quote(k) for k in model.key)
 
-    @asset_check(asset=model_key(model.name), name="keys_unique", blocking=True,
-                 description=f"({', '.join(model.key)}) identifies one row of {model.table}.")
+    @asset_check(
+        asset=model_key(model.name),
+        name="keys_unique",
+        blocking=True,
+        description=f"({', '.join(model.key)}) identifies one row of {model.table}.",
+    )
     def _check(warehouse: WarehouseResource) -> AssetCheckResult:
         wh = warehouse.get()
         if not wh.table_exists(model.table):
@@ -37,15 +40,19 @@ def keys_unique_check(model: Model) -> AssetChecksDefinition:
             f"SELECT (SELECT count(*) FROM (SELECT {keys} FROM {model.table} GROUP BY ALL HAVING count(*) > 1)), "
             f"(SELECT count(*) FROM {model.table} WHERE " + " OR ".join(f"{quote(k)} IS NULL" for k in model.key) + ")"
         )
-        return AssetCheckResult(passed=duplicates == 0 and nulls == 0,
-                                metadata={"duplicate_keys": duplicates, "null_keys": nulls})
+        return AssetCheckResult(
+            passed=duplicates == 0 and nulls == 0, metadata={"duplicate_keys": duplicates, "null_keys": nulls}
+        )
 
     return _check
 
 
 def rates_in_range_check(model: Model) -> AssetChecksDefinition:
-    @asset_check(asset=model_key(model.name), name="rates_between_0_and_1",
-                 description=f"{', '.join(model.rates)} lie between 0 and 1 (or are NULL).")
+    @asset_check(
+        asset=model_key(model.name),
+        name="rates_between_0_and_1",
+        description=f"{', '.join(model.rates)} lie between 0 and 1 (or are NULL).",
+    )
     def _check(warehouse: WarehouseResource) -> AssetCheckResult:
         wh = warehouse.get()
         if not wh.table_exists(model.table):
@@ -69,20 +76,27 @@ def rates_in_range_check(model: Model) -> AssetChecksDefinition:
 def courses_exist_check(model: Model) -> AssetChecksDefinition:
     column = quote(model.course_column)
 
-    @asset_check(asset=model_key(model.name), name="courses_exist",
-                 description=f"Every {model.course_column} of {model.table} is a course of moodle.courses.")
+    @asset_check(
+        asset=model_key(model.name),
+        name="courses_exist",
+        description=f"Every {model.course_column} of {model.table} is a course of moodle.courses.",
+    )
     def _check(warehouse: WarehouseResource) -> AssetCheckResult:
         wh = warehouse.get()
         if not wh.table_exists(model.table):
             return _missing(model)
         if not wh.table_exists("moodle.courses"):
             return AssetCheckResult(passed=False, metadata={"reason": "moodle.courses does not exist yet"})
-        unknown = [row[0] for row in wh.query(
-            f"SELECT DISTINCT m.{column} FROM {model.table} AS m "
-            f"WHERE m.{column} IS NULL OR m.{column} NOT IN (SELECT id FROM moodle.courses) ORDER BY 1"
-        )]
+        unknown = [
+            row[0]
+            for row in wh.query(
+                f"SELECT DISTINCT m.{column} FROM {model.table} AS m "
+                f"WHERE m.{column} IS NULL OR m.{column} NOT IN (SELECT id FROM moodle.courses) ORDER BY 1"
+            )
+        ]
         return AssetCheckResult(
-            passed=not unknown, severity=AssetCheckSeverity.WARN,
+            passed=not unknown,
+            severity=AssetCheckSeverity.WARN,
             metadata={"unknown_courses": len(unknown), "examples": str(unknown[:10])},
         )
 
@@ -90,9 +104,12 @@ def courses_exist_check(model: Model) -> AssetChecksDefinition:
 
 
 def raw_tables_loaded_check(model: Model) -> AssetChecksDefinition:
-    @asset_check(asset=model_key(model.name), name="raw_tables_loaded",
-                 description=f"{model.table} was built with every raw table it reads materialised "
-                             "(its own and those of the analytics tables it reads).")
+    @asset_check(
+        asset=model_key(model.name),
+        name="raw_tables_loaded",
+        description=f"{model.table} was built with every raw table it reads materialised "
+        "(its own and those of the analytics tables it reads).",
+    )
     def _check(warehouse: WarehouseResource) -> AssetCheckResult:
         wh = warehouse.get()
         if not wh.table_exists(model.table):
@@ -107,7 +124,9 @@ def raw_tables_loaded_check(model: Model) -> AssetChecksDefinition:
         problem = sources_problem(model, list(absent), inherited)
         lacked = sorted({*absent, *(t for tables in inherited.values() for t in tables)})
         return AssetCheckResult(
-            passed=False, severity=AssetCheckSeverity.ERROR, description=f"{model.table} was {problem}",
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"{model.table} was {problem}",
             metadata={"missing_tables": ", ".join(lacked), "what_to_do": problem},
         )
 

@@ -7,7 +7,6 @@ page. A MotherDuck (``md:``) or in-memory warehouse has no local folder: the rep
 not written and the asset says so; the summary is still in its metadata.
 """
 
-
 import os
 from pathlib import Path
 
@@ -51,8 +50,10 @@ def read_dashboard_data(warehouse: Warehouse, now: int) -> DashboardData:
         courses=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {SCHEMA}.course_overview ORDER BY courseid"),
         weekly=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {SCHEMA}.engagement_weekly ORDER BY courseid, week_start"),
         at_risk=rows(AT_RISK_SQL),
-        assessments=rows(f"SELECT * EXCLUDE (_loaded_at, by_state) FROM {SCHEMA}.assessment_results "
-                         "ORDER BY courseid, activity_type DESC, activity_id"),
+        assessments=rows(
+            f"SELECT * EXCLUDE (_loaded_at, by_state) FROM {SCHEMA}.assessment_results "
+            "ORDER BY courseid, activity_type DESC, activity_id"
+        ),
         now=now,
     )
 

@@ -5,7 +5,6 @@ The asset reads nothing into Python: DuckDB runs the model's SELECT and
 yesterday's table in place. Lineage comes from ``deps`` on the raw assets the SQL reads.
 """
 
-
 import time
 from collections.abc import Mapping
 
@@ -45,10 +44,12 @@ def model_key(name: str) -> AssetKey:
 
 def column_schema(model: Model, types: dict[str, str]) -> TableSchema:
     """The table's columns with their DuckDB types and the model's descriptions."""
-    return TableSchema(columns=[
-        TableColumn(name, types.get(name, "unknown"), description=column_notes(model).get(name))
-        for name in [*[c for c in model.columns if c in types], *[c for c in types if c not in model.columns]]
-    ])
+    return TableSchema(
+        columns=[
+            TableColumn(name, types.get(name, "unknown"), description=column_notes(model).get(name))
+            for name in [*[c for c in model.columns if c in types], *[c for c in types if c not in model.columns]]
+        ]
+    )
 
 
 def sources_problem(model: Model, absent: list[str], inherited: Mapping[str, list[str]]) -> str:
@@ -76,10 +77,7 @@ def build_model_asset(model: Model) -> AssetsDefinition:
         group_name=GROUP,
         deps=[AssetKey([RAW_PREFIX, r]) for r in model.reads] + [model_key(u) for u in model.upstream],
         kinds={"duckdb", "sql"},
-        metadata={
-            "dagster/table_name": model.table,
-            "sql_file": f"moodle_assets/analytics/sql/{model.name}.sql",
-        },
+        metadata={"dagster/table_name": model.table, "sql_file": f"moodle_assets/analytics/sql/{model.name}.sql"},
     )
     def _model_asset(
         context: AssetExecutionContext, warehouse: WarehouseResource, analytics: AnalyticsSettings
@@ -96,14 +94,17 @@ def materialize_model(
     warehouse = warehouse_res.get()
     for upstream in model.upstream:
         if not warehouse.table_exists(f"{SCHEMA}.{upstream}"):
-            raise Failure(f"Table {SCHEMA}.{upstream} does not exist yet: materialise asset "
-                          f"{SCHEMA}/{upstream} first (or select it together with {SCHEMA}/{model.name}).")
+            raise Failure(
+                f"Table {SCHEMA}.{upstream} does not exist yet: materialise asset "
+                f"{SCHEMA}/{upstream} first (or select it together with {SCHEMA}/{model.name})."
+            )
     now = settings.now_ts()
     sql, missing = resolve_sources(model.sql, warehouse)
     absent = missing_tables(missing)
     # What the analytics tables this model reads were built without, so the gap travels downstream.
     inherited = {
-        f"{SCHEMA}.{u}": lacked for u in model.upstream
+        f"{SCHEMA}.{u}": lacked
+        for u in model.upstream
         if (lacked := tables_built_without(last_build(warehouse, f"{SCHEMA}.{u}")))
     }
     if absent or inherited:
@@ -111,26 +112,31 @@ def materialize_model(
     columns_absent = {t: cols for t, cols in missing.items() if cols != ["*"]}
     if columns_absent:
         context.log.info(
-            f"{model.name}: Moodle returned no " + "; ".join(
-                f"moodle.{t}.{', '.join(cols)}" for t, cols in columns_absent.items()
-            ) + " (nothing of that kind on the site yet); those figures are zero or NULL."
+            f"{model.name}: Moodle returned no "
+            + "; ".join(f"moodle.{t}.{', '.join(cols)}" for t, cols in columns_absent.items())
+            + " (nothing of that kind on the site yet); those figures are zero or NULL."
         )
     params = settings.params_for(sql, now)
     meta = {"params": params, "missing": missing, "missing_tables": absent, "upstream_missing": inherited}
-    result = warehouse.create_table_as(model.table, sql, params, meta=meta,
-                                       notes=TableNotes(model.description, column_notes(model)))
+    result = warehouse.create_table_as(
+        model.table, sql, params, meta=meta, notes=TableNotes(model.description, column_notes(model))
+    )
     preview = warehouse.query_dicts(f"SELECT * EXCLUDE (_loaded_at) FROM {model.table} LIMIT 5")
     extra = {}
     if absent or inherited:
         extra["missing_tables"] = MetadataValue.md(sources_problem(model, absent, inherited))
-    return MaterializeResult(metadata={
-        **extra,
-        "dagster/row_count": result.row_count,
-        "dagster/table_name": model.table,
-        "dagster/column_schema": column_schema(model, result.columns),
-        "now": MetadataValue.timestamp(float(now)),
-        "parameters": MetadataValue.json(params),
-        "missing_sources": MetadataValue.json(missing),
-        "duration_s": round(time.perf_counter() - started, 3),
-        "preview": MetadataValue.md(preview_markdown(preview, width=32, hide_private=False, none="", ensure_ascii=True)),
-    })
+    return MaterializeResult(
+        metadata={
+            **extra,
+            "dagster/row_count": result.row_count,
+            "dagster/table_name": model.table,
+            "dagster/column_schema": column_schema(model, result.columns),
+            "now": MetadataValue.timestamp(float(now)),
+            "parameters": MetadataValue.json(params),
+            "missing_sources": MetadataValue.json(missing),
+            "duration_s": round(time.perf_counter() - started, 3),
+            "preview": MetadataValue.md(
+                preview_markdown(preview, width=32, hide_private=False, none="", ensure_ascii=True)
+            ),
+        }
+    )

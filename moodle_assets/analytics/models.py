@@ -22,12 +22,12 @@ class Model:
 
     name: str
     description: str
-    reads: tuple[str, ...]               # raw assets (moodle/<name>) the SQL reads
-    key: tuple[str, ...]                 # columns unique together
-    columns: dict[str, str]              # column -> description, in table order
-    rates: tuple[str, ...] = ()          # columns that must lie between 0 and 1
-    upstream: tuple[str, ...] = ()       # analytics models the SQL reads
-    course_column: str = "courseid"      # must name a course of moodle.courses
+    reads: tuple[str, ...]  # raw assets (moodle/<name>) the SQL reads
+    key: tuple[str, ...]  # columns unique together
+    columns: dict[str, str]  # column -> description, in table order
+    rates: tuple[str, ...] = ()  # columns that must lie between 0 and 1
+    upstream: tuple[str, ...] = ()  # analytics models the SQL reads
+    course_column: str = "courseid"  # must name a course of moodle.courses
 
     @property
     def table(self) -> str:
@@ -45,8 +45,18 @@ LEARNER_PROGRESS = Model(
         "activities completed of those tracked, course completion, current course grade, "
         "overdue assignments and quiz attempts, measured at the run's `now`."
     ),
-    reads=("enrolled_users", "courses", "users", "activity_completion", "course_completion", "grade_items",
-           "assignments", "assignment_submissions", "quizzes", "quiz_attempts"),
+    reads=(
+        "enrolled_users",
+        "courses",
+        "users",
+        "activity_completion",
+        "course_completion",
+        "grade_items",
+        "assignments",
+        "assignment_submissions",
+        "quizzes",
+        "quiz_attempts",
+    ),
     key=("courseid", "userid"),
     rates=("activity_completion_rate",),
     columns={
@@ -55,7 +65,7 @@ LEARNER_PROGRESS = Model(
         "userid": "Learner's user id.",
         "fullname": "Learner's full name as Moodle shows it.",
         "account_suspended": "The user account is suspended (moodle.users.suspended). Suspended "
-                             "enrolments are not visible through core_enrol_get_enrolled_users.",
+        "enrolments are not visible through core_enrol_get_enrolled_users.",
         "last_course_access": "Last time the learner opened the course; NULL = never.",
         "days_since_access": "Whole days from last_course_access to now; NULL = never.",
         "activities_tracked": "Activities with completion tracking (moodle.activity_completion).",
@@ -94,7 +104,7 @@ COURSE_OVERVIEW = Model(
         "active_30d": "Learners who opened the course in the 30 days before now.",
         "never_accessed": "Learners who never opened the course.",
         "suspended_learners": "Learners whose user account is suspended (enrolment suspension is not "
-                              "visible through the web services used).",
+        "visible through the web services used).",
         "completion_tracked": "Learners with a course completion status (course has criteria).",
         "completed_learners": "Learners who completed the course.",
         "completion_rate": "completed_learners / completion_tracked (0-1); NULL without criteria.",
@@ -115,8 +125,15 @@ ASSESSMENT_RESULTS = Model(
         "One row per quiz and per assignment: attempts or submissions by state, participation, "
         "average and median score (0-100), pass rate against the pass mark, late submissions."
     ),
-    reads=("quizzes", "quiz_attempts", "assignments", "assignment_submissions", "grade_items",
-           "enrolled_users", "courses"),
+    reads=(
+        "quizzes",
+        "quiz_attempts",
+        "assignments",
+        "assignment_submissions",
+        "grade_items",
+        "enrolled_users",
+        "courses",
+    ),
     key=("activity_type", "activity_id"),
     rates=("participation_rate", "pass_rate"),
     columns={
@@ -148,8 +165,16 @@ ENGAGEMENT_WEEKLY = Model(
         "One row per course and ISO week with activity: forum discussions started, calendar deadlines "
         "(due / close events), assignment submissions and quiz attempts."
     ),
-    reads=("forums", "forum_discussions", "calendar_events", "assignments", "assignment_submissions",
-           "quizzes", "quiz_attempts", "courses"),
+    reads=(
+        "forums",
+        "forum_discussions",
+        "calendar_events",
+        "assignments",
+        "assignment_submissions",
+        "quizzes",
+        "quiz_attempts",
+        "courses",
+    ),
     key=("courseid", "week_start"),
     columns={
         "courseid": "Course id.",
@@ -187,5 +212,4 @@ AT_RISK_LEARNERS = Model(
     },
 )
 
-MODELS: tuple[Model, ...] = (LEARNER_PROGRESS, COURSE_OVERVIEW, ASSESSMENT_RESULTS, ENGAGEMENT_WEEKLY,
-                             AT_RISK_LEARNERS)
+MODELS: tuple[Model, ...] = (LEARNER_PROGRESS, COURSE_OVERVIEW, ASSESSMENT_RESULTS, ENGAGEMENT_WEEKLY, AT_RISK_LEARNERS)

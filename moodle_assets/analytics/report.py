@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import plotly.graph_objects as go
@@ -21,9 +21,9 @@ REASON_LABELS = {"never_accessed": "never opened", "inactive": "inactive", "over
 class DashboardData:
     """What the dashboard shows, read from the analytics tables by the asset."""
 
-    courses: list[dict[str, Any]]            # analytics.course_overview rows
-    weekly: list[dict[str, Any]]             # analytics.engagement_weekly rows
-    at_risk: list[dict[str, Any]]            # per course: courseid, reason, learners
+    courses: list[dict[str, Any]]  # analytics.course_overview rows
+    weekly: list[dict[str, Any]]  # analytics.engagement_weekly rows
+    at_risk: list[dict[str, Any]]  # per course: courseid, reason, learners
     assessments: list[dict[str, Any]] = field(default_factory=list)  # analytics.assessment_results rows
     now: int = 0
 
@@ -47,24 +47,34 @@ def at_risk_by_course(data: DashboardData) -> dict[int, int]:
 
 def _figure_html(fig: go.Figure, first: bool) -> str:
     fig.update_layout(margin={"l": 50, "r": 20, "t": 50, "b": 50}, height=360, template="plotly_white")
-    return fig.to_html(full_html=False, include_plotlyjs=True if first else False,
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False, include_plotlyjs=True if first else False, config={"displaylogo": False, "responsive": True}
+    )
 
 
 def _charts(data: DashboardData) -> list[str]:
     names = [c["shortname"] for c in data.courses]
     figures = []
-    completion = go.Figure(go.Bar(
-        x=names, y=[None if c["completion_rate"] is None else 100 * c["completion_rate"] for c in data.courses],
-        text=[pct(c["completion_rate"], 0) for c in data.courses], textposition="outside",
-    ))
+    completion = go.Figure(
+        go.Bar(
+            x=names,
+            y=[None if c["completion_rate"] is None else 100 * c["completion_rate"] for c in data.courses],
+            text=[pct(c["completion_rate"], 0) for c in data.courses],
+            textposition="outside",
+        )
+    )
     completion.update_layout(title="Course completion rate (%)", yaxis={"range": [0, 105]})
     figures.append(completion)
 
-    grades = go.Figure(go.Bar(
-        x=names, y=[c["avg_grade_pct"] for c in data.courses],
-        text=[num(c["avg_grade_pct"]) for c in data.courses], textposition="outside", marker_color="#2a9d8f",
-    ))
+    grades = go.Figure(
+        go.Bar(
+            x=names,
+            y=[c["avg_grade_pct"] for c in data.courses],
+            text=[num(c["avg_grade_pct"]) for c in data.courses],
+            textposition="outside",
+            marker_color="#2a9d8f",
+        )
+    )
     grades.update_layout(title="Average course grade (0-100)", yaxis={"range": [0, 105]})
     figures.append(grades)
 
@@ -73,48 +83,106 @@ def _charts(data: DashboardData) -> list[str]:
     import pandas as pd
     import plotly.express as px
 
-    weekly = pd.DataFrame(data.weekly, columns=["courseid", "course_shortname", "week_start", "discussions_started",
-                                                "submissions", "quiz_attempts"])
-    weekly = weekly.assign(course=weekly.course_shortname.fillna(weekly.courseid.astype(str)), week=weekly.week_start.astype(str),
-                           activity=weekly.discussions_started + weekly.submissions + weekly.quiz_attempts)
-    engagement = px.line(weekly.sort_values(["course", "week"]), x="week", y="activity", color="course", markers=True,
-                         title="Weekly engagement: discussions + submissions + quiz attempts",
-                         labels={"week": "week starting", "activity": "", "course": ""})
+    weekly = pd.DataFrame(
+        data.weekly,
+        columns=["courseid", "course_shortname", "week_start", "discussions_started", "submissions", "quiz_attempts"],
+    )
+    weekly = weekly.assign(
+        course=weekly.course_shortname.fillna(weekly.courseid.astype(str)),
+        week=weekly.week_start.astype(str),
+        activity=weekly.discussions_started + weekly.submissions + weekly.quiz_attempts,
+    )
+    engagement = px.line(
+        weekly.sort_values(["course", "week"]),
+        x="week",
+        y="activity",
+        color="course",
+        markers=True,
+        title="Weekly engagement: discussions + submissions + quiz attempts",
+        labels={"week": "week starting", "activity": "", "course": ""},
+    )
     figures.append(engagement)
 
     risk = pd.DataFrame(data.at_risk, columns=["courseid", "reason", "learners"]).query("reason != '*'")
     short = {c["courseid"]: c["shortname"] for c in data.courses}
-    risk = risk.assign(course=risk.courseid.map(lambda cid: short.get(cid, str(cid))), reason=risk.reason.map(REASON_LABELS))
-    figures.append(px.bar(risk, x="course", y="learners", color="reason", barmode="group",
-                          category_orders={"reason": list(REASON_LABELS.values())}, labels={"course": "", "reason": ""},
-                          title="Learners at risk, by reason (a learner may have several)"))
+    risk = risk.assign(
+        course=risk.courseid.map(lambda cid: short.get(cid, str(cid))), reason=risk.reason.map(REASON_LABELS)
+    )
+    figures.append(
+        px.bar(
+            risk,
+            x="course",
+            y="learners",
+            color="reason",
+            barmode="group",
+            category_orders={"reason": list(REASON_LABELS.values())},
+            labels={"course": "", "reason": ""},
+            title="Learners at risk, by reason (a learner may have several)",
+        )
+    )
     return [_figure_html(fig, first=i == 0) for i, fig in enumerate(figures)]
 
 
 def _course_table(data: DashboardData) -> str:
     risk = at_risk_by_course(data)
-    head = ("Course", "Status", "Learners", "Active 7 d", "Active 30 d", "Completion", "Avg grade",
-            "At risk", "Assignments", "Quizzes")
+    head = (
+        "Course",
+        "Status",
+        "Learners",
+        "Active 7 d",
+        "Active 30 d",
+        "Completion",
+        "Avg grade",
+        "At risk",
+        "Assignments",
+        "Quizzes",
+    )
     rows = []
     for c in data.courses:
-        cells = (c["shortname"], c["status"], c["enrolled_learners"], c["active_7d"], c["active_30d"],
-                 pct(c["completion_rate"]), num(c["avg_grade_pct"]), risk.get(c["courseid"], 0),
-                 c["assignments"], c["quizzes"])
+        cells = (
+            c["shortname"],
+            c["status"],
+            c["enrolled_learners"],
+            c["active_7d"],
+            c["active_30d"],
+            pct(c["completion_rate"]),
+            num(c["avg_grade_pct"]),
+            risk.get(c["courseid"], 0),
+            c["assignments"],
+            c["quizzes"],
+        )
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
-    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return (
+        "<table><thead><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def _assessment_table(data: DashboardData) -> str:
     head = ("Course", "Activity", "Type", "Completed", "Avg score", "Median", "Pass rate", "Late")
     rows = []
     for a in data.assessments:
-        cells = (a["course_shortname"], a["name"], a["activity_type"], a["completed"], num(a["avg_score_pct"]),
-                 num(a["median_score_pct"]), pct(a["pass_rate"]),
-                 "–" if a["late_submissions"] is None else a["late_submissions"])
+        cells = (
+            a["course_shortname"],
+            a["name"],
+            a["activity_type"],
+            a["completed"],
+            num(a["avg_score_pct"]),
+            num(a["median_score_pct"]),
+            pct(a["pass_rate"]),
+            "–" if a["late_submissions"] is None else a["late_submissions"],
+        )
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
-    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return (
+        "<table><thead><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def summary(data: DashboardData) -> dict[str, Any]:
@@ -141,8 +209,11 @@ def summary_markdown(data: DashboardData) -> str:
         "| course | learners | completion | avg grade | at risk |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {c['shortname']} | {c['enrolled_learners']} | {pct(c['completion_rate'])} | "
-              f"{num(c['avg_grade_pct'])} | {risk.get(c['courseid'], 0)} |" for c in data.courses]
+    lines += [
+        f"| {c['shortname']} | {c['enrolled_learners']} | {pct(c['completion_rate'])} | "
+        f"{num(c['avg_grade_pct'])} | {risk.get(c['courseid'], 0)} |"
+        for c in data.courses
+    ]
     return "\n".join(lines)
 
 
@@ -161,16 +232,21 @@ th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: l
 
 def render(data: DashboardData) -> str:
     s = summary(data)
-    when = datetime.fromtimestamp(data.now, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    cards = [("Courses", s["courses"]), ("Learner enrolments", s["learners"]), ("Active in 7 days", s["active_7d"]),
-             ("Completion", pct(s["completion_rate"])), ("At risk", s["at_risk"])]
+    when = datetime.fromtimestamp(data.now, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cards = [
+        ("Courses", s["courses"]),
+        ("Learner enrolments", s["learners"]),
+        ("Active in 7 days", s["active_7d"]),
+        ("Completion", pct(s["completion_rate"])),
+        ("At risk", s["at_risk"]),
+    ]
     charts = _charts(data)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Course dashboard</title><style>{_STYLE}</style></head>
 <body>
 <h1>Course dashboard</h1>
 <p class="muted">Figures as of {when}, from the analytics tables of the Moodle warehouse.</p>
-<div class="cards">{''.join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)}</div>
+<div class="cards">{"".join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)}</div>
 <h2>Courses</h2>
 {_course_table(data)}
 <div class="grid"><div>{charts[0]}</div><div>{charts[1]}</div></div>

@@ -9,7 +9,7 @@ moment it describes in its ``moodle._loads`` row.
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -22,7 +22,7 @@ _PARAM = re.compile(r"\$([a-z_]+)")
 class AnalyticsSettings(ConfigurableResource):
     """Settings shared by every analytics model of a run (resource key ``analytics``)."""
 
-    now: Optional[int] = Field(
+    now: int | None = Field(
         default=None,
         description="Unix seconds that 'last 7 days', 'inactive' and 'overdue' are measured from; "
         "empty = the start of the run (the project clock: MOODLE_ASSETS_NOW if set).",
@@ -30,8 +30,10 @@ class AnalyticsSettings(ConfigurableResource):
     inactive_days: int = Field(
         default=14, ge=1, description="Days without opening a course after which a learner is at risk."
     )
-    pass_percent: Optional[float] = Field(
-        default=50.0, ge=0, le=100,
+    pass_percent: float | None = Field(
+        default=50.0,
+        ge=0,
+        le=100,
         description="Score (0-100) counted as a pass. Moodle's web services do not return pass grades; "
         "empty = no pass rates.",
     )

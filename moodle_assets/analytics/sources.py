@@ -32,26 +32,77 @@ from moodle_assets.warehouse.notes import epoch_view_sql
 
 # The columns each model reads, with the types they have when Moodle returns them.
 SOURCE_COLUMNS: dict[str, dict[str, str]] = {
-    "courses": {"id": "BIGINT", "shortname": "VARCHAR", "fullname": "VARCHAR", "visible": "BIGINT",
-                "startdate": "BIGINT", "enddate": "BIGINT"},
+    "courses": {
+        "id": "BIGINT",
+        "shortname": "VARCHAR",
+        "fullname": "VARCHAR",
+        "visible": "BIGINT",
+        "startdate": "BIGINT",
+        "enddate": "BIGINT",
+    },
     "users": {"id": "BIGINT", "suspended": "BOOLEAN"},
-    "enrolled_users": {"courseid": "BIGINT", "id": "BIGINT", "fullname": "VARCHAR",
-                       "lastcourseaccess": "BIGINT", "roles": "JSON"},
-    "activity_completion": {"courseid": "BIGINT", "userid": "BIGINT", "cmid": "BIGINT", "state": "BIGINT",
-                            "tracking": "BIGINT"},
+    "enrolled_users": {
+        "courseid": "BIGINT",
+        "id": "BIGINT",
+        "fullname": "VARCHAR",
+        "lastcourseaccess": "BIGINT",
+        "roles": "JSON",
+    },
+    "activity_completion": {
+        "courseid": "BIGINT",
+        "userid": "BIGINT",
+        "cmid": "BIGINT",
+        "state": "BIGINT",
+        "tracking": "BIGINT",
+    },
     "course_completion": {"courseid": "BIGINT", "userid": "BIGINT", "completed": "BOOLEAN", "completions": "JSON"},
-    "grade_items": {"courseid": "BIGINT", "userid": "BIGINT", "itemtype": "VARCHAR", "itemmodule": "VARCHAR",
-                    "iteminstance": "BIGINT", "graderaw": "DOUBLE", "grademin": "DOUBLE", "grademax": "DOUBLE"},
-    "course_modules": {"courseid": "BIGINT", "id": "BIGINT", "completion": "BIGINT", "modname": "VARCHAR",
-                       "candisplay": "BOOLEAN"},  # candisplay: Moodle 5.0+
-    "assignments": {"id": "BIGINT", "cmid": "BIGINT", "course": "BIGINT", "name": "VARCHAR", "duedate": "BIGINT",
-                    "nosubmissions": "BIGINT"},
-    "assignment_submissions": {"assignmentid": "BIGINT", "userid": "BIGINT", "status": "VARCHAR",
-                               "timemodified": "BIGINT"},
-    "quizzes": {"id": "BIGINT", "coursemodule": "BIGINT", "course": "BIGINT", "name": "VARCHAR",
-                "timeclose": "BIGINT", "sumgrades": "DOUBLE"},
-    "quiz_attempts": {"quiz": "BIGINT", "userid": "BIGINT", "state": "VARCHAR", "sumgrades": "DOUBLE",
-                      "timestart": "BIGINT", "preview": "BIGINT"},
+    "grade_items": {
+        "courseid": "BIGINT",
+        "userid": "BIGINT",
+        "itemtype": "VARCHAR",
+        "itemmodule": "VARCHAR",
+        "iteminstance": "BIGINT",
+        "graderaw": "DOUBLE",
+        "grademin": "DOUBLE",
+        "grademax": "DOUBLE",
+    },
+    "course_modules": {
+        "courseid": "BIGINT",
+        "id": "BIGINT",
+        "completion": "BIGINT",
+        "modname": "VARCHAR",
+        "candisplay": "BOOLEAN",
+    },  # candisplay: Moodle 5.0+
+    "assignments": {
+        "id": "BIGINT",
+        "cmid": "BIGINT",
+        "course": "BIGINT",
+        "name": "VARCHAR",
+        "duedate": "BIGINT",
+        "nosubmissions": "BIGINT",
+    },
+    "assignment_submissions": {
+        "assignmentid": "BIGINT",
+        "userid": "BIGINT",
+        "status": "VARCHAR",
+        "timemodified": "BIGINT",
+    },
+    "quizzes": {
+        "id": "BIGINT",
+        "coursemodule": "BIGINT",
+        "course": "BIGINT",
+        "name": "VARCHAR",
+        "timeclose": "BIGINT",
+        "sumgrades": "DOUBLE",
+    },
+    "quiz_attempts": {
+        "quiz": "BIGINT",
+        "userid": "BIGINT",
+        "state": "VARCHAR",
+        "sumgrades": "DOUBLE",
+        "timestart": "BIGINT",
+        "preview": "BIGINT",
+    },
     "forums": {"id": "BIGINT", "course": "BIGINT"},
     "forum_discussions": {"forumid": "BIGINT", "created": "BIGINT"},
     "calendar_events": {"courseid": "BIGINT", "eventtype": "VARCHAR", "timestart": "BIGINT"},
@@ -123,8 +174,7 @@ def last_build(warehouse: Warehouse, table: str) -> dict[str, Any]:
     if not warehouse.table_exists("moodle._loads"):
         return {}
     rows = warehouse.query(
-        "SELECT meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at DESC, rowid DESC LIMIT 1",
-        [table],
+        "SELECT meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at DESC, rowid DESC LIMIT 1", [table]
     )
     if not rows or rows[0][0] is None:
         return {}

@@ -6,8 +6,8 @@ records on disk, then replaces its table (or its partitions) in one short transa
 reports what it did as metadata.
 """
 
-
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -28,7 +28,11 @@ from dagster import (
 
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.reporting import (
-    PARTITION_COLUMN, Progress, describe_columns, preview_markdown, table_description,
+    PARTITION_COLUMN,
+    Progress,
+    describe_columns,
+    preview_markdown,
+    table_description,
 )
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
@@ -49,7 +53,9 @@ def config_schema(spec: EndpointSpec) -> dict[str, Field]:
     schema = {}
     if spec.incremental:
         schema[FULL_REFRESH] = Field(
-            bool, default_value=False, is_required=False,
+            bool,
+            default_value=False,
+            is_required=False,
             description="Re-read every item instead of only those that may have changed since the last load.",
         )
     for s in spec.settings.values():
@@ -84,14 +90,11 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
         partitions_def=partitions_def,
         pool=POOL,
         kinds={"moodle", "duckdb"},
-        metadata={
-            "moodle_function": spec.function,
-            "dagster/table_name": spec.table,
-            "spec_source": spec.source,
-        },
+        metadata={"moodle_function": spec.function, "dagster/table_name": spec.table, "spec_source": spec.source},
         check_specs=[
             AssetCheckSpec(
-                CHECK_NAME, asset=key,
+                CHECK_NAME,
+                asset=key,
                 description="Share of fan-out items (courses, users, ...) Moodle refused is within moodle.max_failed_share.",
             )
         ],
@@ -106,7 +109,10 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
 
 
 def materialize_endpoint(
-    spec: EndpointSpec, context: AssetExecutionContext, moodle: MoodleResource, warehouse_res: WarehouseResource,
+    spec: EndpointSpec,
+    context: AssetExecutionContext,
+    moodle: MoodleResource,
+    warehouse_res: WarehouseResource,
     catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
     """Run the endpoint's pipeline with the run's config and partitions, and report it to Dagster."""
@@ -117,8 +123,14 @@ def materialize_endpoint(
         placer = PartitionPlacer(context.assets_def.partitions_def, context.partition_keys)
     try:
         result = harvest_endpoint(
-            spec, warehouse_res.get(), moodle.client_settings, config=config, full_refresh=full_refresh,
-            placer=placer, catalog=catalog, log=context.log.info,
+            spec,
+            warehouse_res.get(),
+            moodle.client_settings,
+            config=config,
+            full_refresh=full_refresh,
+            placer=placer,
+            catalog=catalog,
+            log=context.log.info,
             progress=lambda total, client: Progress(context, total, client),
         )
     except HarvestError as exc:
@@ -126,17 +138,30 @@ def materialize_endpoint(
     return report(spec, context, result, moodle.max_failed_share, catalog)
 
 
-def report(spec: EndpointSpec, context: AssetExecutionContext, result: HarvestResult, max_failed_share: float,
-           catalog: Sequence[EndpointSpec] = ()) -> MaterializeResult:
+def report(
+    spec: EndpointSpec,
+    context: AssetExecutionContext,
+    result: HarvestResult,
+    max_failed_share: float,
+    catalog: Sequence[EndpointSpec] = (),
+) -> MaterializeResult:
     """The load as Dagster metadata, and the asset check on the share of failed items."""
-    outcome, stats, target, function, preview = result.outcome, result.stats, result.target, result.function, result.preview
+    outcome, stats, target, function, preview = (
+        result.outcome,
+        result.stats,
+        result.target,
+        result.function,
+        result.preview,
+    )
     failed_share = len(outcome.errors) / outcome.items if outcome.items else 0.0
     metadata: dict[str, Any] = {
         "dagster/row_count": result.table_rows,
         "dagster/table_name": spec.table,
         "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name, type_, description=d)
-                     for name, type_, d in describe_columns(spec, result.columns, function, catalog)]
+            columns=[
+                TableColumn(name, type_, description=d)
+                for name, type_, d in describe_columns(spec, result.columns, function, catalog)
+            ]
         ),
         "rows_loaded": result.rows_loaded,
         "moodle_function": function or f"(from {KEY_PREFIX}.{spec.explode.asset})",

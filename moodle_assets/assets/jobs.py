@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from dagster import (
     AssetSelection,
@@ -14,9 +14,9 @@ from dagster import (
     ExecutorRequirement,
     Field,
     InitExecutorContext,
+    RunRequest,
     RunStatusSensorContext,
     ScheduleDefinition,
-    RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
     executor,
@@ -80,15 +80,16 @@ def build_nightly_schedule(specs: Sequence[EndpointSpec], full_refresh_weekday: 
     incremental = [s.name for s in specs if s.incremental]
 
     @schedule(
-        name="nightly_harvest", job=harvest_job, cron_schedule="0 2 * * *",
-        default_status=DefaultScheduleStatus.STOPPED,
+        name="nightly_harvest", job=harvest_job, cron_schedule="0 2 * * *", default_status=DefaultScheduleStatus.STOPPED
     )
     def nightly_harvest(context: ScheduleEvaluationContext) -> RunRequest:
-        moment = (context.scheduled_execution_time or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        moment = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
         day = moment.strftime("%Y-%m-%d")
         full = moment.weekday() == full_refresh_weekday
         ops = {f"moodle__{name}": {"config": {"full_refresh": True}} for name in incremental} if full else {}
-        return RunRequest(run_key=day, partition_key=day, run_config={"ops": ops}, tags={"full_refresh": str(full).lower()})
+        return RunRequest(
+            run_key=day, partition_key=day, run_config={"ops": ops}, tags={"full_refresh": str(full).lower()}
+        )
 
     return nightly_harvest
 

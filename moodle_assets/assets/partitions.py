@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import bisect
 import os
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from dagster import (
     DailyPartitionsDefinition,
@@ -34,7 +34,11 @@ from dagster import (
 
 from moodle_assets.endpoints.spec import Partition
 
-_KINDS = {"daily": DailyPartitionsDefinition, "weekly": WeeklyPartitionsDefinition, "monthly": MonthlyPartitionsDefinition}
+_KINDS = {
+    "daily": DailyPartitionsDefinition,
+    "weekly": WeeklyPartitionsDefinition,
+    "monthly": MonthlyPartitionsDefinition,
+}
 
 DEFAULT_START = "2025-01-01"
 
@@ -57,16 +61,16 @@ def partition_start(partition: Partition) -> str:
 
 
 def partitions_for(partition: Partition) -> TimeWindowPartitionsDefinition:
-    return _KINDS[partition.type](start_date=partition_start(partition), end_offset=partition.end_offset, timezone="UTC")
+    return _KINDS[partition.type](
+        start_date=partition_start(partition), end_offset=partition.end_offset, timezone="UTC"
+    )
 
 
 class PartitionPlacer:
     """Places a record in one of the partitions being loaded by a unix timestamp field."""
 
     def __init__(self, partitions_def: TimeWindowPartitionsDefinition, keys: Sequence[str]):
-        windows = sorted(
-            (partitions_def.time_window_for_partition_key(key), key) for key in keys
-        )
+        windows = sorted((partitions_def.time_window_for_partition_key(key), key) for key in keys)
         self._starts = [w.start.timestamp() for w, _ in windows]
         self._ends = [w.end.timestamp() for w, _ in windows]
         self._keys = [k for _, k in windows]
@@ -85,7 +89,4 @@ class PartitionPlacer:
         return list(self._keys)
 
     def window(self) -> tuple[datetime, datetime]:
-        return (
-            datetime.fromtimestamp(self._starts[0], timezone.utc),
-            datetime.fromtimestamp(self._ends[-1], timezone.utc),
-        )
+        return (datetime.fromtimestamp(self._starts[0], UTC), datetime.fromtimestamp(self._ends[-1], UTC))

@@ -1,7 +1,7 @@
 """What a materialisation tells the user: column descriptions, a preview, progress logs."""
 
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from dagster import AssetExecutionContext
 
@@ -21,8 +21,9 @@ from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient
 
 
-def describe_columns(spec: EndpointSpec, columns: Mapping[str, str], function: str,
-                     catalog: Sequence[EndpointSpec] = ()) -> list[tuple[str, str, str]]:
+def describe_columns(
+    spec: EndpointSpec, columns: Mapping[str, str], function: str, catalog: Sequence[EndpointSpec] = ()
+) -> list[tuple[str, str, str]]:
     """(name, type, description) of every column: Moodle's own description of its fields, with
     what the project knows (JSON, unix time, the release that added or removed it), and what the
     columns the project adds mean. An exploded list's fields are those of its parent's function

@@ -6,8 +6,6 @@ from ``EnvVar("MOODLE_TOKEN")`` at run time — never from code, config files or
 
 from __future__ import annotations
 
-from typing import Optional
-
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -29,7 +27,7 @@ class MoodleResource(ConfigurableResource):
     backoff_base_seconds: float = Field(default=0.5, description="First retry waits about this long, then doubles.")
     backoff_max_seconds: float = Field(default=30.0, description="Longest wait between two retries.")
     verify_tls: bool = Field(default=True, description="Verify the site's TLS certificate.")
-    ca_bundle: Optional[str] = Field(
+    ca_bundle: str | None = Field(
         default=None, description="Path to a private CA bundle, instead of switching verification off."
     )
     max_failed_share: float = Field(
@@ -53,7 +51,7 @@ class MoodleResource(ConfigurableResource):
 class WarehouseResource(ConfigurableResource):
     """The DuckDB file (or MotherDuck ``md:`` database) the assets land in."""
 
-    path: Optional[str] = Field(
+    path: str | None = Field(
         default=None,
         description="DuckDB path; default MOODLE_DUCKDB_PATH or data/warehouse.duckdb. A relative path is taken "
         "from the project folder (MOODLE_PROJECT_DIR, else the folder of this project's pyproject.toml).",

@@ -9,14 +9,15 @@ of a run that does not include site_info then yield no result, which Dagster rec
 run that includes site_info evaluates them after it (``additional_deps``).
 """
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     multi_asset_check,
 )
 
@@ -47,7 +48,9 @@ def build_site_check(specs: Sequence[EndpointSpec]) -> AssetChecksDefinition:
     """One check per asset, evaluated from the stored site info (no Moodle call)."""
     check_specs = [
         AssetCheckSpec(
-            CHECK_NAME, asset=asset_key(s.name), additional_deps=[asset_key(SITE_INFO)],
+            CHECK_NAME,
+            asset=asset_key(s.name),
+            additional_deps=[asset_key(SITE_INFO)],
             description=(
                 "The token's external service offers the function this asset calls (from the stored "
                 f"moodle/{SITE_INFO}; skipped until moodle/{SITE_INFO} has been materialised)."
@@ -73,11 +76,15 @@ def build_site_check(specs: Sequence[EndpointSpec]) -> AssetChecksDefinition:
         for spec in wanted:
             function = missing.get(spec.name)
             yield AssetCheckResult(
-                asset_key=asset_key(spec.name), check_name=CHECK_NAME, passed=function is None,
+                asset_key=asset_key(spec.name),
+                check_name=CHECK_NAME,
+                passed=function is None,
                 severity=AssetCheckSeverity.WARN,
                 description=(
                     f"Add {function} to the token's external service (Site administration > Server > "
-                    "Web services > External services > Functions)." if function else None
+                    "Web services > External services > Functions)."
+                    if function
+                    else None
                 ),
                 metadata={"function": spec.function or "(no call)", "moodle_release": str(site.get("release", ""))},
             )

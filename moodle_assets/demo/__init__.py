@@ -11,6 +11,14 @@ from .phpform import decode_php_form
 from .server import DEMO_TOKEN, RESTRICTED_TOKEN, DemoServer, RecordedCall, serve
 
 __all__ = [
-    "DEMO_TOKEN", "RESTRICTED_TOKEN", "Dataset", "DemoConfig", "DemoServer", "MoodleException",
-    "RecordedCall", "decode_php_form", "generate", "serve",
+    "DEMO_TOKEN",
+    "RESTRICTED_TOKEN",
+    "Dataset",
+    "DemoConfig",
+    "DemoServer",
+    "MoodleException",
+    "RecordedCall",
+    "decode_php_form",
+    "generate",
+    "serve",
 ]

@@ -62,20 +62,37 @@ def _attempt(data: Dataset, rng: random.Random, course_id: int, uid: int, visit:
     quiz = quizzes[0]
     number = 1 + sum(1 for a in data.quiz_attempts if a["quiz"] == quiz["id"] and a["userid"] == uid)
     attempt_id = max(a["id"] for a in data.quiz_attempts) + 1
-    data.quiz_attempts.append({
-        "id": attempt_id, "quiz": quiz["id"], "userid": uid, "attempt": number, "uniqueid": attempt_id,
-        "layout": "1,2,0,3,0", "currentpage": 0, "preview": 0, "state": "finished", "timestart": visit,
-        "timefinish": visit + 600, "timemodified": visit + 600, "timemodifiedoffline": 0, "timecheckstate": None,
-        "sumgrades": round(rng.randint(10, 40) / 10, 1), "gradednotificationsenttime": visit + 600,
-    })
+    data.quiz_attempts.append(
+        {
+            "id": attempt_id,
+            "quiz": quiz["id"],
+            "userid": uid,
+            "attempt": number,
+            "uniqueid": attempt_id,
+            "layout": "1,2,0,3,0",
+            "currentpage": 0,
+            "preview": 0,
+            "state": "finished",
+            "timestart": visit,
+            "timefinish": visit + 600,
+            "timemodified": visit + 600,
+            "timemodifiedoffline": 0,
+            "timecheckstate": None,
+            "sumgrades": round(rng.randint(10, 40) / 10, 1),
+            "gradednotificationsenttime": visit + 600,
+        }
+    )
     return 1
 
 
 def _submit(data: Dataset, course_id: int, uid: int, visit: int) -> int:
     for assignment in (a for a in data.assignments if a["course"] == course_id):
         for submission in data.submissions:
-            if submission["assignment"] == assignment["id"] and submission["userid"] == uid \
-                    and submission["status"] in ("new", "draft"):
+            if (
+                submission["assignment"] == assignment["id"]
+                and submission["userid"] == uid
+                and submission["status"] in ("new", "draft")
+            ):
                 submission["status"] = "submitted"
                 submission["timemodified"] = visit
                 return 1
@@ -98,12 +115,22 @@ def _discuss(data: Dataset, course_id: int, uid: int, visit: int) -> int:
     if not forums:
         return 0
     first_post = max(d["id"] for d in data.discussions) + 100
-    data.discussions.append({
-        "discussion": max(d["discussion"] for d in data.discussions) + 1, "id": first_post, "forum": forums[0]["id"],
-        "name": "A question from today", "userid": uid, "usermodified": uid, "created": visit,
-        "timemodified": visit, "numreplies": 0, "groupid": -1, "pinned": False,
-        "message": "<p>A new question posted today.</p>",
-    })
+    data.discussions.append(
+        {
+            "discussion": max(d["discussion"] for d in data.discussions) + 1,
+            "id": first_post,
+            "forum": forums[0]["id"],
+            "name": "A question from today",
+            "userid": uid,
+            "usermodified": uid,
+            "created": visit,
+            "timemodified": visit,
+            "numreplies": 0,
+            "groupid": -1,
+            "pinned": False,
+            "message": "<p>A new question posted today.</p>",
+        }
+    )
     return 1
 
 
@@ -115,11 +142,19 @@ def _enrol(data: Dataset, rng: random.Random) -> tuple[int, int] | None:
         course_id, uid = rng.choice(courses), rng.choice(students)
         if data.enrolment(course_id, uid) is None:
             template = next(e for e in data.enrolments if e["courseid"] == course_id)
-            data.enrolments.append({
-                **template, "id": max(e["id"] for e in data.enrolments) + 1, "userid": uid, "role": "student",
-                "roleid": ROLE_IDS["student"], "status": 0, "timestart": data.now - 3600, "timeend": 0,
-                "lastcourseaccess": 0,
-            })
+            data.enrolments.append(
+                {
+                    **template,
+                    "id": max(e["id"] for e in data.enrolments) + 1,
+                    "userid": uid,
+                    "role": "student",
+                    "roleid": ROLE_IDS["student"],
+                    "status": 0,
+                    "timestart": data.now - 3600,
+                    "timeend": 0,
+                    "lastcourseaccess": 0,
+                }
+            )
             data._index.clear()
             return course_id, uid
     return None
@@ -128,8 +163,11 @@ def _enrol(data: Dataset, rng: random.Random) -> tuple[int, int] | None:
 def _unenrol(data: Dataset, rng: random.Random, exclude: set[int]) -> tuple[int, int] | None:
     """Staff remove one student from a course (their group memberships there go too)."""
     candidates = [
-        e for e in data.enrolments
-        if e["role"] == "student" and e["userid"] not in exclude and e["userid"] not in data.hidden_user_ids
+        e
+        for e in data.enrolments
+        if e["role"] == "student"
+        and e["userid"] not in exclude
+        and e["userid"] not in data.hidden_user_ids
         and e["courseid"] not in data.unreadable_course_ids
     ]
     if not candidates:

@@ -72,8 +72,9 @@ def missing_record(table: str, value: int | str | None = None, column: str = "id
     if value is not None:
         shown = value if isinstance(value, int) else "'" + str(value).replace("'", "\\'") + "'"
         debuginfo = f"SELECT * FROM {{{table}}} WHERE {column} = ?\n[array (\n  0 => {shown},\n)]"
-    return MoodleException("invalidrecord", f"Can't find data record in database table {table}.", MISSING_RECORD,
-                           debuginfo)
+    return MoodleException(
+        "invalidrecord", f"Can't find data record in database table {table}.", MISSING_RECORD, debuginfo
+    )
 
 
 # The reasons webservice_access_exception lists in its debuginfo (Moodle 4.5 wording and indent).

@@ -41,7 +41,7 @@ from typing import Any, Literal
 __all__ = ["Fault", "FaultKind", "FaultPlan"]
 
 FaultKind = Literal[
-    "slow", "reset", "status", "html", "truncated", "cut", "invalid_json", "exception", "repeat_page", "down",
+    "slow", "reset", "status", "html", "truncated", "cut", "invalid_json", "exception", "repeat_page", "down"
 ]
 KINDS: frozenset[str] = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 
@@ -132,8 +132,9 @@ class FaultPlan:
             return self._random.random() < fault.rate
         return True
 
-    def intercept(self, handler: Any, fields: list[tuple[str, str]],
-                  respond: Callable[[list[tuple[str, str]]], Any]) -> bool:
+    def intercept(
+        self, handler: Any, fields: list[tuple[str, str]], respond: Callable[[list[tuple[str, str]]], Any]
+    ) -> bool:
         """Answer the request with its fault, if it meets one; False lets the server answer.
 
         ``respond(fields)`` is the server's normal answer (a Reply with body, content_type,
@@ -162,8 +163,7 @@ class FaultPlan:
             _write(handler, 200, "application/json", body[: max(1, len(body) // 2)])
         elif kind == "cut":
             body = respond(fields).body
-            _write(handler, 200, "application/json", body[: max(1, len(body) // 2)],
-                   length=len(body))
+            _write(handler, 200, "application/json", body[: max(1, len(body) // 2)], length=len(body))
             _reset(handler)
         elif kind == "invalid_json":
             body = respond(fields).body
@@ -186,7 +186,7 @@ def _match_view(fields: Sequence[tuple[str, str]]) -> dict[str, str]:
     view = dict(fields)
     for name, value in fields:
         if name.startswith("options[") and name.endswith("][name]"):
-            index = name[len("options["):-len("][name]")]
+            index = name[len("options[") : -len("][name]")]
             option_value = view.get(f"options[{index}][value]")
             if option_value is not None:
                 view.setdefault(value, option_value)
@@ -207,14 +207,25 @@ def _html(title: str, detail: str) -> bytes:
     """A page with ``detail`` (the echoed request, if any) near the top, where snippets look."""
     shown = "<pre>" + detail + "</pre>" if detail else ""
     page = (
-        "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head><body>" + shown
-        + "<h1>" + title + "</h1></body></html>\n"
+        "<!DOCTYPE html>\n<html><head><title>"
+        + title
+        + "</title></head><body>"
+        + shown
+        + "<h1>"
+        + title
+        + "</h1></body></html>\n"
     )
     return page.encode("utf-8")
 
 
-def _write(handler: Any, status: int, content_type: str, body: bytes,
-           headers: Mapping[str, str] | None = None, length: int | None = None) -> None:
+def _write(
+    handler: Any,
+    status: int,
+    content_type: str,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    length: int | None = None,
+) -> None:
     """Send one answer; a client that already gave up (timed out) is not an error here."""
     try:
         handler.send_response(status)

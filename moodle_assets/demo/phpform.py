@@ -19,7 +19,7 @@ def _split(name: str) -> list[str]:
     head, bracket, _ = name.partition("[")
     if not bracket:
         return [name]
-    rest = name[len(head):]
+    rest = name[len(head) :]
     parts = _SEGMENT.findall(rest)
     if "".join(f"[{p}]" for p in parts) != rest:
         return [name]

@@ -58,11 +58,20 @@ class Release:
 
     def error(self, error: MoodleException) -> MoodleException:
         """The exception as this release reports it (debugging off; ``debug_*`` keeps the other form)."""
-        if not (self.unnamed_missing_records and error.errorcode == "invalidrecord"
-                and error.exception_class == MISSING_RECORD):
+        if not (
+            self.unnamed_missing_records
+            and error.errorcode == "invalidrecord"
+            and error.exception_class == MISSING_RECORD
+        ):
             return error
-        return MoodleException("invalidrecordunknown", "Can't find data record in database.", MISSING_RECORD,
-                               error.debuginfo, debug_errorcode=error.errorcode, debug_message=error.message)
+        return MoodleException(
+            "invalidrecordunknown",
+            "Can't find data record in database.",
+            MISSING_RECORD,
+            error.debuginfo,
+            debug_errorcode=error.errorcode,
+            debug_message=error.message,
+        )
 
 
 # ------------------------------------------------------------------ 5.0 answers
@@ -83,8 +92,9 @@ def _insert_after(record: Record, after: str, key: str, value: Any) -> Record:
 def _contents(data: Dataset, sections: Any) -> Any:
     """``candisplay``: whether the module shows on the course page; the hidden bank does not."""
     for section in sections:
-        section["modules"] = [_insert_after(m, "noviewlink", "candisplay", m["modname"] != "qbank")
-                              for m in section["modules"]]
+        section["modules"] = [
+            _insert_after(m, "noviewlink", "candisplay", m["modname"] != "qbank") for m in section["modules"]
+        ]
     return sections
 
 
@@ -121,12 +131,26 @@ def _badges(data: Dataset, answer: Any) -> Any:
 RELEASES: dict[str, Release] = {
     "4.5": Release("4.5", "4.5 (Build: 20241007)", "2024100700", "4.5"),
     "5.0": Release(
-        "5.0", "5.0.6+ (Build: 20260403)", "2025041406.11", "5.0",
-        plugin_versions={"mod_quiz_": "2025041401", "mod_forum_": "2025041401", "mod_assign_": "2025041400",
-                         "gradereport_": "2025041400", "report_competency_": "2025041400", "tool_lp_": "2025041400"},
-        question_banks=True, unnamed_missing_records=True,
-        answers={"core_course_get_contents": _contents, "mod_assign_get_assignments": _assignments,
-                 "mod_quiz_get_quizzes_by_courses": _quizzes, "core_badges_get_user_badges": _badges},
+        "5.0",
+        "5.0.6+ (Build: 20260403)",
+        "2025041406.11",
+        "5.0",
+        plugin_versions={
+            "mod_quiz_": "2025041401",
+            "mod_forum_": "2025041401",
+            "mod_assign_": "2025041400",
+            "gradereport_": "2025041400",
+            "report_competency_": "2025041400",
+            "tool_lp_": "2025041400",
+        },
+        question_banks=True,
+        unnamed_missing_records=True,
+        answers={
+            "core_course_get_contents": _contents,
+            "mod_assign_get_assignments": _assignments,
+            "mod_quiz_get_quizzes_by_courses": _quizzes,
+            "core_badges_get_user_badges": _badges,
+        },
     ),
 }
 
@@ -138,8 +162,9 @@ def release(name: str) -> Release:
     try:
         return RELEASES[name]
     except KeyError:
-        raise ValueError(f"moodle_version {name!r} is not one the demo speaks; choose one of "
-                         f"{', '.join(RELEASES)}") from None
+        raise ValueError(
+            f"moodle_version {name!r} is not one the demo speaks; choose one of {', '.join(RELEASES)}"
+        ) from None
 
 
 def release_of(config: DemoConfig) -> Release:
@@ -154,8 +179,9 @@ def has_function(version: str, function: str) -> bool:
 # ------------------------------------------------------------------ the question banks
 
 QBANK_NAME = "System shared question bank"
-QBANK_DESCRIPTION = ('<div class="no-overflow">This question bank was created automatically when the site '
-                     "was upgraded.</div>")
+QBANK_DESCRIPTION = (
+    '<div class="no-overflow">This question bank was created automatically when the site was upgraded.</div>'
+)
 
 
 def add_question_banks(data: Dataset) -> None:
@@ -175,10 +201,20 @@ def add_question_banks(data: Dataset) -> None:
             renumbered[module["id"]] = len(modules) + 1
             modules.append({**module, "id": len(modules) + 1})
         if own:
-            modules.append({"id": len(modules) + 1, "courseid": course["id"], "modname": "qbank",
-                            "instance": sum(m["modname"] == "qbank" for m in modules) + 1, "name": QBANK_NAME,
-                            "section": 0, "visible": 0, "completion": 0, "added": course["timecreated"],
-                            "description": QBANK_DESCRIPTION})
+            modules.append(
+                {
+                    "id": len(modules) + 1,
+                    "courseid": course["id"],
+                    "modname": "qbank",
+                    "instance": sum(m["modname"] == "qbank" for m in modules) + 1,
+                    "name": QBANK_NAME,
+                    "section": 0,
+                    "visible": 0,
+                    "completion": 0,
+                    "added": course["timecreated"],
+                    "description": QBANK_DESCRIPTION,
+                }
+            )
     data.modules[:] = modules
     for rows, key in ((data.forums, "cmid"), (data.assignments, "cmid"), (data.quizzes, "coursemodule")):
         for row in rows:

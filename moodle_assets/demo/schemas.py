@@ -107,9 +107,16 @@ def _default(node: Node) -> Any:
 
 # What Moodle names each type in "the server was expecting ... type" (the PARAM_ constant's value).
 _TYPE_NAMES = {
-    "PARAM_INT": "int", "PARAM_FLOAT": "float", "PARAM_BOOL": "bool", "PARAM_ALPHA": "alpha",
-    "PARAM_ALPHANUM": "alphanum", "PARAM_ALPHAEXT": "alphaext", "PARAM_ALPHANUMEXT": "alphanumext",
-    "PARAM_CAPABILITY": "capability", "PARAM_COMPONENT": "component", "PARAM_AREA": "area",
+    "PARAM_INT": "int",
+    "PARAM_FLOAT": "float",
+    "PARAM_BOOL": "bool",
+    "PARAM_ALPHA": "alpha",
+    "PARAM_ALPHANUM": "alphanum",
+    "PARAM_ALPHAEXT": "alphaext",
+    "PARAM_ALPHANUMEXT": "alphanumext",
+    "PARAM_CAPABILITY": "capability",
+    "PARAM_COMPONENT": "component",
+    "PARAM_AREA": "area",
     "PARAM_PLUGIN": "plugin",
 }
 _FLOAT = re.compile(r"[+-]?[0-9]*\.?[0-9]*(e[-+]?[0-9]+)?", re.IGNORECASE)

@@ -294,8 +294,8 @@ def _json_reply(payload: Any) -> Reply:
 def _html_page(title: str, status: int) -> Reply:
     page = (
         "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head>"
-        "<body><h1>" + title + "</h1><form action=\"/login/index.php\" method=\"post\">"
-        "<input name=\"username\"><input name=\"password\" type=\"password\"></form></body></html>\n"
+        "<body><h1>" + title + '</h1><form action="/login/index.php" method="post">'
+        '<input name="username"><input name="password" type="password"></form></body></html>\n'
     )
     return Reply(page.encode("utf-8"), "text/html; charset=utf-8", status)
 
@@ -336,8 +336,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str, body: bytes) -> None:
         parts = urlsplit(self.path)
         if parts.path != REST_PATH:
-            self._send(_html_page("Acme University LMS: Log in to the site", 200) if parts.path in _PAGE_PATHS
-                       else _html_page("Not found", 404))
+            self._send(
+                _html_page("Acme University LMS: Log in to the site", 200)
+                if parts.path in _PAGE_PATHS
+                else _html_page("Not found", 404)
+            )
             return
         fields = parse_qsl(parts.query, keep_blank_values=True)
         if body:
@@ -363,11 +366,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(reply.body)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8081, config: DemoConfig = DemoConfig()) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8081, config: DemoConfig | None = None) -> None:
     """Run the demo site until interrupted; logs where it listens (never the tokens)."""
+    config = config or DemoConfig()
     server = DemoServer(generate(config), host, port).bind()
-    log.info("Demo Moodle %s site listening on %s (web service: %s%s)", server.release.name, server.url,
-             server.url, REST_PATH)
+    log.info(
+        "Demo Moodle %s site listening on %s (web service: %s%s)",
+        server.release.name,
+        server.url,
+        server.url,
+        REST_PATH,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -35,25 +35,50 @@ LIMITED_TOKEN = "demo-token-limited-role-0123456789"
 
 # The order in which the recorded site lists its service's functions (by component).
 _SITE_ORDER = [
-    "core_badges_get_user_badges", "core_calendar_get_calendar_events",
-    "core_completion_get_activities_completion_status", "core_completion_get_course_completion_status",
-    "core_course_get_categories", "core_course_get_contents", "core_course_get_courses",
-    "core_course_search_courses", "core_course_get_courses_by_field", "core_course_get_updates_since",
-    "core_enrol_get_course_enrolment_methods", "core_enrol_get_enrolled_users", "core_enrol_get_users_courses",
-    "core_group_get_course_groups", "core_group_get_course_user_groups", "core_group_get_group_members",
-    "core_user_get_users", "core_user_get_users_by_field", "core_competency_read_competency_framework",
-    "core_competency_list_competencies", "core_competency_list_course_competencies",
-    "core_competency_list_user_plans", "core_competency_list_plan_competencies", "core_webservice_get_site_info",
-    "mod_assign_get_grades", "mod_assign_get_assignments", "mod_assign_get_submissions",
-    "mod_forum_get_forums_by_courses", "mod_forum_get_discussion_posts", "mod_forum_get_forum_discussions",
-    "mod_quiz_get_quizzes_by_courses", "mod_quiz_get_user_attempts", "mod_quiz_get_user_quiz_attempts",
-    "mod_quiz_get_user_best_grade", "report_competency_data_for_report", "gradereport_overview_get_course_grades",
-    "gradereport_user_get_grades_table", "gradereport_user_get_grade_items",
+    "core_badges_get_user_badges",
+    "core_calendar_get_calendar_events",
+    "core_completion_get_activities_completion_status",
+    "core_completion_get_course_completion_status",
+    "core_course_get_categories",
+    "core_course_get_contents",
+    "core_course_get_courses",
+    "core_course_search_courses",
+    "core_course_get_courses_by_field",
+    "core_course_get_updates_since",
+    "core_enrol_get_course_enrolment_methods",
+    "core_enrol_get_enrolled_users",
+    "core_enrol_get_users_courses",
+    "core_group_get_course_groups",
+    "core_group_get_course_user_groups",
+    "core_group_get_group_members",
+    "core_user_get_users",
+    "core_user_get_users_by_field",
+    "core_competency_read_competency_framework",
+    "core_competency_list_competencies",
+    "core_competency_list_course_competencies",
+    "core_competency_list_user_plans",
+    "core_competency_list_plan_competencies",
+    "core_webservice_get_site_info",
+    "mod_assign_get_grades",
+    "mod_assign_get_assignments",
+    "mod_assign_get_submissions",
+    "mod_forum_get_forums_by_courses",
+    "mod_forum_get_discussion_posts",
+    "mod_forum_get_forum_discussions",
+    "mod_quiz_get_quizzes_by_courses",
+    "mod_quiz_get_user_attempts",
+    "mod_quiz_get_user_quiz_attempts",
+    "mod_quiz_get_user_best_grade",
+    "report_competency_data_for_report",
+    "gradereport_overview_get_course_grades",
+    "gradereport_user_get_grades_table",
+    "gradereport_user_get_grade_items",
     "tool_lp_data_for_user_competency_summary_in_course",
 ]
 
 # The restricted service has neither quiz attempt function (as the recorded data_ingestion_noquiz).
 _RESTRICTED_WITHOUT = {"mod_quiz_get_user_attempts", "mod_quiz_get_user_quiz_attempts", "core_group_get_course_groups"}
+
 
 def site_functions(version: str) -> list[str]:
     """Functions the site has at all: implemented here and present in this Moodle version."""
@@ -71,13 +96,26 @@ class Token:
 
 # A read-only system role for a harvest account that was given too little: it can see
 # courses, participants, profiles, calendars and badges, but none of the capabilities below.
-LIMITED_ROLE = frozenset({
-    "webservice/rest:use", "moodle/course:view", "moodle/course:viewhiddencourses",
-    "moodle/course:viewparticipants", "moodle/site:viewparticipants", "moodle/user:viewdetails",
-    "moodle/user:viewhiddendetails", "moodle/course:useremail", "moodle/site:viewuseridentity",
-    "moodle/calendar:manageentries", "moodle/site:accessallgroups", "moodle/badges:viewotherbadges",
-    "moodle/grade:view", "gradereport/user:view", "mod/quiz:view", "mod/forum:viewdiscussion",
-})
+LIMITED_ROLE = frozenset(
+    {
+        "webservice/rest:use",
+        "moodle/course:view",
+        "moodle/course:viewhiddencourses",
+        "moodle/course:viewparticipants",
+        "moodle/site:viewparticipants",
+        "moodle/user:viewdetails",
+        "moodle/user:viewhiddendetails",
+        "moodle/course:useremail",
+        "moodle/site:viewuseridentity",
+        "moodle/calendar:manageentries",
+        "moodle/site:accessallgroups",
+        "moodle/badges:viewotherbadges",
+        "moodle/grade:view",
+        "gradereport/user:view",
+        "mod/quiz:view",
+        "mod/forum:viewdiscussion",
+    }
+)
 
 
 def tokens(data: Dataset) -> dict[str, Token]:
@@ -140,8 +178,7 @@ class CapabilityCheck:
 
     def refusal(self) -> MoodleException:
         message = self.message or (
-            "Sorry, but you do not currently have permissions to do that "
-            f"({CAPABILITY_NAMES[self.capabilities[0]]})."
+            f"Sorry, but you do not currently have permissions to do that ({CAPABILITY_NAMES[self.capabilities[0]]})."
         )
         return MoodleException(self.errorcode, message, self.exception)
 
@@ -163,17 +200,25 @@ CAPABILITY_CHECKS: dict[str, tuple[CapabilityCheck, ...]] = {
     "gradereport_user_get_grade_items": (
         CapabilityCheck(("gradereport/user:view",)),
         CapabilityCheck(("moodle/grade:viewall",), _every_user),
-        CapabilityCheck(("moodle/grade:viewall",), _one_other_user, "nopermissiontoviewgrades",
-                        "Can not view grades.", MOODLE_EXCEPTION),
+        CapabilityCheck(
+            ("moodle/grade:viewall",),
+            _one_other_user,
+            "nopermissiontoviewgrades",
+            "Can not view grades.",
+            MOODLE_EXCEPTION,
+        ),
     ),
     "gradereport_overview_get_course_grades": (CapabilityCheck(("moodle/grade:viewall",), _other_user),),
-    "core_completion_get_activities_completion_status": (
-        CapabilityCheck(("report/progress:view",), _other_user),
-    ),
+    "core_completion_get_activities_completion_status": (CapabilityCheck(("report/progress:view",), _other_user),),
     # completion_can_view_data() is false: a plain moodle_exception that names no capability.
     "core_completion_get_course_completion_status": (
-        CapabilityCheck(("moodle/user:viewuseractivitiesreport", "report/completion:view"), _other_user,
-                        "cannotviewreport", "You cannot view this report", MOODLE_EXCEPTION),
+        CapabilityCheck(
+            ("moodle/user:viewuseractivitiesreport", "report/completion:view"),
+            _other_user,
+            "cannotviewreport",
+            "You cannot view this report",
+            MOODLE_EXCEPTION,
+        ),
     ),
     "mod_quiz_get_user_attempts": _QUIZ_ATTEMPTS,
     "mod_quiz_get_user_quiz_attempts": _QUIZ_ATTEMPTS,
@@ -185,8 +230,12 @@ CAPABILITY_CHECKS: dict[str, tuple[CapabilityCheck, ...]] = {
     ),
     "core_badges_get_user_badges": (CapabilityCheck(("moodle/badges:viewotherbadges",), _other_user),),
     "mod_forum_get_forum_discussions": (
-        CapabilityCheck(("mod/forum:viewdiscussion",), _always, "noviewdiscussionspermission",
-                        "You do not have the permission to view discussions in this forum"),
+        CapabilityCheck(
+            ("mod/forum:viewdiscussion",),
+            _always,
+            "noviewdiscussionspermission",
+            "You do not have the permission to view discussions in this forum",
+        ),
     ),
 }
 

@@ -6,7 +6,8 @@ fails, which endpoints cannot run and which function to add to the service.
 """
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle.versions import site_version
@@ -38,7 +39,8 @@ def unavailable(specs: Iterable[EndpointSpec], site_info: Mapping[str, Any]) -> 
             parent = by_name.get(spec.explode.asset)
             return blocker(parent) if parent else None
         if spec.function in offered or any(
-                a.function in offered and (version is None or version >= a.min_version) for a in spec.alternatives):
+            a.function in offered and (version is None or version >= a.min_version) for a in spec.alternatives
+        ):
             return None
         return spec.function
 

@@ -106,7 +106,9 @@ def _by_name(catalog: Sequence[EndpointSpec], name: str) -> EndpointSpec | None:
     return next((s for s in catalog if s.name == name), None)
 
 
-def spec_fields(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (), function: str | None = None) -> dict[str, Field]:
+def spec_fields(
+    spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (), function: str | None = None
+) -> dict[str, Field]:
     """The fields of the spec's records: of ``function`` (default: the spec's and its alternatives',
     the first declaring a field wins), or for an ``explode`` of the parent's list elements."""
     if spec.explode:
@@ -132,15 +134,19 @@ def _enclosing(spec: EndpointSpec, function: str | None) -> dict[str, Field]:
     return fields
 
 
-def context_columns(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (),
-                    function: str | None = None) -> dict[str, tuple[str | None, str]]:
+def context_columns(
+    spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (), function: str | None = None
+) -> dict[str, tuple[str | None, str]]:
     """Columns the project adds from the request or the parent: name -> (type if known, description)."""
     out: dict[str, tuple[str | None, str]] = {}
-    for column, ref in (spec.fan_out.context_columns.items() if spec.fan_out else ()):
+    for column, ref in spec.fan_out.context_columns.items() if spec.fan_out else ():
         upstream = _by_name(catalog, ref.asset)
         type_ = declared_columns(upstream, catalog).get(ref.column) if upstream else None
-        source = (f"the {ref.column} of the endpoint's lookup query" if ref.asset == QUERY
-                  else f"the {ref.asset}.{ref.column} value")
+        source = (
+            f"the {ref.column} of the endpoint's lookup query"
+            if ref.asset == QUERY
+            else f"the {ref.asset}.{ref.column} value"
+        )
         out[column] = (type_, f"{source[0].upper()}{source[1:]} this row was fetched for.")
     if spec.explode:
         parent = _by_name(catalog, spec.explode.asset)
@@ -151,8 +157,10 @@ def context_columns(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (),
     for column, key in spec.parent_fields.items():
         field = enclosing.get(key)
         what = f"{field.desc[0].upper()}{field.desc[1:]} (" if field and field.desc else "("
-        out[column] = (field.column_type if field else None,
-                       f"{what}{key} of the enclosing object in Moodle's answer, copied onto each row).")
+        out[column] = (
+            field.column_type if field else None,
+            f"{what}{key} of the enclosing object in Moodle's answer, copied onto each row).",
+        )
     return out
 
 
@@ -169,7 +177,9 @@ def declared_columns(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = ()) -
     return declared
 
 
-def unix_time_columns(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (), function: str | None = None) -> list[str]:
+def unix_time_columns(
+    spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (), function: str | None = None
+) -> list[str]:
     """The fields holding unix times (seconds, 0 = never or unset), in declaration order."""
     return [name for name, field in spec_fields(spec, catalog, function).items() if field.is_unix_time(name)]
 
@@ -178,8 +188,11 @@ def _describe_field(name: str, field: Field, table: str) -> str:
     """Moodle's words, then what the project knows: JSON, a unix time, the release that added or
     dropped it. A field Moodle gave no words for says its declared type instead."""
     json_kind = field.kind in ("list", "object")
-    time = (f"Unix time in seconds, 0 = never or unset; a timestamp (NULL for 0) in {TIME_SCHEMA}.{table}."
-            if field.is_unix_time(name) else "")
+    time = (
+        f"Unix time in seconds, 0 = never or unset; a timestamp (NULL for 0) in {TIME_SCHEMA}.{table}."
+        if field.is_unix_time(name)
+        else ""
+    )
     if not field.desc:
         kind = field.kind + (", kept as JSON" if json_kind else "")
         if field.removed:
@@ -199,8 +212,9 @@ def _describe_field(name: str, field: Field, table: str) -> str:
     return " ".join(filter(None, notes))
 
 
-def column_descriptions(spec: EndpointSpec, columns: Sequence[str], function: str | None = None,
-                        catalog: Sequence[EndpointSpec] = ()) -> dict[str, str]:
+def column_descriptions(
+    spec: EndpointSpec, columns: Sequence[str], function: str | None = None, catalog: Sequence[EndpointSpec] = ()
+) -> dict[str, str]:
     """Column -> what it holds, for every column of the table."""
     fields = spec_fields(spec, catalog, function)
     context = context_columns(spec, catalog, function)
@@ -214,7 +228,9 @@ def column_descriptions(spec: EndpointSpec, columns: Sequence[str], function: st
         elif name in context:
             out[name] = context[name][1]
         else:
-            out[name] = f"Field {name} of {function or spec.function or 'the parent'}'s answer (not in its declared structure)."
+            out[name] = (
+                f"Field {name} of {function or spec.function or 'the parent'}'s answer (not in its declared structure)."
+            )
     return out
 
 

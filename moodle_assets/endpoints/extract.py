@@ -15,26 +15,32 @@ and they must not land in the warehouse. :data:`SECRET_FIELDS` lists them (read 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 REDACTED = "<redacted>"
 
 # Fields whose values are credentials, by name, wherever they occur in a record:
-SECRET_FIELDS = frozenset({
-    # core_webservice_get_site_info: "Private user access key for fetching files" -- it opens
-    # the harvesting account's files on tokenpluginfile.php without the token.
-    "userprivateaccesskey",
-    # core_group_get_course_groups: "group enrol secret phrase" (self-enrolment into the group).
-    "enrolmentkey",
-    # mod_quiz_get_quizzes_by_courses: "A password that the student must enter before starting
-    # or continuing a quiz attempt".
-    "password",
-    # Never returned by the functions the templates call, but a credential wherever it appears.
-    "wstoken", "token", "privatetoken", "sesskey",
-})
+SECRET_FIELDS = frozenset(
+    {
+        # core_webservice_get_site_info: "Private user access key for fetching files" -- it opens
+        # the harvesting account's files on tokenpluginfile.php without the token.
+        "userprivateaccesskey",
+        # core_group_get_course_groups: "group enrol secret phrase" (self-enrolment into the group).
+        "enrolmentkey",
+        # mod_quiz_get_quizzes_by_courses: "A password that the student must enter before starting
+        # or continuing a quiz attempt".
+        "password",
+        # Never returned by the functions the templates call, but a credential wherever it appears.
+        "wstoken",
+        "token",
+        "privatetoken",
+        "sesskey",
+    }
+)
 
 
 def _secret(key: Any, value: Any) -> bool:

@@ -14,8 +14,9 @@ What no query can see — a teacher overriding a completion or a grade for a stu
 not come back — is caught by the periodic full refresh (``full_refresh: true``).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from moodle_assets.endpoints.runner import ITEM_COLUMN, item_key
 from moodle_assets.endpoints.spec import EndpointSpec
@@ -27,8 +28,11 @@ ITEMS_TABLE = "moodle._items"
 ITEMS_NOTES = TableNotes(
     "The fan-out items (lookup values) each incremental table's latest load covered: the next run "
     "re-reads the changed and new ones and deletes the rows of those gone.",
-    {"table_name": "The table (schema.name) the item was loaded into.",
-     "item": "The item: its lookup values joined by |, as in the table's _item column."})
+    {
+        "table_name": "The table (schema.name) the item was loaded into.",
+        "item": "The item: its lookup values joined by |, as in the table's _item column.",
+    },
+)
 # Moodle writes lastcourseaccess at most once a minute; keep a wide margin for clock skew.
 CUTOFF_MARGIN_SECONDS = 600
 
@@ -72,17 +76,25 @@ def plan(
     current = {item_key(r, columns): r for r in rows}
     changed_sql = spec.incremental.changed.replace("{cutoff}", str(int(cutoff)))
     changed = {item_key(r, columns) for r in warehouse.query_dicts(changed_sql)}
-    failed = {
-        r[0] for r in warehouse.query(
-            "SELECT DISTINCT partition_key FROM moodle._errors WHERE table_name = ? AND partition_key IS NOT NULL",
-            [table],
-        )
-    } if warehouse.table_exists("moodle._errors") else set()
+    failed = (
+        {
+            r[0]
+            for r in warehouse.query(
+                "SELECT DISTINCT partition_key FROM moodle._errors WHERE table_name = ? AND partition_key IS NOT NULL",
+                [table],
+            )
+        }
+        if warehouse.table_exists("moodle._errors")
+        else set()
+    )
     fetch = [k for k in current if k in changed or k not in previous or k in failed]
     gone = previous - current.keys()
     return IncrementalPlan(
-        rows=[current[k] for k in fetch], replace=sorted(set(fetch) | gone), cutoff=cutoff,
-        kept=len(current) - len(fetch), gone=len(gone),
+        rows=[current[k] for k in fetch],
+        replace=sorted(set(fetch) | gone),
+        cutoff=cutoff,
+        kept=len(current) - len(fetch),
+        gone=len(gone),
     )
 
 

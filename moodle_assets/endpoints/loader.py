@@ -7,14 +7,14 @@ fixes them all; a problem never makes an asset disappear quietly.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
 from moodle_assets.endpoints.spec import EndpointSpec, SpecError
-from moodle_assets.endpoints.validation import build_spec, line_of, load_yaml
+from moodle_assets.endpoints.validation import build_spec, load_yaml
 from moodle_assets.moodle.schemas import record_keys
 from moodle_assets.project import PROJECT_DIR_ENV, SettingError, project_dir, project_path
 
@@ -114,7 +114,7 @@ def check_graph(specs: Iterable[EndpointSpec]) -> list[str]:
             if dep not in by_name:
                 continue
             if state.get(dep) == 1:
-                cycle = trail[trail.index(dep):] + [dep] if dep in trail else [name, dep]
+                cycle = trail[trail.index(dep) :] + [dep] if dep in trail else [name, dep]
                 problems.append(
                     f"{by_name[name].source}: endpoint '{name}': lookup cycle {' -> '.join(cycle)}; "
                     "an asset cannot depend on itself"
@@ -150,7 +150,7 @@ def known_columns(spec: EndpointSpec) -> set[str] | None:
 
 def _unknown_columns(spec: EndpointSpec, by_name: dict[str, EndpointSpec]) -> list[str]:
     problems = []
-    for ref in (spec.fan_out.refs if spec.fan_out else ()):
+    for ref in spec.fan_out.refs if spec.fan_out else ():
         upstream = by_name.get(ref.asset)
         columns = known_columns(upstream) if upstream else None
         if columns is not None and ref.column not in columns:

@@ -9,8 +9,9 @@ on every row — named once here, so the tables never depend on a later guess.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from moodle_assets.endpoints.macros import LOOKUP_RE, MACRO_RE, iter_strings
 
@@ -103,7 +104,7 @@ class FanOut:
         """Context column -> the lookup whose value it holds, for per-value lookups."""
         return {r.context: r for r in self.refs if r.context}
 
-    def within(self, params: Mapping[str, Any]) -> "FanOut | None":
+    def within(self, params: Mapping[str, Any]) -> FanOut | None:
         """The lookups still in ``params`` once run config or ``--param`` replaced some values."""
         kept = tuple(r for r in self.refs if _value_at(params, r.path) == r.text)
         if kept == self.refs:

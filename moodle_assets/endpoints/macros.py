@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from moodle_assets import clock
 
@@ -54,7 +55,7 @@ def shift(now: datetime, amount: int, unit: str) -> datetime:
 
 
 def format_time(moment: datetime, date_format: str) -> int | str:
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if date_format == "unix":
         return int(moment.timestamp())
     return moment.strftime(date_format)

@@ -26,9 +26,10 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from moodle_assets import clock
 from moodle_assets.common import KEY_PREFIX
@@ -60,12 +61,7 @@ from moodle_assets.endpoints.runner import (
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient, MoodleError
 from moodle_assets.moodle.settings import ClientSettings
-from moodle_assets.warehouse import (
-    StagedRecords,
-    TableNotes,
-    Warehouse,
-    WarehouseLockedError,
-)
+from moodle_assets.warehouse import StagedRecords, TableNotes, Warehouse, WarehouseLockedError
 
 NO_CALLS = {"total_calls": 0, "calls": {}, "retries": 0}
 
@@ -179,8 +175,9 @@ def read_inputs(spec: EndpointSpec, resolved: Resolved, warehouse: Warehouse, fu
     return inputs
 
 
-def plan_target(spec: EndpointSpec, inputs: Inputs, placer: Placer | None, now: datetime,
-                log: Callable[[str], None]) -> tuple[Target, list[dict] | None]:
+def plan_target(
+    spec: EndpointSpec, inputs: Inputs, placer: Placer | None, now: datetime, log: Callable[[str], None]
+) -> tuple[Target, list[dict] | None]:
     """What the load replaces, and the lookup rows to fetch (an incremental run's few)."""
     target = Target(PARTITION_COLUMN, placer.keys) if placer is not None else Target()
     if inputs.item_columns is None:
@@ -191,7 +188,7 @@ def plan_target(spec: EndpointSpec, inputs: Inputs, placer: Placer | None, now: 
     if step is None:
         return target, inputs.rows
     log(
-        f"{spec.name}: incremental since {datetime.fromtimestamp(step.cutoff, timezone.utc):%Y-%m-%d %H:%M} UTC: "
+        f"{spec.name}: incremental since {datetime.fromtimestamp(step.cutoff, UTC):%Y-%m-%d %H:%M} UTC: "
         f"{len(step.rows)} items to read, {step.kept} kept, {step.gone} gone"
     )
     return Target(ITEM_COLUMN, step.replace, {**target.meta, "mode": "incremental"}), step.rows
@@ -232,8 +229,14 @@ class PartitionSink:
 
 
 async def fetch(
-    spec: EndpointSpec, resolved: Resolved, calls: list[Call], sink: PartitionSink, settings: ClientSettings,
-    site: Mapping[str, Any] | None, log: Callable[[str], None], progress: Progress | None,
+    spec: EndpointSpec,
+    resolved: Resolved,
+    calls: list[Call],
+    sink: PartitionSink,
+    settings: ClientSettings,
+    site: Mapping[str, Any] | None,
+    log: Callable[[str], None],
+    progress: Progress | None,
 ) -> tuple[str, HarvestOutcome, dict]:
     """Every call's pages from Moodle (after choosing among the spec's alternatives)."""
     async with MoodleClient(settings) as client:
@@ -276,8 +279,9 @@ def explode_rows(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords
     return outcome, dict(NO_CALLS)
 
 
-def table_notes(spec: EndpointSpec, columns: Sequence[str], function: str,
-                catalog: Sequence[EndpointSpec] = ()) -> TableNotes:
+def table_notes(
+    spec: EndpointSpec, columns: Sequence[str], function: str, catalog: Sequence[EndpointSpec] = ()
+) -> TableNotes:
     """The DuckDB comments of an endpoint's table and its view in ``moodle_t`` with unix times as
     timestamps, written by the load that fills it."""
     name = spec.table.partition(".")[2]
@@ -289,16 +293,28 @@ def table_notes(spec: EndpointSpec, columns: Sequence[str], function: str,
     )
 
 
-def load(spec: EndpointSpec, warehouse: Warehouse, staged: StagedRecords, outcome: HarvestOutcome,
-         function: str, target: Target, catalog: Sequence[EndpointSpec] = ()):
+def load(
+    spec: EndpointSpec,
+    warehouse: Warehouse,
+    staged: StagedRecords,
+    outcome: HarvestOutcome,
+    function: str,
+    target: Target,
+    catalog: Sequence[EndpointSpec] = (),
+):
     """Replace the table (or partitions, or items) in one transaction; None when nothing is replaced."""
     meta_json, notes = dict(target.meta), table_notes(spec, list(staged.columns), function, catalog)
     if spec.metadata_path:
         meta_json["warnings"] = outcome.metadata[:1000]
     if target.partition_column and target.partitions:
         return warehouse.replace_partitions(
-            spec.table, staged, partition_column=target.partition_column, partitions=target.partitions,
-            errors=outcome.errors, meta=meta_json, notes=notes,
+            spec.table,
+            staged,
+            partition_column=target.partition_column,
+            partitions=target.partitions,
+            errors=outcome.errors,
+            meta=meta_json,
+            notes=notes,
         )
     if target.partition_column:
         return None  # an incremental run with nothing to re-read: the table stays as it is
@@ -341,7 +357,8 @@ def harvest_endpoint(
             sink = PartitionSink(spec, staged, target, placer)
             try:
                 function, outcome, stats = asyncio.run(
-                    fetch(spec, resolved, calls, sink, settings, inputs.site, log, progress))
+                    fetch(spec, resolved, calls, sink, settings, inputs.site, log, progress)
+                )
             except (MoodleError, EndpointFailure) as exc:
                 raise HarvestError(f"{spec.name}: {exc}") from None
         loaded = load(spec, warehouse, staged, outcome, function, target, catalog)
@@ -352,7 +369,13 @@ def harvest_endpoint(
     if inputs.item_columns is not None:
         incremental.remember_items(warehouse, spec.table, inputs.rows or [], inputs.item_columns)
     return HarvestResult(
-        function=function, outcome=outcome, stats=stats, target=target, table_rows=table_rows,
-        rows_loaded=loaded.row_count if loaded else 0, columns=columns, preview=preview,
+        function=function,
+        outcome=outcome,
+        stats=stats,
+        target=target,
+        table_rows=table_rows,
+        rows_loaded=loaded.row_count if loaded else 0,
+        columns=columns,
+        preview=preview,
         seconds=time.perf_counter() - started,
     )

@@ -26,8 +26,15 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "moodle-assets endpoints",
         "description": "Moodle web-service endpoints harvested as Dagster assets (docs/endpoints.md).",
-        "anyOf": [endpoints, {"type": "object", "properties": {"endpoints": endpoints},
-                              "required": ["endpoints"], "additionalProperties": False}],
+        "anyOf": [
+            endpoints,
+            {
+                "type": "object",
+                "properties": {"endpoints": endpoints},
+                "required": ["endpoints"],
+                "additionalProperties": False,
+            },
+        ],
         "$defs": dict(sorted(defs.items())),
     }
 

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
 from moodle_assets.endpoints.macros import MacroContext, render
 from moodle_assets.endpoints.settings import (  # noqa: F401 (choose_function, coerce_setting: re-exported)
-    EndpointFailure, Resolved, SettingsError, choose_function, coerce_setting, resolve,
+    EndpointFailure,
+    Resolved,
+    SettingsError,
+    choose_function,
+    coerce_setting,
+    resolve,
 )
 from moodle_assets.moodle import MoodleAPIError, MoodleClient, MoodleError, chunked
 from moodle_assets.moodle.errors import is_permission_error
@@ -38,6 +44,7 @@ class LookupQuery:
 
 def lookup_sql(query: LookupQuery, limit: int | None = None) -> tuple[str, list[Any]]:
     """The SQL (and its parameters) that reads a lookup's rows from the warehouse, in a stable order."""
+
     def q(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
@@ -68,9 +75,9 @@ class Call:
     values: tuple | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     lookup_key: str | None = None
-    rebuild: Callable[[list], "Call"] | None = field(default=None, compare=False, repr=False)
+    rebuild: Callable[[list], Call] | None = field(default=None, compare=False, repr=False)
 
-    def split(self) -> list["Call"]:
+    def split(self) -> list[Call]:
         half = len(self.values) // 2
         return [self.rebuild(list(self.values[:half])), self.rebuild(list(self.values[half:]))]
 
@@ -193,8 +200,11 @@ def paging_of(resolved: Resolved) -> Paging:
     if paging.style == "limit_offset":
         return LimitOffset(paging.page_size)
     return PagePerPage(
-        paging.page_size, page_param=paging.page_param, perpage_param=paging.perpage_param,
-        first_page=paging.first_page, stop_on_short_page=paging.stop_on_short_page,
+        paging.page_size,
+        page_param=paging.page_param,
+        perpage_param=paging.perpage_param,
+        first_page=paging.first_page,
+        stop_on_short_page=paging.stop_on_short_page,
         total_of=(lambda page: first(page, paging.total_path)) if paging.total_path else None,
     )
 
@@ -278,8 +288,7 @@ async def harvest(
                     f"the endpoint's only call failed{where}, so nothing was loaded and the previous "
                     f"table is kept. {err}"
                 ) from None
-            if (err.errorcode in spec.empty_on and not pages
-                    and not is_permission_error(err.errorcode, err.exception)):
+            if err.errorcode in spec.empty_on and not pages and not is_permission_error(err.errorcode, err.exception):
                 empty = len(call.values) if call.values is not None else 1
                 outcome.empty_items += empty
                 outcome.empty_codes[code] = outcome.empty_codes.get(code, 0) + empty
@@ -291,13 +300,19 @@ async def harvest(
             else:
                 message = str(err)
                 if pages:
-                    message += (f" It failed on page {pages + 1} after {pages} page(s) had been read; "
-                                "none of this item's records are loaded.")
-                outcome.errors.append({
-                    "item": _item_of(call), "function": resolved.function,
-                    "errorcode": code, "message": message,
-                    "partition_key": call.context.get(ITEM_COLUMN),
-                })
+                    message += (
+                        f" It failed on page {pages + 1} after {pages} page(s) had been read; "
+                        "none of this item's records are loaded."
+                    )
+                outcome.errors.append(
+                    {
+                        "item": _item_of(call),
+                        "function": resolved.function,
+                        "errorcode": code,
+                        "message": message,
+                        "partition_key": call.context.get(ITEM_COLUMN),
+                    }
+                )
         else:
             for records, metadata in held:
                 outcome.metadata.extend(metadata)
@@ -325,6 +340,17 @@ async def harvest(
 
 
 __all__ = [
-    "Call", "EndpointFailure", "HarvestOutcome", "LookupQuery", "MoodleError", "Resolved", "SettingsError",
-    "choose_function", "harvest", "lookup_queries", "lookup_sql", "plan_calls", "resolve",
+    "Call",
+    "EndpointFailure",
+    "HarvestOutcome",
+    "LookupQuery",
+    "MoodleError",
+    "Resolved",
+    "SettingsError",
+    "choose_function",
+    "harvest",
+    "lookup_queries",
+    "lookup_sql",
+    "plan_calls",
+    "resolve",
 ]

@@ -7,8 +7,9 @@ spec's alternatives by site info's version and function list.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from moodle_assets.endpoints.availability import offered_functions
 from moodle_assets.endpoints.lookups import FanOut
@@ -102,8 +103,7 @@ def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None, functio
     unknown = set(config) - set(spec.settings)
     if unknown:
         raise SettingsError(
-            f"{spec.name}: unknown setting(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(spec.settings) or 'none'}"
+            f"{spec.name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(spec.settings) or 'none'}"
         )
     params: dict = dict(spec.params)
     paginate, batch, filters = spec.paginate, spec.batch, {}
@@ -118,5 +118,5 @@ def resolve(spec: EndpointSpec, config: Mapping[str, Any] | None = None, functio
             batch = int(value)
         elif s.sets and s.sets.startswith("params."):
             if value is not None:
-                params = _set_path(params, s.sets[len("params."):], value)
+                params = _set_path(params, s.sets[len("params.") :], value)
     return Resolved(spec, params, paginate, batch, filters, function)

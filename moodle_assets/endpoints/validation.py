@@ -10,7 +10,8 @@ listed at once, so one edit-and-reload fixes them all.
 from __future__ import annotations
 
 import typing
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -127,7 +128,7 @@ def _translate(error: Mapping[str, Any], raw: Any) -> tuple[Path, str]:
     if error["type"] == "spec":
         return tuple(path), error["msg"]
     if best is not None:
-        at = tuple(path[:best[0]])
+        at = tuple(path[: best[0]])
         return at, best[1](_value_at(raw, at))
     msg = error["msg"]
     return tuple(path), msg[:1].lower() + msg[1:]
@@ -189,16 +190,25 @@ def cross_problems(spec: EndpointSpec, raw: Mapping[str, Any]) -> list[tuple[str
         if raw.get("function") is not None:
             problems.append(("function", "an 'explode' endpoint makes no Moodle call; remove 'function'"))
     elif not spec.function:
-        problems.append(("function", f"{raw.get('function')!r} is not a Moodle web-service function name "
-                                     "(e.g. core_course_get_courses)"))
+        problems.append(
+            (
+                "function",
+                f"{raw.get('function')!r} is not a Moodle web-service function name (e.g. core_course_get_courses)",
+            )
+        )
     for setting in spec.settings.values():
         if setting.sets == "paginate.page_size" and spec.paginate is None:
             problems.append((f"settings.{setting.name}", "sets paginate.page_size but the endpoint has no 'paginate'"))
     for code in spec.empty_on:
         if is_permission_error(code):
-            problems.append(("empty_on", f"{code!r} says the token's user may not read the item, not that there is "
-                             "no data: it is recorded as a failed item (moodle._errors, the failed_items check); "
-                             "grant the capability instead"))
+            problems.append(
+                (
+                    "empty_on",
+                    f"{code!r} says the token's user may not read the item, not that there is "
+                    "no data: it is recorded as a failed item (moodle._errors, the failed_items check); "
+                    "grant the capability instead",
+                )
+            )
     return problems
 
 
@@ -221,26 +231,32 @@ def check_macros(spec: EndpointSpec) -> list[tuple[str, str]]:
                     if m.group(3) and text != "{" + body + "}":
                         problems.append((fieldname, f"{{{body}}} is an array lookup and must be the whole value"))
                     continue
-                problems.append((
-                    fieldname,
-                    f"unknown macro {{{body}}}; use {{now}}, {{now-N}}, {{now+N}}, {{partition_start}}, "
-                    "{partition_end}, {ASSET.COLUMN} or {ASSET.COLUMN[]}",
-                ))
+                problems.append(
+                    (
+                        fieldname,
+                        f"unknown macro {{{body}}}; use {{now}}, {{now-N}}, {{now+N}}, {{partition_start}}, "
+                        "{partition_end}, {ASSET.COLUMN} or {ASSET.COLUMN[]}",
+                    )
+                )
     fan_out = spec.fan_out
     refs = fan_out.refs if fan_out else ()
     assets = set(fan_out.assets) if fan_out else set()
     if QUERY in assets and spec.lookup is None:
         problems.append(("params", "{lookup.COLUMN} needs a 'lookup' query on the endpoint"))
     if len(assets - {QUERY}) > 1 or (spec.lookup and assets - {QUERY}):
-        problems.append((
-            "params",
-            f"lookups on several assets ({', '.join(sorted(assets))}) would multiply; "
-            "join them in a 'lookup' query and use {lookup.COLUMN}",
-        ))
+        problems.append(
+            (
+                "params",
+                f"lookups on several assets ({', '.join(sorted(assets))}) would multiply; "
+                "join them in a 'lookup' query and use {lookup.COLUMN}",
+            )
+        )
     if len({r.array for r in refs}) > 1:
         problems.append(("params", "mix of per-value {A.c} and array {A.c[]} lookups; use one kind per endpoint"))
     if spec.incremental and (not refs or any(r.array for r in refs)):
-        problems.append(("incremental", "needs a per-value lookup ({ASSET.COLUMN} or {lookup.COLUMN}) to refresh items"))
+        problems.append(
+            ("incremental", "needs a per-value lookup ({ASSET.COLUMN} or {lookup.COLUMN}) to refresh items")
+        )
     if spec.batch is not None and not any(r.array for r in refs):
         problems.append(("batch", "is only used with an array lookup {ASSET.COLUMN[]}"))
     keys = fan_out.keys if fan_out else frozenset()

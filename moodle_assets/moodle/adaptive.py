@@ -106,8 +106,10 @@ class AdaptiveLimit:
         if self._overloaded:
             self._set(max(1, self.limit // 2), "the site is overloaded (HTTP 408/429/5xx or dropped connections)")
         elif previous and latency > previous[0] * self.LATENCY_CLIMB and rate < previous[1] * self.THROUGHPUT_GAIN:
-            self._set(max(1, min(self.limit - 1, self.limit * 3 // 4)),
-                      f"latency climbed {latency / previous[0]:.1f}x without more calls per second")
+            self._set(
+                max(1, min(self.limit - 1, self.limit * 3 // 4)),
+                f"latency climbed {latency / previous[0]:.1f}x without more calls per second",
+            )
         elif self.limit < self.maximum:
             if self._hold > 0:
                 self._hold -= 1

@@ -65,11 +65,7 @@ RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Transport failures worth another attempt: the request may never have reached PHP, or the
 # answer was cut off. Everything else (bad URL scheme, local protocol misuse) will not heal.
-RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-)
+RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -105,8 +101,7 @@ class MoodleClient:
             transport=transport,
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
             limits=httpx.Limits(
-                max_connections=settings.max_concurrency,
-                max_keepalive_connections=settings.max_concurrency,
+                max_connections=settings.max_concurrency, max_keepalive_connections=settings.max_concurrency
             ),
             verify=ssl_context(settings.verify, settings.url),
             # A redirect would resend (or, for 301/302, drop) the body with the token, maybe
@@ -137,12 +132,7 @@ class MoodleClient:
         an answer, never retried, and raised as a typed :class:`MoodleAPIError`.
         """
         fields = encode_params(params or {})
-        form = [
-            ("wstoken", self.settings.token),
-            ("wsfunction", function),
-            ("moodlewsrestformat", "json"),
-            *fields,
-        ]
+        form = [("wstoken", self.settings.token), ("wsfunction", function), ("moodlewsrestformat", "json"), *fields]
         shown = redact_fields(form, self.settings.token)
         self.stats.calls[function] += 1
         if self.on_request is not None:
@@ -177,14 +167,18 @@ class MoodleClient:
                     pass  # the list stays unknown: the error says the answer is ambiguous
             if self.site_functions is None:
                 return error
-        body = {"exception": error.exception, "errorcode": error.errorcode, "message": error.moodle_message,
-                "debuginfo": error.debuginfo}
-        return error_from_envelope(body, error.function or "", error.params, token=self.settings.token,
-                                   site_functions=self.site_functions)
+        body = {
+            "exception": error.exception,
+            "errorcode": error.errorcode,
+            "message": error.moodle_message,
+            "debuginfo": error.debuginfo,
+        }
+        return error_from_envelope(
+            body, error.function or "", error.params, token=self.settings.token, site_functions=self.site_functions
+        )
 
     async def _call_with_retries(
-        self, function: str, body: bytes, shown: list[tuple[str, str]],
-        extra_headers: Mapping[str, str] | None = None,
+        self, function: str, body: bytes, shown: list[tuple[str, str]], extra_headers: Mapping[str, str] | None = None
     ) -> Any:
         headers = {**extra_headers, **_FORM_HEADERS} if extra_headers else _FORM_HEADERS
         attempts_allowed = self.settings.max_retries + 1
@@ -229,8 +223,7 @@ class MoodleClient:
             delay = self._backoff(attempt, retry_after)
             self.stats.retries += 1
             logger.info(
-                "retrying %s in %.2fs after %s (attempt %d of %d)",
-                function, delay, cause, attempt, attempts_allowed,
+                "retrying %s in %.2fs after %s (attempt %d of %d)", function, delay, cause, attempt, attempts_allowed
             )
             await self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
@@ -260,9 +253,14 @@ class MoodleClient:
         content_type = response.headers.get("Content-Type", "")
         if 300 <= status < 400:
             location = self._redact(response.headers.get("Location", "?"))
-            advice = PUBLIC_FOLDER_SERVER if in_public_folder(location) else (
-                "Set the Moodle URL to the site root the redirect points to (for example "
-                "https:// instead of http://), so the token is posted to the right place.")
+            advice = (
+                PUBLIC_FOLDER_SERVER
+                if in_public_folder(location)
+                else (
+                    "Set the Moodle URL to the site root the redirect points to (for example "
+                    "https:// instead of http://), so the token is posted to the right place."
+                )
+            )
             raise NotMoodleResponseError(
                 f"{function}: {self._safe_endpoint()} redirects (HTTP {status}) to {location}. {advice}",
                 function=function,
@@ -274,8 +272,9 @@ class MoodleClient:
         if not parsed:
             raise self._not_moodle(function, status, content_type, text)
         if is_error_envelope(body):
-            error = error_from_envelope(body, function, shown, token=self.settings.token,
-                                        site_functions=self.site_functions)
+            error = error_from_envelope(
+                body, function, shown, token=self.settings.token, site_functions=self.site_functions
+            )
             if isinstance(error, InvalidTokenError) and not self.settings.token:
                 error.args = (error.message + " (MOODLE_TOKEN is empty.)",)
             raise error

@@ -63,10 +63,7 @@ def redact(text: str, token: str) -> str:
 
 def redact_fields(fields: Sequence[tuple[str, str]], token: str = "") -> list[tuple[str, str]]:
     """Form fields as safe to print: the ``wstoken`` value masked, the token gone elsewhere."""
-    return [
-        (name, REDACTED if name == "wstoken" else redact(str(value), token))
-        for name, value in fields
-    ]
+    return [(name, REDACTED if name == "wstoken" else redact(str(value), token)) for name, value in fields]
 
 
 def is_permission_error(errorcode: str | None, exception: str | None = None) -> bool:
@@ -228,8 +225,12 @@ def _text(value: Any, token: str) -> str | None:
 
 def _unlisted(function: str, code: str, site_functions: Collection[str] | None) -> bool:
     """The function is missing from the token's function list (a site-wide refusal aside)."""
-    return (site_functions is not None and function != SITE_INFO_FUNCTION and function not in site_functions
-            and code not in SITE_ERRORCODES)
+    return (
+        site_functions is not None
+        and function != SITE_INFO_FUNCTION
+        and function not in site_functions
+        and code not in SITE_ERRORCODES
+    )
 
 
 def error_from_envelope(
@@ -277,11 +278,14 @@ def error_from_envelope(
             "to authorised users, authorise the token's user."
         )
     elif (code == "invalidrecord" and "external_functions" in moodle_message) or _unlisted(
-            function, code, site_functions):
+        function, code, site_functions
+    ):
         cls = FunctionNotFoundError
         listed = ""
         if site_functions is not None:
-            listed = f" Site info lists {len(site_functions)} functions for this token and {function} is not one of them"
+            listed = (
+                f" Site info lists {len(site_functions)} functions for this token and {function} is not one of them"
+            )
             if code == UNNAMED_RECORD_ERRORCODE:
                 listed += " (Moodle 5.0+ with debugging off answers a missing function with invalidrecordunknown)"
             listed += "."
@@ -297,8 +301,7 @@ def error_from_envelope(
         hint = (
             debug
             if debuginfo
-            else " Moodle gives the detail only with debugging on (Site administration > "
-            "Development > Debugging)."
+            else " Moodle gives the detail only with debugging on (Site administration > Development > Debugging)."
         )
         message = (
             f"{function}: Moodle rejected the parameters ({sent}). {said}.{hint} "
@@ -323,9 +326,13 @@ def error_from_envelope(
         )
     elif code in RECORD_NOT_FOUND_ERRORCODES:
         cls = RecordNotFoundError
-        ambiguous = "" if site_functions is not None or code != UNNAMED_RECORD_ERRORCODE else (
-            f" (Moodle 5.0+ without debugging answers the same for a function the site does not have: "
-            f"if every item fails like this, check that core_webservice_get_site_info lists {function}.)"
+        ambiguous = (
+            ""
+            if site_functions is not None or code != UNNAMED_RECORD_ERRORCODE
+            else (
+                f" (Moodle 5.0+ without debugging answers the same for a function the site does not have: "
+                f"if every item fails like this, check that core_webservice_get_site_info lists {function}.)"
+            )
         )
         message = (
             f"{function}: nothing found for {_summarise(fields)}. {said}.{debug} "

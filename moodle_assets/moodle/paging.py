@@ -137,8 +137,9 @@ class Paging(Protocol):
 
     paged: bool
 
-    def pages(self, client: Caller, function: str, params: Mapping[str, Any],
-              records_of: RecordsOf) -> AsyncIterator[Any]: ...
+    def pages(
+        self, client: Caller, function: str, params: Mapping[str, Any], records_of: RecordsOf
+    ) -> AsyncIterator[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,9 @@ class Unpaged:
 
     paged = False
 
-    async def pages(self, client: Caller, function: str, params: Mapping[str, Any],
-                    records_of: RecordsOf) -> AsyncIterator[Any]:
+    async def pages(
+        self, client: Caller, function: str, params: Mapping[str, Any], records_of: RecordsOf
+    ) -> AsyncIterator[Any]:
         yield await client.call(function, params)
 
 
@@ -159,8 +161,9 @@ class LimitOffset:
     page_size: int
     paged = True
 
-    def pages(self, client: Caller, function: str, params: Mapping[str, Any],
-              records_of: RecordsOf) -> AsyncIterator[Any]:
+    def pages(
+        self, client: Caller, function: str, params: Mapping[str, Any], records_of: RecordsOf
+    ) -> AsyncIterator[Any]:
         return limit_offset(client, function, params, page_size=self.page_size, records_of=records_of)
 
 
@@ -176,12 +179,20 @@ class PagePerPage:
     stop_on_short_page: bool = False
     paged = True
 
-    def pages(self, client: Caller, function: str, params: Mapping[str, Any],
-              records_of: RecordsOf) -> AsyncIterator[Any]:
+    def pages(
+        self, client: Caller, function: str, params: Mapping[str, Any], records_of: RecordsOf
+    ) -> AsyncIterator[Any]:
         return page_perpage(
-            client, function, params, page_size=self.page_size, records_of=records_of,
-            page_param=self.page_param, perpage_param=self.perpage_param, first_page=self.first_page,
-            total_of=self.total_of, stop_on_short_page=self.stop_on_short_page,
+            client,
+            function,
+            params,
+            page_size=self.page_size,
+            records_of=records_of,
+            page_param=self.page_param,
+            perpage_param=self.perpage_param,
+            first_page=self.first_page,
+            total_of=self.total_of,
+            stop_on_short_page=self.stop_on_short_page,
         )
 
 

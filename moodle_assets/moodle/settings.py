@@ -40,8 +40,7 @@ class ClientSettings:
             raise ValueError(f"max_retries must be 0 or more, not {self.max_retries}")
         if self.timeout <= 0 or self.connect_timeout <= 0:
             raise ValueError(
-                f"timeouts must be positive seconds (timeout={self.timeout}, "
-                f"connect_timeout={self.connect_timeout})"
+                f"timeouts must be positive seconds (timeout={self.timeout}, connect_timeout={self.connect_timeout})"
             )
         if self.backoff_base < 0 or self.backoff_max < 0:
             raise ValueError("backoff_base and backoff_max must not be negative")

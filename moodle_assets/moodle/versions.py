@@ -19,8 +19,12 @@ Version = Decimal
 
 # The version of each major release's first build (its x.y.0), to name a version for people.
 RELEASES: dict[str, Version] = {
-    "4.1": Decimal(2022112800), "4.2": Decimal(2023042400), "4.3": Decimal(2023100900),
-    "4.4": Decimal(2024042200), "4.5": Decimal(2024100700), "5.0": Decimal(2025041400),
+    "4.1": Decimal(2022112800),
+    "4.2": Decimal(2023042400),
+    "4.3": Decimal(2023100900),
+    "4.4": Decimal(2024042200),
+    "4.5": Decimal(2024100700),
+    "5.0": Decimal(2025041400),
     "5.1": Decimal(2025100600),
 }
 

@@ -15,8 +15,9 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from moodle_assets.endpoints import SpecError, load_specs
 from moodle_assets.endpoints.loader import USER_FILE_ENV, user_file_path
@@ -97,7 +98,7 @@ def _run(command: str, work: Callable[[], int]) -> int:
         _fail(command, str(exc))
         return EXIT_USAGE
     finally:
-        for log, level in zip(loggers, levels):
+        for log, level in zip(loggers, levels, strict=False):
             log.setLevel(level)
 
 
@@ -132,8 +133,11 @@ def _preflight_specs() -> list[EndpointSpec]:
     try:
         return load_specs()
     except SpecError as exc:
-        _fail("preflight", f"{user_file_path()} is not used ({len(exc.problems)} problem(s); run "
-              f"'moodle-assets test' or fix {USER_FILE_ENV}): {exc.problems[0]}")
+        _fail(
+            "preflight",
+            f"{user_file_path()} is not used ({len(exc.problems)} problem(s); run "
+            f"'moodle-assets test' or fix {USER_FILE_ENV}): {exc.problems[0]}",
+        )
         return load_specs(include_user=False)
 
 
@@ -163,9 +167,14 @@ def add_test_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("endpoint", nargs="?", help="Endpoint (asset) name, e.g. enrolled_users.")
     p.add_argument("--function", help="Call this web-service function without a spec.")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help=f"Override a parameter: {PARAM_HELP}.")
     p.add_argument(
-        "--lookup", action="append", default=[], metavar="ASSET.COLUMN=VALUE",
+        "--param", action="append", default=[], metavar="NAME=VALUE", help=f"Override a parameter: {PARAM_HELP}."
+    )
+    p.add_argument(
+        "--lookup",
+        action="append",
+        default=[],
+        metavar="ASSET.COLUMN=VALUE",
         help="Value for a lookup macro, e.g. courses.id=2 (repeat for arrays); else read from DuckDB.",
     )
     p.add_argument("--data-path", help="Try this JSONPath to the records instead of the spec's.")
@@ -185,7 +194,8 @@ def add_preflight_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.add_argument(
-        "--functions-only", action="store_true",
+        "--functions-only",
+        action="store_true",
         help="Only check the service's function list (one call); do not sample the assets' permissions.",
     )
     p.set_defaults(func=run_preflight)

@@ -8,7 +8,8 @@ neither is there, the error names both ways out.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from moodle_assets.endpoints.runner import LookupQuery, Resolved, lookup_sql
 from moodle_assets.warehouse import Warehouse
@@ -28,9 +29,7 @@ def _from_flags(query: LookupQuery, given: Mapping[str, list[Any]], limit: int) 
     return [{c: given[f"{query.asset}.{c}"][i] for c in query.columns} for i in range(depth)]
 
 
-def _from_warehouse(
-    query: LookupQuery, warehouse: Warehouse, deps: tuple[str, ...], limit: int
-) -> list[dict] | None:
+def _from_warehouse(query: LookupQuery, warehouse: Warehouse, deps: tuple[str, ...], limit: int) -> list[dict] | None:
     tables = [f"{SCHEMA}.{d}" for d in deps] if query.sql else [f"{SCHEMA}.{query.asset}"]
     if not all(warehouse.table_exists(t) for t in tables):
         return None
@@ -48,11 +47,7 @@ def _from_warehouse(
 
 
 def sample_rows(
-    resolved: Resolved,
-    query: LookupQuery,
-    given: Mapping[str, list[Any]],
-    warehouse: Warehouse | None,
-    limit: int,
+    resolved: Resolved, query: LookupQuery, given: Mapping[str, list[Any]], warehouse: Warehouse | None, limit: int
 ) -> tuple[list[dict], str]:
     """Up to ``limit`` lookup rows for one sample call, and where they came from."""
     rows = _from_flags(query, given, limit)
@@ -68,8 +63,7 @@ def sample_rows(
             raise LookupUnavailable(
                 f"{resolved.spec.name} needs {', '.join(f'{query.asset}.{c}' for c in query.columns)}, "
                 f"but {'the lookup query returns' if query.sql else f'{SCHEMA}.{query.asset} has'} no rows "
-                f"in {warehouse.path}; pass "
-                + " ".join(f"--lookup {query.asset}.{c}=VALUE" for c in query.columns)
+                f"in {warehouse.path}; pass " + " ".join(f"--lookup {query.asset}.{c}=VALUE" for c in query.columns)
             )
     upstream = ", ".join(f"{SCHEMA}/{d}" for d in (deps if query.sql else (query.asset,)))
     raise LookupUnavailable(

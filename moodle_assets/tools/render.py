@@ -10,7 +10,8 @@ a credential Moodle returns (the account's private access key) never reaches the
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from moodle_assets.endpoints.extract import redact_secrets
 from moodle_assets.tools.sample import Sample
@@ -50,7 +51,7 @@ def table(records: Sequence[dict], columns: Sequence[str]) -> list[str]:
     """Records as aligned text lines: a header, a rule, one line per record."""
     cells = [[cell(r.get(c)) for c in columns] for r in records]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
+    line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=False)).rstrip()  # noqa: E731
     return [line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
 
 
@@ -79,7 +80,7 @@ def sample_text(sample: Sample) -> str:
         if len(records) > ROWS_SHOWN:
             out.append(f"  ... {len(records) - ROWS_SHOWN} more")
         if len(columns) > len(shown):
-            out.append(f"  {len(columns)} columns; not shown: {', '.join(columns[len(shown):])}")
+            out.append(f"  {len(columns)} columns; not shown: {', '.join(columns[len(shown) :])}")
     out.append("")
 
     if sample.metadata_path:
@@ -89,7 +90,7 @@ def sample_text(sample: Sample) -> str:
         count = len(sample.document.get("warnings") or []) if isinstance(sample.document, dict) else 0
         out.append(
             f"Metadata: no metadata_path set; this answer has {sample.suggested_metadata_path} "
-            f"({count}): add metadata_path: \"{sample.suggested_metadata_path}\" to keep Moodle's warnings"
+            f'({count}): add metadata_path: "{sample.suggested_metadata_path}" to keep Moodle\'s warnings'
         )
     else:
         out.append("Metadata: no metadata_path set")

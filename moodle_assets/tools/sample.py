@@ -10,9 +10,10 @@ first planned call, and reads lookup values without ever opening DuckDB for writ
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from moodle_assets import clock
 from moodle_assets.common import strip_userinfo
@@ -32,11 +33,7 @@ from moodle_assets.endpoints.validation import build_spec
 from moodle_assets.moodle import MoodleClient
 from moodle_assets.tools.lookups import sample_rows
 from moodle_assets.tools.params import merge_params
-from moodle_assets.tools.suggest import (
-    PathSuggestion,
-    suggest_metadata_path,
-    suggest_paths,
-)
+from moodle_assets.tools.suggest import PathSuggestion, suggest_metadata_path, suggest_paths
 from moodle_assets.warehouse import Warehouse
 
 # Values sent in one sample call for an array lookup ({courses.id[]}); capped by the spec's batch.
@@ -106,10 +103,12 @@ def with_paths(spec: EndpointSpec, data_path: str | None, metadata_path: str | N
     for flag, expr in (("--data-path", data_path), ("--metadata-path", metadata_path)):
         if expr is not None and (err := check_jsonpath(expr)) is not None:
             raise SampleError(f"{flag} {expr!r} is not valid JSONPath: {err}")
-    return spec.model_copy(update={
-        "data_path": data_path if data_path is not None else spec.data_path,
-        "metadata_path": metadata_path if metadata_path is not None else spec.metadata_path,
-    })
+    return spec.model_copy(
+        update={
+            "data_path": data_path if data_path is not None else spec.data_path,
+            "metadata_path": metadata_path if metadata_path is not None else spec.metadata_path,
+        }
+    )
 
 
 def plan_sample(

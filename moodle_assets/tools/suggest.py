@@ -17,8 +17,9 @@ list of partial failures: it is offered as a metadata path, never as data.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 # Keys Moodle uses for its partial-failure lists: metadata, not records.
 METADATA_KEYS = frozenset({"warnings"})
@@ -158,8 +159,7 @@ def suggest_paths(document: Any) -> list[PathSuggestion]:
         for obj in objects:
             _note(candidate, obj)
     out = [
-        PathSuggestion(path, c.kind, c.count, list(c.keys), _score(path, c.kind, c))
-        for path, c in candidates.items()
+        PathSuggestion(path, c.kind, c.count, list(c.keys), _score(path, c.kind, c)) for path, c in candidates.items()
     ]
     out.sort(key=lambda s: (s.kind == METADATA, -s.score, s.path.count("[*]"), -s.count, s.path))
     return out

@@ -63,8 +63,16 @@ def widen(current: str | None, new: str | None) -> str | None:
 def normalise_declared(type_name: str) -> str:
     """Validate a caller-declared column type (``courseid BIGINT``) against the lattice."""
     upper = type_name.strip().upper()
-    aliases = {"INTEGER": BIGINT, "INT": BIGINT, "INT64": BIGINT, "TEXT": VARCHAR, "STRING": VARCHAR,
-               "BOOL": BOOLEAN, "FLOAT": DOUBLE, "FLOAT8": DOUBLE}
+    aliases = {
+        "INTEGER": BIGINT,
+        "INT": BIGINT,
+        "INT64": BIGINT,
+        "TEXT": VARCHAR,
+        "STRING": VARCHAR,
+        "BOOL": BOOLEAN,
+        "FLOAT": DOUBLE,
+        "FLOAT8": DOUBLE,
+    }
     upper = aliases.get(upper, upper)
     if upper not in _RANK:
         raise ValueError(f"Unsupported column type {type_name!r}; use one of {', '.join(LATTICE)}.")

@@ -99,7 +99,8 @@ def open_file(path: str, read_only: bool) -> SharedConnection:
             instance = _instances[key] = _Instance(root, read_only, catalog)
         elif instance.read_only and not read_only:
             raise InProcessConflict(
-                f"{key} is open read-only in this process; a writer has to wait until it is closed.")
+                f"{key} is open read-only in this process; a writer has to wait until it is closed."
+            )
         instance.users += 1
         try:
             cursor = instance.root.cursor()
@@ -119,8 +120,9 @@ def _release_root(root: duckdb.DuckDBPyConnection, catalog: str) -> None:
     try:
         root.execute(f"DETACH {quote(catalog)}")
         # And whatever a query attached beside it (ATTACH 'other.duckdb' AS x): a reused instance starts clean.
-        for (other,) in root.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal "
-                                     "AND database_name <> 'memory'").fetchall():
+        for (other,) in root.execute(
+            "SELECT database_name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'"
+        ).fetchall():
             root.execute(f"DETACH {quote(other)}")
     except BaseException:
         root.close()  # closing the instance releases the file in any case

@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 _TABLE = re.compile(r"[A-Za-z_]\w*\.[A-Za-z_]\w*")
 
 
-def read_df(query: str, path: str | None = None, params: Sequence[Any] | Mapping[str, Any] | None = None,
-            *, lock_timeout: float = 30.0) -> pandas.DataFrame:
+def read_df(
+    query: str,
+    path: str | None = None,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+    *,
+    lock_timeout: float = 30.0,
+) -> pandas.DataFrame:
     """``query`` — a ``schema.name`` (``"moodle.courses"``, ``"analytics.course_overview"``) or a
     SELECT — run read-only on the warehouse at ``path`` (default: the project's, as the assets
     use it; the snapshot's path to stay off the writers' file lock) and returned as a DataFrame.
@@ -34,7 +39,9 @@ def read_df(query: str, path: str | None = None, params: Sequence[Any] | Mapping
     sql = f"SELECT * FROM {TableName.parse(query).sql}" if _TABLE.fullmatch(query.strip()) else query
     warehouse = Warehouse(path, lock_timeout=lock_timeout)
     if is_local_file(warehouse.path) and not os.path.exists(warehouse.path):
-        raise FileNotFoundError(f"No warehouse at {warehouse.path}: materialise the assets first "
-                                "(bash scripts/demo.sh for the demo), or pass the path of yours.")
+        raise FileNotFoundError(
+            f"No warehouse at {warehouse.path}: materialise the assets first "
+            "(bash scripts/demo.sh for the demo), or pass the path of yours."
+        )
     with warehouse.connect(read_only=True) as con:
         return con.execute(sql, params).df()

@@ -30,8 +30,15 @@ _MAX_DELAY = 2.0
 class WarehouseLockedError(RuntimeError):
     """The database file stayed locked by another connection for the whole lock timeout."""
 
-    def __init__(self, path: str, waited: float, detail: str, pid: int | None = None,
-                 command: str | None = None, snapshot_path: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        waited: float,
+        detail: str,
+        pid: int | None = None,
+        command: str | None = None,
+        snapshot_path: str | None = None,
+    ) -> None:
         self.path = path
         self.pid = pid
         self.command = command
@@ -40,8 +47,9 @@ class WarehouseLockedError(RuntimeError):
             holder = f"process PID {pid}" + (f" ({command})" if command else "")
         elif "(PID" not in detail:
             holder = "another connection in this process"
-        advice = ("Close that connection (a notebook, DuckDB CLI or UI on this file) "
-                  "or wait for the run holding it to finish")
+        advice = (
+            "Close that connection (a notebook, DuckDB CLI or UI on this file) or wait for the run holding it to finish"
+        )
         if snapshot_path:
             advice += f"; to read while runs write, query the snapshot {snapshot_path} instead"
         super().__init__(
@@ -76,8 +84,9 @@ def sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def retry_while_locked(open_database: Callable[[], T], path: str, timeout: float,
-                       snapshot_path: str | None = None) -> T:
+def retry_while_locked(
+    open_database: Callable[[], T], path: str, timeout: float, snapshot_path: str | None = None
+) -> T:
     """Call ``open_database`` until it stops failing on the file lock, for at most ``timeout``
     seconds, then raise WarehouseLockedError naming the holder."""
     start = time.monotonic()

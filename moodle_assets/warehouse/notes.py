@@ -49,15 +49,16 @@ def epoch_view_sql(table: TableName | str, columns: Sequence[str], epoch_columns
     times = [c for c in columns if c in set(epoch_columns)]
     if not times:
         return f"SELECT * FROM {source}"
-    replace = ", ".join(f"TRY(to_timestamp(NULLIF(TRY_CAST({quote(c)} AS BIGINT), 0))) AS {quote(c)}"
-                        for c in times)
+    replace = ", ".join(f"TRY(to_timestamp(NULLIF(TRY_CAST({quote(c)} AS BIGINT), 0))) AS {quote(c)}" for c in times)
     return f"SELECT * REPLACE ({replace}) FROM {source}"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, name: TableName) -> dict[str, tuple[str, str | None]]:
     rows = con.execute(
         "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ? ORDER BY column_index", [name.schema, name.name]).fetchall()
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [name.schema, name.name],
+    ).fetchall()
     return {column: (type_, comment) for column, type_, comment in rows}
 
 
@@ -66,7 +67,9 @@ def _comment(con: duckdb.DuckDBPyConnection, name: TableName) -> tuple[bool, str
     rows = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
         "AND table_name = ? UNION ALL SELECT comment FROM duckdb_views() WHERE database_name = current_database() "
-        "AND schema_name = ? AND view_name = ?", [name.schema, name.name, name.schema, name.name]).fetchall()
+        "AND schema_name = ? AND view_name = ?",
+        [name.schema, name.name, name.schema, name.name],
+    ).fetchall()
     return (bool(rows), rows[0][0] if rows else None)
 
 
@@ -85,17 +88,21 @@ def apply_notes(con: duckdb.DuckDBPyConnection, table: TableName, notes: TableNo
         con.execute(statement)
 
 
-def _view_statements(con: duckdb.DuckDBPyConnection, table: TableName,
-                     present: Mapping[str, tuple[str, str | None]], notes: TableNotes) -> list[str]:
+def _view_statements(
+    con: duckdb.DuckDBPyConnection, table: TableName, present: Mapping[str, tuple[str, str | None]], notes: TableNotes
+) -> list[str]:
     view = TableName.parse(notes.epoch_view or "")
     times = set(notes.epoch_columns) & set(present)
     wanted = {
-        column: (TIMESTAMPTZ if column in times else type_,
-                 " ".join(filter(None, [notes.columns.get(column), EPOCH_NOTE if column in times else None])) or None)
+        column: (
+            TIMESTAMPTZ if column in times else type_,
+            " ".join(filter(None, [notes.columns.get(column), EPOCH_NOTE if column in times else None])) or None,
+        )
         for column, type_ in ((c, t) for c, (t, _) in present.items())
     }
     description = notes.description and (
-        f"{notes.description}\n\nThe table {table} with its unix times as timestamps (NULL for 0).")
+        f"{notes.description}\n\nThe table {table} with its unix times as timestamps (NULL for 0)."
+    )
     current = _columns(con, view)
     statements = []
     rebuilt = [(c, t) for c, (t, _) in current.items()] != [(c, t) for c, (t, _) in wanted.items()]

@@ -68,8 +68,10 @@ def move_legacy_default(path: str) -> bool:
         except FileNotFoundError:
             if source == old:
                 return False  # another process moved it first
-    log.warning(f"Moved the warehouse {old} to {new} (the new default name: a file named moodle.duckdb is "
-                "catalog 'moodle' in DuckDB, which makes moodle.courses ambiguous). Nothing else changes.")
+    log.warning(
+        f"Moved the warehouse {old} to {new} (the new default name: a file named moodle.duckdb is "
+        "catalog 'moodle' in DuckDB, which makes moodle.courses ambiguous). Nothing else changes."
+    )
     return True
 
 
@@ -91,13 +93,17 @@ def clashing_name_problem(path: str) -> str | None:
     if name is None or name.lower() not in SCHEMAS:
         return None
     if not is_local_file(path):
-        return (f"The MotherDuck database {path} is named like the warehouse's schema '{name}', so "
-                f"'{name}.<table>' is ambiguous: use a database of another name, e.g. md:moodle_warehouse.")
+        return (
+            f"The MotherDuck database {path} is named like the warehouse's schema '{name}', so "
+            f"'{name}.<table>' is ambiguous: use a database of another name, e.g. md:moodle_warehouse."
+        )
     better = Path(path).with_name("warehouse.duckdb")
-    return (f"The warehouse {path} is catalog '{name}' in DuckDB, the name of one of its schemas, so "
-            f"'{name}.<table>' is ambiguous in a DuckDB client opened on it (the project itself works). "
-            f"Rename it to, e.g., {better} (with its .wal) and set {ENV_VAR} to that, or unset {ENV_VAR} "
-            f"for the default {DEFAULT_PATH}.")
+    return (
+        f"The warehouse {path} is catalog '{name}' in DuckDB, the name of one of its schemas, so "
+        f"'{name}.<table>' is ambiguous in a DuckDB client opened on it (the project itself works). "
+        f"Rename it to, e.g., {better} (with its .wal) and set {ENV_VAR} to that, or unset {ENV_VAR} "
+        f"for the default {DEFAULT_PATH}."
+    )
 
 
 def resolve_local_path(path: str) -> str:

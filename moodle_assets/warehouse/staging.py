@@ -26,15 +26,7 @@ from typing import Any
 
 import orjson
 
-from .column_types import (
-    BIGINT,
-    DOUBLE,
-    JSON,
-    VARCHAR,
-    normalise_declared,
-    type_of,
-    widen,
-)
+from .column_types import BIGINT, DOUBLE, JSON, VARCHAR, normalise_declared, type_of, widen
 
 STAGED_FILE = "records.ndjson"
 
@@ -45,6 +37,7 @@ _NUMERIC_TEXT = {BIGINT: re.compile(r"-?\d{1,18}"), DOUBLE: re.compile(r"-?\d+(\
 def _fits_as_text(declared: str, value: str) -> bool:
     pattern = _NUMERIC_TEXT.get(declared)
     return pattern is not None and pattern.fullmatch(value) is not None
+
 
 # Values orjson would write differently from ``json.dumps(..., default=str)`` go through
 # ``default`` (str) as well: datetimes, dates, times and dataclasses; non-str keys as text.
@@ -129,8 +122,11 @@ class StagedRecords:
     @property
     def widened(self) -> dict[str, str]:
         """Declared columns a value of this load did not fit: column -> ``"BIGINT -> VARCHAR"``."""
-        return {name: f"{declared} -> {self._leading[name]}" for name, declared in self._declared.items()
-                if self._leading[name] != declared}
+        return {
+            name: f"{declared} -> {self._leading[name]}"
+            for name, declared in self._declared.items()
+            if self._leading[name] != declared
+        }
 
     @property
     def directory(self) -> Path:
@@ -144,7 +140,7 @@ class StagedRecords:
         """
         self._check_open()
         context = dict(context or {})
-        for name, value in context.items():
+        for name, _value in context.items():
             if name not in self._fields:
                 self._leading[name] = widen(self._leading.get(name), None)
         added = 0

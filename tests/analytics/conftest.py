@@ -14,9 +14,23 @@ from tests.assets.helpers import endpoint_assets, resources, run
 from tests.conftest import DEMO_NOW
 
 # What the models read; the rest of the 25 endpoints would only slow the fixture down.
-RAW = ["course_index", "courses", "users", "enrolled_users", "activity_completion", "course_completion",
-       "grade_items", "course_contents", "course_modules", "assignments", "assignment_submissions", "quizzes",
-       "quiz_attempts", "forums", "forum_discussions"]
+RAW = [
+    "course_index",
+    "courses",
+    "users",
+    "enrolled_users",
+    "activity_completion",
+    "course_completion",
+    "grade_items",
+    "course_contents",
+    "course_modules",
+    "assignments",
+    "assignment_submissions",
+    "quizzes",
+    "quiz_attempts",
+    "forums",
+    "forum_discussions",
+]
 # Calendar days loaded (the demo's events run from now-90 to now+30 days).
 CALENDAR_FROM, CALENDAR_TO = "2026-10-15", "2026-12-20"
 # A third of the demo site: DS101, CS201 and CS305 readable (BIO110 refuses the token); DS101 has
@@ -31,8 +45,10 @@ class Built:
     result: object  # the analytics run
 
     def res(self, **settings) -> dict:
-        return {**resources("http://unused.invalid", DEMO_TOKEN, self.db),
-                "analytics": AnalyticsSettings(now=DEMO_NOW, **settings)}
+        return {
+            **resources("http://unused.invalid", DEMO_TOKEN, self.db),
+            "analytics": AnalyticsSettings(now=DEMO_NOW, **settings),
+        }
 
 
 @pytest.fixture(scope="package")
@@ -47,10 +63,11 @@ def build(tmp_path_factory) -> Built:
     with DemoServer(data) as server:
         res = resources(server.url, DEMO_TOKEN, db, max_concurrency=16)
         assert run(endpoint_assets(RAW), res).success
-        tags = {"dagster/asset_partition_range_start": CALENDAR_FROM,
-                "dagster/asset_partition_range_end": CALENDAR_TO}
+        tags = {"dagster/asset_partition_range_start": CALENDAR_FROM, "dagster/asset_partition_range_end": CALENDAR_TO}
         assert run(endpoint_assets(["calendar_events"]), res, tags=tags).success
-    result = run([*analytics_assets, *analytics_checks],
-                 {"warehouse": res["warehouse"], "analytics": AnalyticsSettings(now=DEMO_NOW)})
+    result = run(
+        [*analytics_assets, *analytics_checks],
+        {"warehouse": res["warehouse"], "analytics": AnalyticsSettings(now=DEMO_NOW)},
+    )
     assert result.success
     return Built(data, db, result)

@@ -8,7 +8,7 @@ from participant lists are not enrolled users, so they have no progress rows).
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from moodle_assets.demo.dataset import Dataset
 
@@ -16,8 +16,11 @@ DAY = 86400
 
 
 def learners(data: Dataset, course_id: int) -> list[dict]:
-    return [e for e in data.enrolments_of_course(course_id)
-            if e["role"] == "student" and e["userid"] not in data.hidden_user_ids]
+    return [
+        e
+        for e in data.enrolments_of_course(course_id)
+        if e["role"] == "student" and e["userid"] not in data.hidden_user_ids
+    ]
 
 
 def course_id(data: Dataset, shortname: str) -> int:
@@ -133,7 +136,7 @@ def assignment(data: Dataset, assign_id: int, pass_percent: float) -> dict:
 
 
 def week_of(ts: int) -> str:
-    day = datetime.fromtimestamp(ts, timezone.utc).date()
+    day = datetime.fromtimestamp(ts, UTC).date()
     return (day.fromordinal(day.toordinal() - day.weekday())).isoformat()
 
 
@@ -142,8 +145,9 @@ def weekly(data: Dataset, cid: int, calendar_from: int, calendar_to: int) -> dic
     out: dict[str, dict[str, int]] = {}
 
     def add(ts: int, kind: str) -> None:
-        counts = out.setdefault(week_of(ts), {"discussions_started": 0, "deadlines": 0, "submissions": 0,
-                                               "quiz_attempts": 0})
+        counts = out.setdefault(
+            week_of(ts), {"discussions_started": 0, "deadlines": 0, "submissions": 0, "quiz_attempts": 0}
+        )
         counts[kind] += 1
 
     forums = {f["id"] for f in data.forums if f["course"] == cid}
@@ -151,7 +155,11 @@ def weekly(data: Dataset, cid: int, calendar_from: int, calendar_to: int) -> dic
         if d["forum"] in forums:
             add(d["created"], "discussions_started")
     for e in data.events:
-        if e["courseid"] == cid and e["eventtype"] in ("due", "close") and calendar_from <= e["timestart"] < calendar_to:
+        if (
+            e["courseid"] == cid
+            and e["eventtype"] in ("due", "close")
+            and calendar_from <= e["timestart"] < calendar_to
+        ):
             add(e["timestart"], "deadlines")
     assigns = {a["id"] for a in data.assignments if a["course"] == cid}
     for s in data.submissions:

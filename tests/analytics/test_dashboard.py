@@ -13,8 +13,11 @@ from . import expected
 
 
 def dashboard_metadata(built) -> dict:
-    [event] = [e for e in built.result.get_asset_materialization_events()
-               if e.materialization.asset_key.path == ["analytics", "course_dashboard"]]
+    [event] = [
+        e
+        for e in built.result.get_asset_materialization_events()
+        if e.materialization.asset_key.path == ["analytics", "course_dashboard"]
+    ]
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
@@ -35,9 +38,11 @@ def test_report_shows_each_course_with_its_numbers(built):
         cid = expected.course_id(built.data, shortname)
         course = expected.course(built.data, cid, DEMO_NOW)
         at_risk = len(expected.at_risk(built.data, cid, DEMO_NOW))
-        row = (f"<tr><td>{shortname}</td><td>running</td><td>{course['enrolled_learners']}</td>"
-               f"<td>{course['active_7d']}</td><td>{course['active_30d']}</td>"
-               f"<td>{pct(course['completion_rate'])}</td><td>{num(course['avg_grade_pct'])}</td><td>{at_risk}</td>")
+        row = (
+            f"<tr><td>{shortname}</td><td>running</td><td>{course['enrolled_learners']}</td>"
+            f"<td>{course['active_7d']}</td><td>{course['active_30d']}</td>"
+            f"<td>{pct(course['completion_rate'])}</td><td>{num(course['avg_grade_pct'])}</td><td>{at_risk}</td>"
+        )
         assert row in page, shortname
 
 
@@ -46,8 +51,10 @@ def test_summary_markdown_in_metadata(built):
     cid = expected.course_id(built.data, "CS201")
     course = expected.course(built.data, cid, DEMO_NOW)
     at_risk = len(expected.at_risk(built.data, cid, DEMO_NOW))
-    line = (f"| CS201 | {course['enrolled_learners']} | {pct(course['completion_rate'])} | "
-            f"{num(course['avg_grade_pct'])} | {at_risk} |")
+    line = (
+        f"| CS201 | {course['enrolled_learners']} | {pct(course['completion_rate'])} | "
+        f"{num(course['avg_grade_pct'])} | {at_risk} |"
+    )
     assert line in meta["summary"]
     assert meta["courses"] == 3
 

@@ -7,9 +7,10 @@ and the multiprocess test compares its own run's tables with it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -72,8 +73,10 @@ class Harvest:
 
 def table_counts(db: str) -> dict[str, int]:
     """Rows of every table in schema moodle of the DuckDB file ``db``."""
-    tables = [r[0] for r in rows(db, "SELECT table_name FROM information_schema.tables "
-                                     "WHERE table_schema = 'moodle' ORDER BY 1")]
+    tables = [
+        r[0]
+        for r in rows(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' ORDER BY 1")
+    ]
     return {t: rows(db, f'SELECT count(*) FROM moodle."{t}"')[0][0] for t in tables}
 
 

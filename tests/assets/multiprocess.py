@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from dagster import AssetKey, DagsterInstance, Definitions, JobDefinition, execute_job, reconstructable
 
@@ -43,10 +43,14 @@ def harvest_job() -> JobDefinition:
 
 def run_config(db: str | None = None, max_concurrent: int = 2, **moodle: object) -> dict:
     config: dict = {
-        "execution": {"config": {"multiprocess": {
-            "max_concurrent": max_concurrent,
-            "start_method": {"forkserver": {"preload_modules": PRELOAD}},
-        }}},
+        "execution": {
+            "config": {
+                "multiprocess": {
+                    "max_concurrent": max_concurrent,
+                    "start_method": {"forkserver": {"preload_modules": PRELOAD}},
+                }
+            }
+        },
         # The token stays an env reference: run config is stored with the run.
         "resources": {"moodle": {"config": {"url": {"env": "MOODLE_URL"}, "token": {"env": "MOODLE_TOKEN"}, **moodle}}},
     }
@@ -60,8 +64,15 @@ STEP_ENVIRONMENT = ("MOODLE_URL", "MOODLE_TOKEN", "MOODLE_PROJECT_DIR", "MOODLE_
 _fork_server_environment: list[dict[str, str | None]] = []
 
 
-def run_multiprocess(instance: DagsterInstance, keys: Sequence[AssetKey], *, job=harvest_job, db: str | None = None,
-                     tags: Mapping[str, str] | None = None, **moodle: object):
+def run_multiprocess(
+    instance: DagsterInstance,
+    keys: Sequence[AssetKey],
+    *,
+    job=harvest_job,
+    db: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    **moodle: object,
+):
     """Execute ``keys`` (with their checks) of ``job`` in step processes; the result is a context
     manager, as ``execute_job``'s."""
     environment = {name: os.environ.get(name) for name in STEP_ENVIRONMENT}
@@ -72,6 +83,10 @@ def run_multiprocess(instance: DagsterInstance, keys: Sequence[AssetKey], *, job
         f"server's), not this one's: {_fork_server_environment[0]} != {environment}"
     )
     return execute_job(
-        reconstructable(job), instance=instance, asset_selection=list(keys), run_config=run_config(db, **moodle),
-        tags=dict(tags or {}), raise_on_error=False,
+        reconstructable(job),
+        instance=instance,
+        asset_selection=list(keys),
+        run_config=run_config(db, **moodle),
+        tags=dict(tags or {}),
+        raise_on_error=False,
     )

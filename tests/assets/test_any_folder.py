@@ -59,15 +59,16 @@ def test_definitions_loaded_from_another_folder_hold_the_user_endpoints_at_the_p
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOODLE_") or k == "MOODLE_ASSETS_NOW"}
     env["PYTHONPATH"] = str(checkout)
-    done = subprocess.run([sys.executable, "-c", REPORT], cwd=elsewhere, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", REPORT], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen["package"] == str(checkout / "moodle_assets" / "__init__.py")
     assert seen["project"] == str(checkout)
     assert seen["user_file"] == str(checkout / "moodle_endpoints.yaml")
     builtins = [s.name for s in load_specs(include_user=False)]
-    users = [s.name for s in load_specs(EXAMPLE)][len(builtins):]
+    users = [s.name for s in load_specs(EXAMPLE)][len(builtins) :]
     assert (len(builtins), len(users)) == (28, 4)
     assert seen["specs"] == builtins + users  # 32: nothing dropped for want of the working directory
     assert seen["assets"] == 32 + 6  # with the analytics

@@ -89,13 +89,16 @@ def outcome(instance, result) -> dict:
     return {
         "materialized": {e.asset_key for e in events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION},
         "evaluated": {
-            AssetCheckKey(e.asset_check_evaluation_data.asset_key, e.asset_check_evaluation_data.check_name):
-                e.asset_check_evaluation_data
-            for e in events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+            AssetCheckKey(
+                e.asset_check_evaluation_data.asset_key, e.asset_check_evaluation_data.check_name
+            ): e.asset_check_evaluation_data
+            for e in events
+            if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
         },
         "ui_status": {
             key: asyncio.run(record.resolve_status(context)).value
-            for key, record in latest.items() if record.run_id == result.run_id
+            for key, record in latest.items()
+            if record.run_id == result.run_id
         },
         "warnings": [r.user_message for r in instance.all_logs(result.run_id) if r.level >= logging.WARNING],
     }
@@ -122,10 +125,13 @@ def test_every_asset_with_its_upstream_on_a_fresh_warehouse(fresh_with_upstream)
     assert done["materialized"] == set(keys)
     # No site_info yet: the checks that read it yield nothing, which Dagster records as skipped
     # in a green run (not failed), and the log says what to materialise.
-    assert {k: done["ui_status"].get(k) for k in function_checks(keys)} == dict.fromkeys(function_checks(keys), "SKIPPED")
+    assert {k: done["ui_status"].get(k) for k in function_checks(keys)} == dict.fromkeys(
+        function_checks(keys), "SKIPPED"
+    )
     assert not function_checks(keys) & set(done["evaluated"])
-    assert any(w.startswith(f"{CHECK_NAME} {NOT_EVALUATED}; skipped for ") and "moodle/courses" in w
-               for w in done["warnings"]), done["warnings"]
+    assert any(
+        w.startswith(f"{CHECK_NAME} {NOT_EVALUATED}; skipped for ") and "moodle/courses" in w for w in done["warnings"]
+    ), done["warnings"]
     assert NOT_EVALUATED.startswith("not evaluated yet: materialise moodle/site_info")
     # Every check that did evaluate passed.
     assert {str(k) for k, e in done["evaluated"].items() if not e.passed} == set()
@@ -147,7 +153,10 @@ def test_every_asset_alone_with_its_upstream_loaded(fresh_with_upstream, multipr
     with instance_for_test() as instance:
         for keys, tags in runs:
             result = harvest_job().execute_in_process(
-                instance=instance, asset_selection=keys, tags=tags, raise_on_error=False,
+                instance=instance,
+                asset_selection=keys,
+                tags=tags,
+                raise_on_error=False,
                 run_config={"resources": {"warehouse": {"config": {"path": db}}}},
             )
             assert result.success, (keys, step_failures(result))
@@ -172,16 +181,31 @@ def test_first_click_materialises_courses_with_its_upstream_from_another_folder(
         folder.mkdir()
     (home / "dagster.yaml").write_text("")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("MOODLE_", "DAGSTER_")) or k == "MOODLE_ASSETS_NOW"},
-        "DAGSTER_HOME": str(home), "MOODLE_PROJECT_DIR": str(project),
-        "MOODLE_URL": demo_server.url, "MOODLE_TOKEN": DEMO_TOKEN,
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("MOODLE_", "DAGSTER_")) or k == "MOODLE_ASSETS_NOW"
+        },
+        "DAGSTER_HOME": str(home),
+        "MOODLE_PROJECT_DIR": str(project),
+        "MOODLE_URL": demo_server.url,
+        "MOODLE_TOKEN": DEMO_TOKEN,
         "MOODLE_DUCKDB_PATH": "data/first_click.duckdb",  # relative: from the project folder
     }
     dagster = Path(sys.executable).with_name("dagster")
     done = subprocess.run(
-        [str(dagster), "asset", "materialize", "-m", "moodle_assets.definitions",
-         "--select", "moodle/course_index,moodle/courses"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "-m",
+            "moodle_assets.definitions",
+            "--select",
+            "moodle/course_index,moodle/courses",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-4000:]

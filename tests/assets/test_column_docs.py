@@ -10,12 +10,7 @@ import duckdb
 import pytest
 
 from moodle_assets.endpoints import load_specs
-from moodle_assets.endpoints.columns import (
-    declared_columns,
-    field_history,
-    spec_fields,
-    unix_time_columns,
-)
+from moodle_assets.endpoints.columns import declared_columns, field_history, spec_fields, unix_time_columns
 from moodle_assets.endpoints.extract import extract_records
 from moodle_assets.moodle.schemas import SCHEMA_FILES, all_schemas
 from moodle_assets.warehouse import StagedRecords, Warehouse
@@ -93,9 +88,15 @@ def test_a_declared_type_that_does_not_fit_widens_instead_of_failing(tmp_path):
 
 
 def _columns(db: str, schema: str) -> dict[tuple[str, str], tuple[str, str | None]]:
-    return {(t, c): (ty, comment) for t, c, ty, comment in rows(
-        db, "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND schema_name = ?", [schema])}
+    return {
+        (t, c): (ty, comment)
+        for t, c, ty, comment in rows(
+            db,
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = ?",
+            [schema],
+        )
+    }
 
 
 def test_null_only_fields_keep_their_declared_type(full_harvest: Harvest):
@@ -128,8 +129,11 @@ def test_every_raw_column_explains_itself_in_dagster_and_duckdb(full_harvest: Ha
     assert columns[("enrolled_users", "courseid")][1] == "The courses.id value this row was fetched for."
     assert columns[("assignment_submissions", "assignmentid")][1].startswith("Assignment id (assignmentid of the")
     assert tables["_loads"] and tables["_errors"] and tables["_items"]
-    undescribed = rows(db, "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name IN "
-                           "('moodle', 'moodle_t') AND comment IS NULL")
+    undescribed = rows(
+        db,
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name IN "
+        "('moodle', 'moodle_t') AND comment IS NULL",
+    )
     assert undescribed == []
 
 
@@ -145,10 +149,13 @@ def test_moodle_t_has_every_table_with_times_as_timestamps(full_harvest: Harvest
                 expected = "TIMESTAMP WITH TIME ZONE" if column in times else type_
                 assert typed[(table, column)][0] == expected, (table, column)
     # 0 is "never": NULL, and the other values are the same instants.
-    [(never, zero, same)] = rows(db, """
+    [(never, zero, same)] = rows(
+        db,
+        """
         SELECT count(*) FILTER (WHERE t.lastcourseaccess IS NULL), count(*) FILTER (WHERE e.lastcourseaccess = 0),
                bool_and(e.lastcourseaccess = 0 OR epoch(t.lastcourseaccess) = e.lastcourseaccess)
-        FROM moodle.enrolled_users e JOIN moodle_t.enrolled_users t USING (courseid, id)""")
+        FROM moodle.enrolled_users e JOIN moodle_t.enrolled_users t USING (courseid, id)""",
+    )
     assert never == zero > 0 and same
 
 
@@ -157,8 +164,10 @@ def test_the_file_opened_directly_has_the_comments(full_harvest: Harvest, tmp_pa
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(Path(full_harvest.db).read_bytes())
     with duckdb.connect(str(copy), read_only=True) as con:
-        [(comment,)] = con.sql("SELECT comment FROM duckdb_columns() WHERE schema_name = 'moodle_t' "
-                               "AND table_name = 'quizzes' AND column_name = 'timeopen'").fetchall()
+        [(comment,)] = con.sql(
+            "SELECT comment FROM duckdb_columns() WHERE schema_name = 'moodle_t' "
+            "AND table_name = 'quizzes' AND column_name = 'timeopen'"
+        ).fetchall()
     assert comment.startswith("The time when this quiz opens. (0 = no restriction.)")
 
 

@@ -1,5 +1,7 @@
 """The whole Definitions object loads: every asset, check, job and schedule."""
 
+from datetime import UTC
+
 import pytest
 from dagster import AssetKey
 
@@ -22,10 +24,14 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule(defs):
     assert {c.name for c in checks if c.asset_key.path[0] == "moodle"} == {"failed_items", "function_available"}
     analytics = {k for k in keys if k.startswith("analytics/")}
     assert {"analytics/course_overview", "analytics/learner_progress", "analytics/at_risk_learners"} <= analytics
-    assert {c.asset_key.to_user_string() for c in checks if c.name == "keys_unique"} >= analytics - {"analytics/course_dashboard"}
+    assert {c.asset_key.to_user_string() for c in checks if c.name == "keys_unique"} >= analytics - {
+        "analytics/course_dashboard"
+    }
     raw = {k for k in keys if k.startswith("moodle/")}
     assert {c.asset_key.to_user_string() for c in checks if c.name == "failed_items"} == raw
-    assert {c.asset_key.to_user_string() for c in checks if c.name == "function_available"} == raw - {"moodle/site_info"}
+    assert {c.asset_key.to_user_string() for c in checks if c.name == "function_available"} == raw - {
+        "moodle/site_info"
+    }
     assert len(raw) == 28
     job = repo.get_job("moodle_harvest")
     assert job is not None
@@ -44,7 +50,7 @@ def test_lineage_and_groups(defs):
 
 
 def test_nightly_schedule_takes_todays_partition_and_a_weekly_full_refresh(defs):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from dagster import build_schedule_context
 
@@ -54,11 +60,11 @@ def test_nightly_schedule_takes_todays_partition_and_a_weekly_full_refresh(defs)
     def tick(when: datetime):
         return schedule.evaluate_tick(build_schedule_context(repository_def=repo, scheduled_execution_time=when))
 
-    weekday = tick(datetime(2026, 11, 26, 2, tzinfo=timezone.utc))
+    weekday = tick(datetime(2026, 11, 26, 2, tzinfo=UTC))
     [request] = weekday.run_requests
     assert request.partition_key == "2026-11-26"
     assert request.run_config == {"ops": {}}
-    sunday = tick(datetime(2026, 11, 29, 2, tzinfo=timezone.utc))
+    sunday = tick(datetime(2026, 11, 29, 2, tzinfo=UTC))
     [request] = sunday.run_requests
     assert request.run_config["ops"]["moodle__activity_completion"] == {"config": {"full_refresh": True}}
     assert "moodle__courses" not in request.run_config["ops"]

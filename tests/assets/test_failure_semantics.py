@@ -68,8 +68,9 @@ def table(db: str, name: str) -> list[tuple]:
 
 
 def loads(db: str, name: str) -> list[tuple]:
-    return rows(db, "SELECT row_count, meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at",
-                [f"moodle.{name}"])
+    return rows(
+        db, "SELECT row_count, meta FROM moodle._loads WHERE table_name = ? ORDER BY loaded_at", [f"moodle.{name}"]
+    )
 
 
 # ---------------------------------------------------------------- one item refused
@@ -91,8 +92,10 @@ def test_refused_items_are_error_rows_metadata_and_the_check(demo_server, demo_d
     assert 'Class "report_competency\\coding_exception" not found' in example["message"]
     # The other 254 users' reports are loaded, exactly as in the full harvest.
     assert meta["user_competencies"]["dagster/row_count"] == before > 1000
-    assert rows(db, "SELECT table_name, item->>'$.\"course_index.id\"', item->>'userid', errorcode "
-                    "FROM moodle._errors ORDER BY 1") == [
+    assert rows(
+        db,
+        "SELECT table_name, item->>'$.\"course_index.id\"', item->>'userid', errorcode FROM moodle._errors ORDER BY 1",
+    ) == [
         ("moodle.courses", str(bad_course), None, "nopermissions"),
         ("moodle.user_competencies", None, str(broken_teacher), "Error"),
     ]
@@ -123,8 +126,9 @@ def test_no_data_codes_count_as_empty_items(demo_server, demo_dataset, db):
     with Warehouse(db).connect() as con:
         con.execute("INSERT INTO moodle.enrolled_users (courseid, id) VALUES (3, ?)", [ADMIN_ID])
     no_criteria = [c["id"] for c in demo_dataset.courses if c["format"] != "site" and not c["has_criteria"]]
-    without = rows(db, "SELECT count(*) FROM moodle.enrolled_users WHERE courseid IN (SELECT unnest(?::BIGINT[]))",
-                   [no_criteria])[0][0]
+    without = rows(
+        db, "SELECT count(*) FROM moodle.enrolled_users WHERE courseid IN (SELECT unnest(?::BIGINT[]))", [no_criteria]
+    )[0][0]
     before = table(db, "course_completion")
 
     result = harvest(demo_server.url, DEMO_TOKEN, db, ["course_completion"])
@@ -171,8 +175,13 @@ def test_a_token_without_report_completion_view_fails_items_instead_of_loading_e
     """cannotviewreport is Moodle saying this account may not see the completion, not that there
     is none: every refused pair is an _errors row, and over the share the check fails."""
     pairs = rows(db, "SELECT count(*) FROM moodle.enrolled_users")[0][0]
-    refused = Fault("exception", function="core_completion_get_course_completion_status",
-                    errorcode="cannotviewreport", exception="moodle_exception", message="Cannot view the report")
+    refused = Fault(
+        "exception",
+        function="core_completion_get_course_completion_status",
+        errorcode="cannotviewreport",
+        exception="moodle_exception",
+        message="Cannot view the report",
+    )
     demo_server.faults = FaultPlan([refused])
     try:
         result = harvest(demo_server.url, DEMO_TOKEN, db, ["course_completion"])
@@ -182,7 +191,8 @@ def test_a_token_without_report_completion_view_fails_items_instead_of_loading_e
     meta = materialization_metadata(result)["course_completion"]
     assert (meta["failed_items"], meta["empty_items"], meta["dagster/row_count"]) == (pairs, 0, 0)
     assert rows(db, "SELECT DISTINCT errorcode FROM moodle._errors WHERE table_name = 'moodle.course_completion'") == [
-        ("cannotviewreport",)]
+        ("cannotviewreport",)
+    ]
     [(message,)] = rows(db, "SELECT message FROM moodle._errors WHERE table_name = 'moodle.course_completion' LIMIT 1")
     assert "[cannotviewreport]" in message and "report/completion:view" in message
     check = checks(result)["course_completion"]
@@ -217,13 +227,20 @@ def test_warnings_are_kept_in_metadata_and_loads(demo_server, db):
     assert len(assignments) == 22
 
     demo_server.reset_calls()
-    result = harvest(demo_server.url, RESTRICTED_TOKEN, db, ["assignment_submissions"],
-                     config={"assignment_submissions": {"status": "submitted"}})
+    result = harvest(
+        demo_server.url,
+        RESTRICTED_TOKEN,
+        db,
+        ["assignment_submissions"],
+        config={"assignment_submissions": {"status": "submitted"}},
+    )
     assert result.success
     [sent] = [c.fields for c in demo_server.calls if c.function == "mod_assign_get_submissions"]
     assert sent[-1] == ("status", "submitted")
-    expected = [{"item": "module", "itemid": cmid, "warningcode": "1", "message": "No access rights in module context"}
-                for _, cmid in assignments]
+    expected = [
+        {"item": "module", "itemid": cmid, "warningcode": "1", "message": "No access rights in module context"}
+        for _, cmid in assignments
+    ]
     meta = materialization_metadata(result)["assignment_submissions"]
     assert (meta["dagster/row_count"], meta["failed_items"]) == (0, 0)
     assert meta["warning_count"] == 22
@@ -246,7 +263,7 @@ def test_a_wrong_token_fails_fast_and_leaves_the_previous_table(demo_server, db)
     assert not result.success
     messages = failure_messages(result)
     assert set(messages) == {"moodle__courses", "moodle__user_badges"}
-    for name, message in messages.items():
+    for _name, message in messages.items():
         assert "the web-service token was refused" in message and "[invalidtoken]" in message
         assert "Check MOODLE_TOKEN" in message
         assert WRONG_TOKEN not in message
@@ -284,4 +301,3 @@ def test_a_url_that_is_not_moodle_says_to_use_the_site_root(demo_server, db):
     assert "The URL is not the Moodle site root" in message
     assert DEMO_TOKEN not in message
     assert rows(db, "SELECT userid FROM moodle.site_info") == [(ADMIN_ID,)]
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -45,7 +45,8 @@ def test_row_counts_equal_the_demo_dataset(harvested, demo_dataset):
     assert rows(db, "SELECT count(*) FROM moodle.users")[0][0] == len(ds.users)
     readable_ids = {c["id"] for c in readable}
     expected_enrolments = {
-        (e["courseid"], e["userid"]) for e in ds.enrolments
+        (e["courseid"], e["userid"])
+        for e in ds.enrolments
         if e["courseid"] in readable_ids and e["userid"] not in ds.hidden_user_ids
     }
     assert set(rows(db, "SELECT courseid, id FROM moodle.enrolled_users")) == expected_enrolments
@@ -56,11 +57,17 @@ def test_row_counts_equal_the_demo_dataset(harvested, demo_dataset):
 def test_values_and_types(harvested, demo_dataset):
     db, _, _ = harvested
     ds = demo_dataset
-    [(release, userid, n_functions)] = rows(db, "SELECT release, userid, json_array_length(functions) FROM moodle.site_info")
+    [(release, userid, n_functions)] = rows(
+        db, "SELECT release, userid, json_array_length(functions) FROM moodle.site_info"
+    )
     assert release == ds.config.release and userid == 2 and n_functions > 20
     course = next(c for c in ds.courses if c["id"] == 2)
-    assert rows(db, "SELECT shortname, fullname FROM moodle.courses WHERE id = 2") == [(course["shortname"], course["fullname"])]
-    types = dict(rows(db, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'enrolled_users'"))
+    assert rows(db, "SELECT shortname, fullname FROM moodle.courses WHERE id = 2") == [
+        (course["shortname"], course["fullname"])
+    ]
+    types = dict(
+        rows(db, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'enrolled_users'")
+    )
     assert types["courseid"] == "BIGINT" and types["id"] == "BIGINT"
     assert types["roles"] == "JSON" and types["_loaded_at"].startswith("TIMESTAMP")
     roles = rows(db, "SELECT DISTINCT roles->0->>'shortname' FROM moodle.enrolled_users ORDER BY 1")
@@ -86,7 +93,8 @@ def test_metadata_reports_calls_schema_and_preview(harvested):
     assert described["roles"] == "User roles. A list, kept as JSON."  # Moodle's words first
     assert described["lastcourseaccess"] == (
         "Last access to the course (0 if never). Unix time in seconds, 0 = never or unset; "
-        "a timestamp (NULL for 0) in moodle_t.enrolled_users.")
+        "a timestamp (NULL for 0) in moodle_t.enrolled_users."
+    )
     assert described["_loaded_at"] == "When this row was loaded (UTC)."
     calls = enrolled["calls_by_function"]
     assert list(calls) == ["core_enrol_get_enrolled_users"]
@@ -101,14 +109,22 @@ def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, de
 
     db, res = own_copy(harvested, tmp_path)
     demo_server.reset_calls()
-    result = run(endpoint_assets(["enrolled_users"]), res, run_config={
-        "ops": {"moodle__enrolled_users": {"config": {"course_id": 2, "page_size": 100}}}})
+    result = run(
+        endpoint_assets(["enrolled_users"]),
+        res,
+        run_config={"ops": {"moodle__enrolled_users": {"config": {"course_id": 2, "page_size": 100}}}},
+    )
     assert result.success
     sent = [c.fields for c in demo_server.calls if c.function == "core_enrol_get_enrolled_users"]
     assert sent[0] == [
-        ("wstoken", "<TOKEN>"), ("wsfunction", "core_enrol_get_enrolled_users"), ("moodlewsrestformat", "json"),
-        ("courseid", "2"), ("options[0][name]", "limitfrom"), ("options[0][value]", "0"),
-        ("options[1][name]", "limitnumber"), ("options[1][value]", "100"),
+        ("wstoken", "<TOKEN>"),
+        ("wsfunction", "core_enrol_get_enrolled_users"),
+        ("moodlewsrestformat", "json"),
+        ("courseid", "2"),
+        ("options[0][name]", "limitfrom"),
+        ("options[0][value]", "0"),
+        ("options[1][name]", "limitnumber"),
+        ("options[1][value]", "100"),
     ]
     # Walks until an empty page, even after a short one.
     assert len(sent) == len([e for e in demo_dataset.enrolments if e["courseid"] == 2]) // 100 + 2
@@ -122,19 +138,23 @@ def test_calendar_partitions_replace_exactly_their_window(demo_server, harvested
     tags = {"dagster/asset_partition_range_start": "2026-10-01", "dagster/asset_partition_range_end": "2026-10-31"}
     assert run([calendar], res, tags=tags).success
     first = rows(db, "SELECT _partition, id FROM moodle.calendar_events ORDER BY 2")
-    start = datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp()
-    end = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
+    start = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
+    end = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
     courses = {r[0] for r in rows(db, "SELECT id FROM moodle.courses")}
     expected = {
-        e["id"] for e in demo_dataset.events
+        e["id"]
+        for e in demo_dataset.events
         if start <= e["timestart"] < end
-        and (e["eventtype"] == "site" or (e["eventtype"] == "user" and e["userid"] == 2)
-             or (e["courseid"] in courses and e["eventtype"] != "group"))
+        and (
+            e["eventtype"] == "site"
+            or (e["eventtype"] == "user" and e["userid"] == 2)
+            or (e["courseid"] in courses and e["eventtype"] != "group")
+        )
     }
     assert {r[1] for r in first} == expected
     for key, event_id in first:
         ts = next(e["timestart"] for e in demo_dataset.events if e["id"] == event_id)
-        assert datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d") == key
+        assert datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") == key
     # Re-running one day replaces that day only: no duplicates, other days untouched.
     assert run([calendar], res, partition_key="2026-10-15").success
     assert rows(db, "SELECT _partition, id FROM moodle.calendar_events ORDER BY 2") == first

@@ -18,7 +18,9 @@ UPSTREAM = ["users", "course_index", "courses", "enrolled_users", "quizzes", "fo
 def table_rows(db: str, table: str) -> list[dict]:
     columns = [r[0] for r in rows(db, f"DESCRIBE moodle.{table}") if r[0] not in ("_loaded_at", "_item")]
     select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
-    return sorted((dict(zip(columns, r)) for r in rows(db, f"SELECT {select} FROM moodle.{table}")), key=repr)
+    return sorted(
+        (dict(zip(columns, r, strict=False)) for r in rows(db, f"SELECT {select} FROM moodle.{table}")), key=repr
+    )
 
 
 def differences(left: list[dict], right: list[dict]) -> list:
@@ -29,7 +31,7 @@ def differences(left: list[dict], right: list[dict]) -> list:
     for row in only_left[:3]:
         near = min(only_right, key=lambda o: sum(o.get(k) != v for k, v in row.items()), default={})
         out.append({k: (v, near.get(k)) for k, v in row.items() if near.get(k) != v})
-    return out + [("only in full", r) for r in only_right[len(only_left):][:3]]
+    return out + [("only in full", r) for r in only_right[len(only_left) :][:3]]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +54,11 @@ def day_after(tmp_path_factory):
         assert run(assets, full).success
         full_calls = [c.function for c in server.calls]
     return {
-        "report": report, "nightly": str(folder / "nightly.duckdb"), "full": str(folder / "full.duckdb"),
-        "incremental_calls": incremental_calls, "full_calls": full_calls,
+        "report": report,
+        "nightly": str(folder / "nightly.duckdb"),
+        "full": str(folder / "full.duckdb"),
+        "incremental_calls": incremental_calls,
+        "full_calls": full_calls,
         "meta": materialization_metadata(second),
     }
 
@@ -82,6 +87,8 @@ def test_incremental_run_reads_a_fraction_of_the_pairs(day_after):
 def test_unenrolled_pair_is_gone_and_new_enrolment_is_read(day_after):
     course, user = day_after["report"].unenrolled
     db = day_after["nightly"]
-    assert rows(db, "SELECT count(*) FROM moodle.activity_completion WHERE courseid = ? AND userid = ?", [course, user]) == [(0,)]
+    assert rows(
+        db, "SELECT count(*) FROM moodle.activity_completion WHERE courseid = ? AND userid = ?", [course, user]
+    ) == [(0,)]
     course, user = day_after["report"].enrolled
     assert rows(db, "SELECT count(*) FROM moodle.user_courses WHERE userid = ? AND id = ?", [user, course]) == [(1,)]

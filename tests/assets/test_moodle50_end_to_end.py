@@ -33,8 +33,19 @@ from moodle_assets.warehouse import Warehouse
 from tests.assets.helpers import endpoint_assets, materialization_metadata, resources, rows, run
 from tests.conftest import DEMO_NOW
 
-ASSETS = ["site_info", "course_index", "courses", "course_contents", "course_modules", "users", "user_badges",
-          "enrolled_users", "quizzes", "quiz_attempts", "assignments"]
+ASSETS = [
+    "site_info",
+    "course_index",
+    "courses",
+    "course_contents",
+    "course_modules",
+    "users",
+    "user_badges",
+    "enrolled_users",
+    "quizzes",
+    "quiz_attempts",
+    "assignments",
+]
 OLD_QUIZ, NEW_QUIZ = "mod_quiz_get_user_attempts", "mod_quiz_get_user_quiz_attempts"
 
 
@@ -92,20 +103,30 @@ def test_quiz_attempts_come_from_the_new_function(h):
     assert NEW_QUIZ in called and OLD_QUIZ not in called
     assert h.meta["quiz_attempts"]["moodle_function"] == NEW_QUIZ
     readable = set(h.readable)
-    visible = {(e["courseid"], e["userid"]) for e in h.data.enrolments
-               if e["courseid"] in readable and e["userid"] not in h.data.hidden_user_ids}
+    visible = {
+        (e["courseid"], e["userid"])
+        for e in h.data.enrolments
+        if e["courseid"] in readable and e["userid"] not in h.data.hidden_user_ids
+    }
     quizzes = {q["id"]: q["course"] for q in h.data.quizzes}
-    expected = sorted(a["id"] for a in h.data.quiz_attempts
-                      if (quizzes[a["quiz"]], a["userid"]) in visible and a["preview"] == 0)
+    expected = sorted(
+        a["id"] for a in h.data.quiz_attempts if (quizzes[a["quiz"]], a["userid"]) in visible and a["preview"] == 0
+    )
     assert [r[0] for r in q(h, "SELECT id FROM moodle.quiz_attempts ORDER BY id")] == expected
     assert expected and h.meta["quiz_attempts"]["failed_items"] == 0
 
 
 def test_every_course_has_its_hidden_question_bank(h):
-    banks = q(h, "SELECT courseid, id, sectionnum, visible, candisplay, completion FROM moodle.course_modules "
-                 "WHERE modname = 'qbank' ORDER BY courseid")
-    expected = [(m["courseid"], m["id"], 0, 0, False, 0) for m in h.data.modules
-                if m["modname"] == "qbank" and m["courseid"] in h.readable]
+    banks = q(
+        h,
+        "SELECT courseid, id, sectionnum, visible, candisplay, completion FROM moodle.course_modules "
+        "WHERE modname = 'qbank' ORDER BY courseid",
+    )
+    expected = [
+        (m["courseid"], m["id"], 0, 0, False, 0)
+        for m in h.data.modules
+        if m["modname"] == "qbank" and m["courseid"] in h.readable
+    ]
     assert banks == expected and len(banks) == len(h.readable)
     # Created after each course's own modules: the next course's ids shift by one per bank.
     first_of = {cid: min(m["id"] for m in h.data.modules_of_course(cid)) for cid in h.readable}
@@ -116,8 +137,9 @@ def test_every_course_has_its_hidden_question_bank(h):
 def test_course_overview_counts_what_the_course_page_shows(h):
     for cid in h.readable:
         shown = [m for m in h.data.modules_of_course(cid) if m["modname"] != "qbank"]
-        [(modules, tracked)] = q(h, "SELECT modules, tracked_activities FROM analytics.course_overview "
-                                    "WHERE courseid = ?", [cid])
+        [(modules, tracked)] = q(
+            h, "SELECT modules, tracked_activities FROM analytics.course_overview WHERE courseid = ?", [cid]
+        )
         [(raw,)] = q(h, "SELECT count(*) FROM moodle.course_modules WHERE courseid = ?", [cid])
         assert (modules, tracked, raw) == (len(shown), sum(1 for m in shown if m["completion"]), len(shown) + 1)
 
@@ -126,15 +148,23 @@ def test_badges_keep_the_columns_50_dropped_and_gain_the_course_name(h):
     columns = {r[0] for r in q(h, "DESCRIBE moodle.user_badges")}
     dropped = {"imageauthorname", "imageauthoremail", "imageauthorurl"}
     assert dropped | {"coursefullname"} <= columns
-    assert q(h, "SELECT count(*) FROM moodle.user_badges WHERE COALESCE(imageauthorname, imageauthoremail, "
-                "imageauthorurl) IS NOT NULL") == [(0,)]
-    named = q(h, "SELECT DISTINCT b.courseid, b.coursefullname, c.fullname FROM moodle.user_badges b "
-                 "LEFT JOIN moodle.courses c ON c.id = b.courseid ORDER BY 1 NULLS FIRST")
+    assert q(
+        h,
+        "SELECT count(*) FROM moodle.user_badges WHERE COALESCE(imageauthorname, imageauthoremail, "
+        "imageauthorurl) IS NOT NULL",
+    ) == [(0,)]
+    named = q(
+        h,
+        "SELECT DISTINCT b.courseid, b.coursefullname, c.fullname FROM moodle.user_badges b "
+        "LEFT JOIN moodle.courses c ON c.id = b.courseid ORDER BY 1 NULLS FIRST",
+    )
     assert named and all(full == course for _, full, course in named)
     assert any(cid is not None for cid, _, _ in named) and any(cid is None for cid, _, _ in named)
     text = descriptions(h, "user_badges")
     assert text["imageauthorname"] == "Name of the image author. Moodle 5.0 no longer sends it: null from 5.0 on."
-    assert text["coursefullname"] == "Moodle field coursefullname (PARAM_RAW; from Moodle 5.0)."  # no desc in 5.0's file
+    assert (
+        text["coursefullname"] == "Moodle field coursefullname (PARAM_RAW; from Moodle 5.0)."
+    )  # no desc in 5.0's file
     assert text["name"] == "Badge name."
 
 
@@ -173,19 +203,26 @@ def test_a_course_deleted_after_the_courses_harvest_is_one_item_with_nothing_fou
     h.data.courses.remove(course)
     h.data._index.clear()
     try:
-        result, calls = calls_during(h, lambda: run(endpoint_assets(["course_contents"]),
-                                                    resources(h.server.url, DEMO_TOKEN, db)))
+        result, calls = calls_during(
+            h, lambda: run(endpoint_assets(["course_contents"]), resources(h.server.url, DEMO_TOKEN, db))
+        )
     finally:
         h.data.courses.insert(h.data.courses.index(h.data.course(gone + 1)), course)
         h.data._index.clear()
     assert result.success, failures(result)
     assert "core_webservice_get_site_info" not in {c.function for c in calls}  # the stored list was enough
-    [(item, function, code, message)] = rows(db, "SELECT item, function, errorcode, message FROM moodle._errors "
-                                                 "WHERE table_name = 'moodle.course_contents'")
-    assert (json.loads(item), function, code) == ({"courseid": gone}, "core_course_get_contents",
-                                                 "invalidrecordunknown")
-    assert message.startswith(f"core_course_get_contents: nothing found for courseid={gone}. Moodle said: Can't find "
-                              "data record in database. [invalidrecordunknown].")
+    [(item, function, code, message)] = rows(
+        db, "SELECT item, function, errorcode, message FROM moodle._errors WHERE table_name = 'moodle.course_contents'"
+    )
+    assert (json.loads(item), function, code) == (
+        {"courseid": gone},
+        "core_course_get_contents",
+        "invalidrecordunknown",
+    )
+    assert message.startswith(
+        f"core_course_get_contents: nothing found for courseid={gone}. Moodle said: Can't find "
+        "data record in database. [invalidrecordunknown]."
+    )
     others = set(h.readable) - {gone}
     assert {r[0] for r in rows(db, "SELECT DISTINCT courseid FROM moodle.course_contents")} == others
 
@@ -202,13 +239,16 @@ def test_a_user_endpoint_naming_a_function_the_site_lacks_fails_whole(h, tmp_pat
     db = copy_of(h, tmp_path, without_site_info=not stored)
     (tmp_path / "moodle_endpoints.yaml").write_text(CUSTOM)
     spec = next(s for s in load_specs(tmp_path / "moodle_endpoints.yaml") if s.name == "course_things")
-    result, calls = calls_during(h, lambda: run([build_endpoint_asset(spec)],
-                                                resources(h.server.url, DEMO_TOKEN, db, max_concurrency=1)))
+    result, calls = calls_during(
+        h, lambda: run([build_endpoint_asset(spec)], resources(h.server.url, DEMO_TOKEN, db, max_concurrency=1))
+    )
     assert not result.success
     [message] = failures(result)
-    assert message.startswith("course_things: function local_things_get_course_things does not exist on this "
-                              "Moodle (version?). Moodle said: Can't find data record in database. "
-                              "[invalidrecordunknown]. Site info lists ")
+    assert message.startswith(
+        "course_things: function local_things_get_course_things does not exist on this "
+        "Moodle (version?). Moodle said: Can't find data record in database. "
+        "[invalidrecordunknown]. Site info lists "
+    )
     assert "is not one of them" in message and "Check the spelling" in message
     functions = [c.function for c in calls]
     assert functions.count("local_things_get_course_things") == 1  # the first refusal ends it

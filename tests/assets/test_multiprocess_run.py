@@ -23,8 +23,10 @@ LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at"}
 
 
 def moodle_tables(db: str) -> list[str]:
-    return [r[0] for r in rows(db, "SELECT table_name FROM information_schema.tables "
-                                   "WHERE table_schema = 'moodle' ORDER BY 1")]
+    return [
+        r[0]
+        for r in rows(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' ORDER BY 1")
+    ]
 
 
 def table_contents(db: str, table: str) -> tuple[list[str], list[tuple]]:

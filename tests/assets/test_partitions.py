@@ -3,7 +3,7 @@ exists every later day, and the keys tests and backfills name stay valid."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,8 +14,7 @@ from moodle_assets.endpoints.spec import Partition
 
 # Days the suite materialises (the demo site's events run around 2026-11-26).
 USED_KEYS = ["2026-03-01", "2026-10-01", "2026-10-15", "2026-10-31", "2026-11-26", "2026-12-20"]
-YEARS_AHEAD = [datetime(year, month, 2, 3, tzinfo=timezone.utc) for year in (2026, 2027, 2028, 2031, 2036)
-               for month in (1, 12)]
+YEARS_AHEAD = [datetime(year, month, 2, 3, tzinfo=UTC) for year in (2026, 2027, 2028, 2031, 2036) for month in (1, 12)]
 
 
 def calendar_partition() -> Partition:
@@ -72,11 +71,17 @@ def test_the_calendar_start_comes_from_its_environment_variable(monkeypatch):
     assert partitions_for(calendar_partition()).get_first_partition_key() == "2022-08-15"
 
 
-@pytest.mark.parametrize("partition, message", [
-    (Partition(type="daily", start="01/09/2023"), "partition.start is '01/09/2023': use an ISO date such as 2025-01-01"),
-    (Partition(type="daily", start="20230901"), "partition.start is '20230901'"),
-    (Partition(type="daily", env_start="MY_START"), "environment variable MY_START is 'last year'"),
-])
+@pytest.mark.parametrize(
+    "partition, message",
+    [
+        (
+            Partition(type="daily", start="01/09/2023"),
+            "partition.start is '01/09/2023': use an ISO date such as 2025-01-01",
+        ),
+        (Partition(type="daily", start="20230901"), "partition.start is '20230901'"),
+        (Partition(type="daily", env_start="MY_START"), "environment variable MY_START is 'last year'"),
+    ],
+)
 def test_a_start_that_is_not_a_date_is_refused_by_name(monkeypatch, partition, message):
     monkeypatch.setenv("MY_START", "last year")
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):

@@ -31,11 +31,14 @@ def test_checks_flag_assets_that_cannot_run(demo_server, tmp_path):
     res = resources(demo_server.url, RESTRICTED_TOKEN, str(tmp_path / "m.duckdb"))
     assets = [build_endpoint_asset(s, specs) for s in specs]
     assert materialize(assets, resources=res, selection=[AssetKey(["moodle", "site_info"])]).success
-    keys = [AssetCheckKey(AssetKey(["moodle", n]), "function_available") for n in ("quiz_attempts", "groups", "courses")]
+    keys = [
+        AssetCheckKey(AssetKey(["moodle", n]), "function_available") for n in ("quiz_attempts", "groups", "courses")
+    ]
     result = materialize(assets + [build_site_check(specs)], resources=res, selection=AssetSelection.checks(*keys))
     evaluations = {
         e.asset_check_evaluation_data.asset_key.path[-1]: e.asset_check_evaluation_data
-        for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
     assert set(evaluations) == {"quiz_attempts", "groups", "courses"}
     assert evaluations["courses"].passed

@@ -1,7 +1,7 @@
 """A user's own endpoints join the graph: chained lookups, lineage, headers, materialisation."""
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from dagster import AssetKey
@@ -54,7 +54,8 @@ def test_chained_user_endpoints_materialise_with_lineage(demo_server, demo_datas
     readable = {r[0] for r in rows(db, "SELECT id FROM moodle.courses")}
     hidden = demo_dataset.hidden_user_ids
     expected_done = sum(
-        1 for c in demo_dataset.course_completion
+        1
+        for c in demo_dataset.course_completion
         if c["timecompleted"] and c["courseid"] in readable and c["userid"] not in hidden
     )
     assert done == expected_done
@@ -62,8 +63,11 @@ def test_chained_user_endpoints_materialise_with_lineage(demo_server, demo_datas
     # Only id and fullname were asked for: the function's other fields are columns (typed as Moodle
     # declares them, so the table's shape never depends on what came), and empty.
     assert rows(db, "SELECT count(email), count(lastaccess) FROM moodle.my_enrolments") == [(0, 0)]
-    types = rows(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'moodle' "
-                     "AND table_name = 'my_enrolments' AND column_name IN ('email', 'lastaccess')")
+    types = rows(
+        db,
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'moodle' "
+        "AND table_name = 'my_enrolments' AND column_name IN ('email', 'lastaccess')",
+    )
     assert dict(types) == {"email": "VARCHAR", "lastaccess": "BIGINT"}
 
 
@@ -78,7 +82,7 @@ def test_headers_render_macros_and_reach_moodle():
 
     async def go():
         resolved = resolve(spec)
-        calls = list(plan_calls(resolved, None, datetime(2026, 3, 1, tzinfo=timezone.utc)))
+        calls = list(plan_calls(resolved, None, datetime(2026, 3, 1, tzinfo=UTC)))
         settings = ClientSettings(url="https://moodle.example.edu", token="t0ken")
         async with MoodleClient(settings, transport=httpx.MockTransport(handler)) as client:
             return await harvest(resolved, client, calls, lambda records, ctx: None)

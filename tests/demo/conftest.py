@@ -30,8 +30,11 @@ class Site:
     def post(self, fields: dict[str, Any] | list[tuple[str, Any]]) -> httpx.Response:
         """Form-encode in the given order (a list keeps repeated and ordered fields)."""
         pairs = list(fields.items()) if isinstance(fields, dict) else fields
-        return self.client.post(REST, content=urlencode([(k, str(v)) for k, v in pairs]),
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return self.client.post(
+            REST,
+            content=urlencode([(k, str(v)) for k, v in pairs]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
     def call(self, function: str, token: str = DEMO_TOKEN, **params: Any) -> Any:
         fields = {"wstoken": token, "wsfunction": function, "moodlewsrestformat": "json", **params}

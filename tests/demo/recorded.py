@@ -65,8 +65,9 @@ class Shape:
     values: set[str] = field(default_factory=set)
 
 
-def shapes(value: Any, node: dict[str, Any] | None, path: str = "$",
-           into: dict[str, Shape] | None = None) -> dict[str, Shape]:
+def shapes(
+    value: Any, node: dict[str, Any] | None, path: str = "$", into: dict[str, Shape] | None = None
+) -> dict[str, Shape]:
     found = {} if into is None else into
     shape = found.setdefault(path, Shape())
     kind = node.get("type") if node else None
@@ -121,8 +122,12 @@ class Allowances:
     only: dict[str, str] = field(default_factory=dict)
 
     def __or__(self, other: Allowances) -> Allowances:
-        return Allowances({**self.data, **other.data}, {**self.types, **other.types},
-                          {**self.keys, **other.keys}, {**self.only, **other.only})
+        return Allowances(
+            {**self.data, **other.data},
+            {**self.types, **other.types},
+            {**self.keys, **other.keys},
+            {**self.only, **other.only},
+        )
 
 
 def compare(recorded: Any, ours: Any, node: dict[str, Any] | None, allow: Allowances) -> list[str]:
@@ -147,8 +152,9 @@ def compare(recorded: Any, ours: Any, node: dict[str, Any] | None, allow: Allowa
             if not matches(path, allow.types) or not dem.types <= rec.types:
                 problems.append(f"{path}: types {sorted(dem.types)} in the demo, {sorted(rec.types)} recorded")
         elif rec.values and not matches(path, allow.data) and rec.values != dem.values:
-            problems.append(f"{path}: values {_few(dem.values - rec.values)} in the demo, "
-                            f"{_few(rec.values - dem.values)} recorded")
+            problems.append(
+                f"{path}: values {_few(dem.values - rec.values)} in the demo, {_few(rec.values - dem.values)} recorded"
+            )
     return problems
 
 

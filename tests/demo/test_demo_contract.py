@@ -67,14 +67,17 @@ class RawSite:
     def send(self, fields: list[tuple[str, str]], method: str = "POST") -> httpx.Response:
         if method == "GET":
             return self.client.get(f"{REST}?{urlencode(fields)}")
-        return self.client.post(REST, content=urlencode(fields),
-                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return self.client.post(
+            REST, content=urlencode(fields), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
 
 
 @pytest.fixture(scope="module")
 def raw_site(demo_data: Dataset) -> Iterator[RawSite]:
-    with DemoServer(demo_data, clean_answers=False) as server, \
-            httpx.Client(base_url=server.url, headers={"Host": SITE_URL.split("//")[1]}, timeout=10) as client:
+    with (
+        DemoServer(demo_data, clean_answers=False) as server,
+        httpx.Client(base_url=server.url, headers={"Host": SITE_URL.split("//")[1]}, timeout=10) as client,
+    ):
         yield RawSite(server, client)
 
 
@@ -87,117 +90,264 @@ def _why(reason: str, *patterns: str) -> dict[str, str]:
 
 GENERATED = "generated data: the demo's own ids, names and times, not the recorded site's"
 TIMES = "times: the demo's clock and generated history differ from the recorded site's"
-THEME_REV = ("image URLs carry the theme revision, the time caches were last purged: the recorded "
-             "site's moment, not the demo's")
+THEME_REV = (
+    "image URLs carry the theme revision, the time caches were last purged: the recorded site's moment, not the demo's"
+)
 PEOPLE = "generated people: names, e-mails, places, profile values and access times are the demo's own"
 GRADES = "generated grades: values, maxima, dates and the weights that follow from them are the demo's own"
 FORUM = "generated discussions: subjects, authors, reply counts and times are the demo's own"
 
-_USER = _why(PEOPLE, "*.username", "*.firstname", "*.lastname", "*.fullname", "*.email", "*.department",
-             "*.institution", "*.idnumber", "*.city", "*.country", "*.firstaccess", "*.lastaccess", "*.id",
-             "*.profileimageurl", "*.profileimageurlsmall", "*.customfields[].value",
-             "*.customfields[].displayvalue", "*.description", "*.lastcourseaccess", "*.suspended", "*.identity")
-_COURSE = _why(GENERATED, "*.startdate", "*.enddate", "*.timecreated", "*.timemodified", "*.cacherev",
-               "*.contacts[].id", "*.contacts[].fullname")
+_USER = _why(
+    PEOPLE,
+    "*.username",
+    "*.firstname",
+    "*.lastname",
+    "*.fullname",
+    "*.email",
+    "*.department",
+    "*.institution",
+    "*.idnumber",
+    "*.city",
+    "*.country",
+    "*.firstaccess",
+    "*.lastaccess",
+    "*.id",
+    "*.profileimageurl",
+    "*.profileimageurlsmall",
+    "*.customfields[].value",
+    "*.customfields[].displayvalue",
+    "*.description",
+    "*.lastcourseaccess",
+    "*.suspended",
+    "*.identity",
+)
+_COURSE = _why(
+    GENERATED,
+    "*.startdate",
+    "*.enddate",
+    "*.timecreated",
+    "*.timemodified",
+    "*.cacherev",
+    "*.contacts[].id",
+    "*.contacts[].fullname",
+)
 _COURSE_NAMES = _why(
     "three course names differ on the recorded site (PD-GDPR 'Data Protection Essentials', PD-LEAD "
     "'Leadership for New Managers', PD-ONB 'Staff Onboarding 2025'); their shortnames, ids and "
-    "categories are the same", "*.fullname", "*.displayname", "*.summary")
+    "categories are the same",
+    "*.fullname",
+    "*.displayname",
+    "*.summary",
+)
 _COMPETENCY = _why(
     "the demo's competency names and its framework's scale are its own; times are its clock's",
-    "*.competency.shortname", "*.competency.description", "*.timecreated", "*.timemodified", "*.scaleconfiguration")
+    "*.competency.shortname",
+    "*.competency.description",
+    "*.timecreated",
+    "*.timemodified",
+    "*.scaleconfiguration",
+)
 
 DATA: dict[str, Allowances] = {
-    "core_webservice_get_site_info": Allowances(data={
-        **_why(THEME_REV, "$.userpictureurl"),
-        **_why("a per-user random key of the recorded site", "$.userprivateaccesskey"),
-        **_why("the recorded service also lists the functions the demo does not emulate (NOT_EMULATED); "
-               "test_site_info_lists_the_recorded_functions compares the list itself", "$.functions[].name"),
-    }),
+    "core_webservice_get_site_info": Allowances(
+        data={
+            **_why(THEME_REV, "$.userpictureurl"),
+            **_why("a per-user random key of the recorded site", "$.userprivateaccesskey"),
+            **_why(
+                "the recorded service also lists the functions the demo does not emulate (NOT_EMULATED); "
+                "test_site_info_lists_the_recorded_functions compares the list itself",
+                "$.functions[].name",
+            ),
+        }
+    ),
     "core_course_get_courses": Allowances(data=_COURSE | _COURSE_NAMES),
     "core_course_get_courses_by_field": Allowances(data=_COURSE | _COURSE_NAMES),
     "core_course_search_courses": Allowances(data=_COURSE | _COURSE_NAMES),
-    "core_course_get_categories": Allowances(data=_why(
-        "the demo's category descriptions, idnumbers and times are its own", "$[].description", "$[].idnumber",
-        "$[].timemodified")),
-    "core_course_get_contents": Allowances(data={
-        **_why(TIMES, "$[].modules[].dates[].timestamp", "$[].modules[].contentsinfo.lastmodified",
-               "$[].modules[].contents[].timemodified", "$[].modules[].customdata"),
-        **_why(THEME_REV, "$[].modules[].modicon"),
-        **_why("context ids follow the order the recorded site created things in",
-               "$[].modules[].contextid", "$[].modules[].contents[].fileurl"),
-    }),
-    "core_user_get_users": Allowances(data={
-        **_USER, **_why("preference values are times of the recorded site's own clock", "$.users[].preferences[].value")}),
+    "core_course_get_categories": Allowances(
+        data=_why(
+            "the demo's category descriptions, idnumbers and times are its own",
+            "$[].description",
+            "$[].idnumber",
+            "$[].timemodified",
+        )
+    ),
+    "core_course_get_contents": Allowances(
+        data={
+            **_why(
+                TIMES,
+                "$[].modules[].dates[].timestamp",
+                "$[].modules[].contentsinfo.lastmodified",
+                "$[].modules[].contents[].timemodified",
+                "$[].modules[].customdata",
+            ),
+            **_why(THEME_REV, "$[].modules[].modicon"),
+            **_why(
+                "context ids follow the order the recorded site created things in",
+                "$[].modules[].contextid",
+                "$[].modules[].contents[].fileurl",
+            ),
+        }
+    ),
+    "core_user_get_users": Allowances(
+        data={
+            **_USER,
+            **_why("preference values are times of the recorded site's own clock", "$.users[].preferences[].value"),
+        }
+    ),
     "core_user_get_users_by_field": Allowances(data=_USER),
-    "core_enrol_get_enrolled_users": Allowances(data={
-        **_USER,
-        **_why("generated enrolments and groups: who is in which course and group is the demo's own; the "
-               "recorded site's enrolments in PD-ONB had already started, the demo's start with the course",
-               "$[].enrolledcourses[].*", "$[].groups[].*"),
-        **_why("the recorded DS101 has a non-editing teacher; the demo's course staff are all editing teachers",
-               "$[].roles[].roleid", "$[].roles[].shortname"),
-    }),
-    "core_enrol_get_users_courses": Allowances(data={
-        **_why("generated enrolments: the recorded student 3 is in DS101 only, the demo's in two courses; "
-               "progress and access follow the generated activity", "$[].*"),
-    }),
+    "core_enrol_get_enrolled_users": Allowances(
+        data={
+            **_USER,
+            **_why(
+                "generated enrolments and groups: who is in which course and group is the demo's own; the "
+                "recorded site's enrolments in PD-ONB had already started, the demo's start with the course",
+                "$[].enrolledcourses[].*",
+                "$[].groups[].*",
+            ),
+            **_why(
+                "the recorded DS101 has a non-editing teacher; the demo's course staff are all editing teachers",
+                "$[].roles[].roleid",
+                "$[].roles[].shortname",
+            ),
+        }
+    ),
+    "core_enrol_get_users_courses": Allowances(
+        data={
+            **_why(
+                "generated enrolments: the recorded student 3 is in DS101 only, the demo's in two courses; "
+                "progress and access follow the generated activity",
+                "$[].*",
+            )
+        }
+    ),
     "core_badges_get_user_badges": Allowances(
         data=_why("generated badges and awards", "$.badges[].*"),
-        types=_why("the recorded 'Forum champion' badge expires after a year; no demo badge expires",
-                   "$.badges[].dateexpire", "$.badges[].expireperiod"),
+        types=_why(
+            "the recorded 'Forum champion' badge expires after a year; no demo badge expires",
+            "$.badges[].dateexpire",
+            "$.badges[].expireperiod",
+        ),
     ),
-    "core_calendar_get_calendar_events": Allowances(data=_why(
-        "generated events: ids, names, descriptions, times, durations and the repeat series id are the demo's own",
-        "$.events[].id", "$.events[].name", "$.events[].description", "$.events[].timestart",
-        "$.events[].timeduration", "$.events[].timemodified", "$.events[].repeatid")),
+    "core_calendar_get_calendar_events": Allowances(
+        data=_why(
+            "generated events: ids, names, descriptions, times, durations and the repeat series id are the demo's own",
+            "$.events[].id",
+            "$.events[].name",
+            "$.events[].description",
+            "$.events[].timestart",
+            "$.events[].timeduration",
+            "$.events[].timemodified",
+            "$.events[].repeatid",
+        )
+    ),
     "core_competency_list_course_competencies": Allowances(data=_COMPETENCY),
-    "core_competency_list_competencies": Allowances(data=_why(
-        "the demo's competency names are its own; times are its clock's", "$[].shortname", "$[].description",
-        "$[].timecreated", "$[].timemodified")),
-    "core_competency_read_competency_framework": Allowances(data=_why(
-        "the demo's framework scale makes levels 3 and 4 proficient, the recorded one 2 to 4; times are its "
-        "clock's", "$.scaleconfiguration", "$.timecreated", "$.timemodified")),
+    "core_competency_list_competencies": Allowances(
+        data=_why(
+            "the demo's competency names are its own; times are its clock's",
+            "$[].shortname",
+            "$[].description",
+            "$[].timecreated",
+            "$[].timemodified",
+        )
+    ),
+    "core_competency_read_competency_framework": Allowances(
+        data=_why(
+            "the demo's framework scale makes levels 3 and 4 proficient, the recorded one 2 to 4; times are its "
+            "clock's",
+            "$.scaleconfiguration",
+            "$.timecreated",
+            "$.timemodified",
+        )
+    ),
     "mod_quiz_get_user_best_grade": Allowances(data=_why("generated attempts", "$.grade")),
     "report_competency_data_for_report": Allowances(
-        data={**_COMPETENCY, **_USER, **_why(GENERATED, "$.course.*"),
-              **_why("generated ratings; an unrated user's rows get ids on the recorded site (it creates "
-                     "them when the report is read), 0 in the demo",
-                     "$.usercompetencies[].usercompetencycourse.*")},
-        types=_why("the recorded student 3 has two unrated competencies in DS101; the demo's has none",
-                   "$.usercompetencies[].usercompetencycourse.grade",
-                   "$.usercompetencies[].usercompetencycourse.proficiency"),
+        data={
+            **_COMPETENCY,
+            **_USER,
+            **_why(GENERATED, "$.course.*"),
+            **_why(
+                "generated ratings; an unrated user's rows get ids on the recorded site (it creates "
+                "them when the report is read), 0 in the demo",
+                "$.usercompetencies[].usercompetencycourse.*",
+            ),
+        },
+        types=_why(
+            "the recorded student 3 has two unrated competencies in DS101; the demo's has none",
+            "$.usercompetencies[].usercompetencycourse.grade",
+            "$.usercompetencies[].usercompetencycourse.proficiency",
+        ),
     ),
     "core_completion_get_activities_completion_status": Allowances(data=_why(TIMES, "$.statuses[].timecompleted")),
     "core_completion_get_course_completion_status": Allowances(
-        data=_why(TIMES, "$.completionstatus.completions[].timecompleted")),
+        data=_why(TIMES, "$.completionstatus.completions[].timecompleted")
+    ),
     "core_group_get_group_members": Allowances(data=_why("generated group membership", "$[].userids[]")),
     "gradereport_overview_get_course_grades": Allowances(data=_why(GRADES, "$.grades[].*")),
-    "gradereport_user_get_grade_items": Allowances(data={
-        **_why(GRADES, "*.graderaw", "*.gradeformatted", "*.percentageformatted", "*.grademax", "*.rangeformatted",
-               "*.gradedategraded", "*.gradedatesubmitted", "*.weightraw", "*.weightformatted"),
-        **_why(PEOPLE, "$.usergrades[].userid", "$.usergrades[].userfullname", "$.usergrades[].useridnumber"),
-        **_why("grade category ids follow the order the recorded site created its courses' gradebooks in",
-               "*.categoryid", "*.iteminstance"),
-    }),
-    "mod_assign_get_assignments": Allowances(data={
-        **_why(TIMES, "*.timemodified", "*.allowsubmissionsfromdate", "*.duedate", "*.gradingduedate"),
-        **_why("the recorded 'Project report' is out of 50 and has its own intro", "*.grade", "*.intro"),
-    }),
-    "mod_assign_get_submissions": Allowances(data={
-        **_why("generated submissions: ids, users, times and states (the demo has reopened ones too)",
-               "*.id", "*.userid", "*.timecreated", "*.timemodified", "*.status", "*.text"),
-    }),
+    "gradereport_user_get_grade_items": Allowances(
+        data={
+            **_why(
+                GRADES,
+                "*.graderaw",
+                "*.gradeformatted",
+                "*.percentageformatted",
+                "*.grademax",
+                "*.rangeformatted",
+                "*.gradedategraded",
+                "*.gradedatesubmitted",
+                "*.weightraw",
+                "*.weightformatted",
+            ),
+            **_why(PEOPLE, "$.usergrades[].userid", "$.usergrades[].userfullname", "$.usergrades[].useridnumber"),
+            **_why(
+                "grade category ids follow the order the recorded site created its courses' gradebooks in",
+                "*.categoryid",
+                "*.iteminstance",
+            ),
+        }
+    ),
+    "mod_assign_get_assignments": Allowances(
+        data={
+            **_why(TIMES, "*.timemodified", "*.allowsubmissionsfromdate", "*.duedate", "*.gradingduedate"),
+            **_why("the recorded 'Project report' is out of 50 and has its own intro", "*.grade", "*.intro"),
+        }
+    ),
+    "mod_assign_get_submissions": Allowances(
+        data={
+            **_why(
+                "generated submissions: ids, users, times and states (the demo has reopened ones too)",
+                "*.id",
+                "*.userid",
+                "*.timecreated",
+                "*.timemodified",
+                "*.status",
+                "*.text",
+            )
+        }
+    ),
     "mod_assign_get_grades": Allowances(data=_why("generated grades", "$.assignments[].grades[].*")),
-    "mod_forum_get_forums_by_courses": Allowances(data={
-        **_why(TIMES, "$[].timemodified"), **_why(FORUM, "$[].numdiscussions")}),
-    "mod_forum_get_forum_discussions": Allowances(data={
-        **_why(FORUM, "$.discussions[].*"), **_why(THEME_REV, "*pictureurl")}),
-    "mod_quiz_get_quizzes_by_courses": Allowances(data=_why(TIMES, "*.timeopen", "*.timeclose", "*.timecreated",
-                                                             "*.timemodified")),
-    "mod_quiz_get_user_attempts": Allowances(data=_why(
-        "generated attempts: ids, times and marks", "*.id", "*.uniqueid", "*.userid", "*.timestart", "*.timefinish",
-        "*.timemodified", "*.timecheckstate", "*.gradednotificationsenttime", "*.sumgrades")),
+    "mod_forum_get_forums_by_courses": Allowances(
+        data={**_why(TIMES, "$[].timemodified"), **_why(FORUM, "$[].numdiscussions")}
+    ),
+    "mod_forum_get_forum_discussions": Allowances(
+        data={**_why(FORUM, "$.discussions[].*"), **_why(THEME_REV, "*pictureurl")}
+    ),
+    "mod_quiz_get_quizzes_by_courses": Allowances(
+        data=_why(TIMES, "*.timeopen", "*.timeclose", "*.timecreated", "*.timemodified")
+    ),
+    "mod_quiz_get_user_attempts": Allowances(
+        data=_why(
+            "generated attempts: ids, times and marks",
+            "*.id",
+            "*.uniqueid",
+            "*.userid",
+            "*.timestart",
+            "*.timefinish",
+            "*.timemodified",
+            "*.timecheckstate",
+            "*.gradednotificationsenttime",
+            "*.sumgrades",
+        )
+    ),
 }
 
 
@@ -216,6 +366,7 @@ def _student_outside(course_id: int) -> Callable[[Dataset], dict[str, str]]:
     def pick(data: Dataset) -> dict[str, str]:
         enrolled = {e["userid"] for e in data.enrolments_of_course(course_id)}
         return {"userid": str(next(u["id"] for u in data.users if u["kind"] == "student" and u["id"] not in enrolled))}
+
     return pick
 
 
@@ -232,10 +383,14 @@ def _module_events_of_course_2(data: Dataset) -> dict[str, str]:
     return {f"events[eventids][{n}]": str(i) for n, i in enumerate(ids)}
 
 
-_DATA_SEARCH = _why("four recorded course names contain 'Data' (with 'Data Protection Essentials'); three of "
-                   "the demo's do", "$.total")
-_NO_ROWS = Allowances(data=_why("most recorded students have no grade row at all (feedback format 0); in the "
-                                "demo few do", "*.feedbackformat"))
+_DATA_SEARCH = _why(
+    "four recorded course names contain 'Data' (with 'Data Protection Essentials'); three of the demo's do", "$.total"
+)
+_NO_ROWS = Allowances(
+    data=_why(
+        "most recorded students have no grade row at all (feedback format 0); in the demo few do", "*.feedbackformat"
+    )
+)
 
 OUTSIDE = "the recorded user is not enrolled in DS101; the demo's user with that id is, so another one is asked"
 
@@ -244,24 +399,47 @@ CASES: dict[str, Case] = {
     "core_completion_get_course_completion_status__course2_notenrolled": Case(OUTSIDE, _student_outside(2), exact=True),
     "gradereport_user_get_grade_items__course2_notenrolled_user": Case(OUTSIDE, _student_outside(2)),
     "mod_quiz_get_user_attempts__quiz1_user7_default": Case(
-        "user 7 has only an unfinished attempt on the recorded site", _only_unfinished_attempt, exact=True),
+        "user 7 has only an unfinished attempt on the recorded site", _only_unfinished_attempt, exact=True
+    ),
     "mod_quiz_get_user_attempts__quiz1_user7_unfinished": Case(
-        "user 7 has only an unfinished attempt on the recorded site", _only_unfinished_attempt),
+        "user 7 has only an unfinished attempt on the recorded site", _only_unfinished_attempt
+    ),
     "core_calendar_get_calendar_events__eventids": Case(
         "events 1-3 are assignment events of DS101 on the recorded site (picked only by id, since the "
-        "admin is enrolled nowhere); the demo numbers its events differently", _module_events_of_course_2),
+        "admin is enrolled nowhere); the demo numbers its events differently",
+        _module_events_of_course_2,
+    ),
     "core_course_get_courses__ids_2_3": Case(same=("$[].id", "$[].shortname", "$[].fullname", "$[].categoryid")),
     "core_course_get_courses__all": Case(
         "the demo has a course its administrator cannot view (to show that get_courses fails whole on one "
         "such course: test_demo_behaviour); every other course is asked for by id",
-        lambda data: {f"options[ids][{n}]": str(c["id"]) for n, c in enumerate(
-            c for c in data.courses if c["id"] not in data.unreadable_course_ids)},
-        allow=Allowances(data=_why("the course the demo leaves out (PD-LEAD) is missing from its answer",
-                                   "$[].id", "$[].shortname", "$[].idnumber", "$[].categorysortorder"))),
+        lambda data: {
+            f"options[ids][{n}]": str(c["id"])
+            for n, c in enumerate(c for c in data.courses if c["id"] not in data.unreadable_course_ids)
+        },
+        allow=Allowances(
+            data=_why(
+                "the course the demo leaves out (PD-LEAD) is missing from its answer",
+                "$[].id",
+                "$[].shortname",
+                "$[].idnumber",
+                "$[].categorysortorder",
+            )
+        ),
+    ),
     "core_course_search_courses__data_page0": Case(allow=Allowances(data=_DATA_SEARCH), same=("$.courses[].id",)),
-    "core_course_search_courses__data_page1": Case(allow=Allowances(data={
-        **_DATA_SEARCH, **_why("the recorded second page holds 'Data Protection Essentials', a name the demo's "
-                               "PD-GDPR does not have", "$.courses[].*")})),
+    "core_course_search_courses__data_page1": Case(
+        allow=Allowances(
+            data={
+                **_DATA_SEARCH,
+                **_why(
+                    "the recorded second page holds 'Data Protection Essentials', a name the demo's "
+                    "PD-GDPR does not have",
+                    "$.courses[].*",
+                ),
+            }
+        )
+    ),
     "core_course_search_courses__data_page5_beyond": Case(allow=Allowances(data=_DATA_SEARCH), same=("$.courses",)),
     "core_course_search_courses__empty_value": Case(same=("$.total", "$.courses[].id", "$.courses[].shortname")),
     "core_course_search_courses__all_perpage0": Case(same=("$.total", "$.courses[].id")),
@@ -269,11 +447,20 @@ CASES: dict[str, Case] = {
     "core_course_get_courses_by_field__all": Case(same=("$.courses[].id", "$.courses[].shortname")),
     "core_course_get_categories__all": Case(same=("$[].id", "$[].name", "$[].parent", "$[].path")),
     "core_enrol_get_enrolled_users__course2_page3": Case(exact=True),
-    "core_competency_list_course_competencies__course4": Case(allow=Allowances(data=_why(
-        "the demo links its own choice of competencies to CS305", "$[].competency.*",
-        "$[].coursecompetency.competencyid"))),
-    "core_completion_get_activities_completion_status__course2_user4": Case(allow=Allowances(data=_why(
-        "which activities the student completed is generated", "$.statuses[].details[].rulevalue.status"))),
+    "core_competency_list_course_competencies__course4": Case(
+        allow=Allowances(
+            data=_why(
+                "the demo links its own choice of competencies to CS305",
+                "$[].competency.*",
+                "$[].coursecompetency.competencyid",
+            )
+        )
+    ),
+    "core_completion_get_activities_completion_status__course2_user4": Case(
+        allow=Allowances(
+            data=_why("which activities the student completed is generated", "$.statuses[].details[].rulevalue.status")
+        )
+    ),
     "gradereport_user_get_grade_items__course2_group1": Case(allow=_NO_ROWS),
     "gradereport_user_get_grade_items__course3_allusers": Case(allow=_NO_ROWS),
     "mod_quiz_get_user_attempts__quiz1_user3_all": Case(same=("$.attempts[].state", "$.attempts[].attempt")),
@@ -284,8 +471,11 @@ CASES: dict[str, Case] = {
 # Functions of the recorded service that the demo does not offer: no asset calls them. The demo
 # answers them like a site without them (invalidrecord), and its site info leaves them out.
 NOT_EMULATED = {
-    "core_competency_list_plan_competencies", "core_competency_list_user_plans", "gradereport_user_get_grades_table",
-    "mod_forum_get_discussion_posts", "tool_lp_data_for_user_competency_summary_in_course",
+    "core_competency_list_plan_competencies",
+    "core_competency_list_user_plans",
+    "gradereport_user_get_grades_table",
+    "mod_forum_get_discussion_posts",
+    "tool_lp_data_for_user_competency_summary_in_course",
 }
 
 _TOKENS = {
@@ -413,8 +603,9 @@ def test_the_recordings_are_the_shared_ones() -> None:
 
 def test_site_info_lists_the_recorded_functions(raw_site: RawSite) -> None:
     recorded = load(RECORDINGS / "core_webservice_get_site_info.json")["body"]["functions"]
-    ours = raw_site.send([("wstoken", DEMO_TOKEN), ("wsfunction", "core_webservice_get_site_info"),
-                          ("moodlewsrestformat", "json")]).json()["functions"]
+    ours = raw_site.send(
+        [("wstoken", DEMO_TOKEN), ("wsfunction", "core_webservice_get_site_info"), ("moodlewsrestformat", "json")]
+    ).json()["functions"]
     assert ours == [f for f in recorded if f["name"] not in NOT_EMULATED]
 
 
@@ -424,8 +615,9 @@ def test_restricted_site_info_lists_the_recorded_functions_but_two(raw_site: Raw
     accessexception recordings), and lacks core_group_get_course_groups too, so that a client
     meets a function missing from its service: those two are left out of its list."""
     recorded = load(RECORDINGS / "core_webservice_get_site_info__restricted.json")["body"]["functions"]
-    ours = raw_site.send([("wstoken", RESTRICTED_TOKEN), ("wsfunction", "core_webservice_get_site_info"),
-                          ("moodlewsrestformat", "json")]).json()["functions"]
+    ours = raw_site.send(
+        [("wstoken", RESTRICTED_TOKEN), ("wsfunction", "core_webservice_get_site_info"), ("moodlewsrestformat", "json")]
+    ).json()["functions"]
     left_out = NOT_EMULATED | {"mod_quiz_get_user_attempts", "core_group_get_course_groups"}
     assert ours == [f for f in recorded if f["name"] not in left_out]
 
@@ -439,8 +631,10 @@ def test_every_recorded_function_is_emulated_or_listed_as_not() -> None:
 
 def test_allowed_key_differences_are_optional_in_the_schema() -> None:
     """A key may be missing on one side only if Moodle itself may leave it out."""
-    for function, allow in [*DATA.items(), *((load(RECORDINGS / f"{s}.json")["function"], c.allow)
-                                             for s, c in CASES.items())]:
+    for function, allow in [
+        *DATA.items(),
+        *((load(RECORDINGS / f"{s}.json")["function"], c.allow) for s, c in CASES.items()),
+    ]:
         for pattern in allow.keys:
             node = all_schemas()[function]["returns"]
             *steps, key = pattern[1:].replace("[]", ".[]").split(".")
@@ -499,8 +693,11 @@ def test_unrecorded_answers_fit_the_return_structure(raw_site: RawSite, function
     assert check(all_schemas()[function]["returns"], body) == []
 
 
-@pytest.mark.parametrize("path", [p for p in recording_paths() if not is_error(load(p)["body"])
-                                  and isinstance(load(p)["body"], (dict, list))], ids=_ids)
+@pytest.mark.parametrize(
+    "path",
+    [p for p in recording_paths() if not is_error(load(p)["body"]) and isinstance(load(p)["body"], (dict, list))],
+    ids=_ids,
+)
 def test_recordings_fit_the_return_structure(path: Path) -> None:
     """The structure check itself is right: every real answer passes it."""
     recording = load(path)

@@ -25,24 +25,8 @@ from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
 from moodle_assets.moodle.schemas import all_schemas
 
 from .conftest import NOW
-from .recorded import (
-    RECORDINGS_50,
-    SHARED_RECORDINGS_50,
-    Allowances,
-    load,
-    recording_paths,
-)
-from .test_demo_contract import (
-    CASES,
-    DATA,
-    NOT_EMULATED,
-    Case,
-    RawSite,
-    Rules,
-    _ids,
-    _why,
-    replay,
-)
+from .recorded import RECORDINGS_50, SHARED_RECORDINGS_50, Allowances, load, recording_paths
+from .test_demo_contract import CASES, DATA, NOT_EMULATED, Case, RawSite, Rules, _ids, _why, replay
 
 SITE_URL = "http://127.0.0.1:8082"  # the recorded 5.0 site's wwwroot
 
@@ -54,39 +38,73 @@ def demo_data_50() -> Dataset:
 
 @pytest.fixture(scope="module")
 def raw_site_50(demo_data_50: Dataset) -> Iterator[RawSite]:
-    with DemoServer(demo_data_50, clean_answers=False) as server, \
-            httpx.Client(base_url=server.url, headers={"Host": SITE_URL.split("//")[1]}, timeout=10) as client:
+    with (
+        DemoServer(demo_data_50, clean_answers=False) as server,
+        httpx.Client(base_url=server.url, headers={"Host": SITE_URL.split("//")[1]}, timeout=10) as client,
+    ):
         yield RawSite(server, client)
 
 
 # --------------------------------------------------------------------------- what may differ
 
-SETTINGS = ("the 5.0 site was generated with other activity settings: names carry the course's shortname, "
-            "assignments and quizzes have no completion rule, quizzes one page and three marks, the forum "
-            "separate groups, assignments feedback comments and no file submissions")
-SHIFT = ("the 5.0 site's DS101 has no Q&A forum, so its question bank took id 8 and CS201 kept its 4.5 ids; "
-         "the demo's DS101 keeps the forum (8), its bank is 9 and CS201's ids shift by one, as the README says "
-         "of a site with the same modules")
-_ATTEMPTS = DATA["mod_quiz_get_user_attempts"] | Allowances(data=_why(
-    "the 5.0 site's quizzes put every question on one page (questionsperpage 0)", "*.layout"))
+SETTINGS = (
+    "the 5.0 site was generated with other activity settings: names carry the course's shortname, "
+    "assignments and quizzes have no completion rule, quizzes one page and three marks, the forum "
+    "separate groups, assignments feedback comments and no file submissions"
+)
+SHIFT = (
+    "the 5.0 site's DS101 has no Q&A forum, so its question bank took id 8 and CS201 kept its 4.5 ids; "
+    "the demo's DS101 keeps the forum (8), its bank is 9 and CS201's ids shift by one, as the README says "
+    "of a site with the same modules"
+)
+_ATTEMPTS = DATA["mod_quiz_get_user_attempts"] | Allowances(
+    data=_why("the 5.0 site's quizzes put every question on one page (questionsperpage 0)", "*.layout")
+)
 
 DATA_50: dict[str, Allowances] = {
     **DATA,
-    "core_webservice_get_site_info": DATA["core_webservice_get_site_info"] | Allowances(data={
-        **_why("the 5.0 site has its own name and has file downloads off", "$.sitename", "$.downloadfiles"),
-    }),
-    "core_course_get_contents": DATA["core_course_get_contents"] | Allowances(data={
-        **_why(SETTINGS, "$[].modules[].name", "$[].modules[].description", "$[].modules[].url",
-               "$[].modules[].groupmode",
-               "$[].modules[].contents[].filename", "$[].modules[].completiondata.details[].*"),
-        **_why(SHIFT, "$[].modules[].id")}),
-    "mod_assign_get_assignments": DATA["mod_assign_get_assignments"] | Allowances(data={
-        **_why(SETTINGS, "*.name", "*.completionsubmit", "*.sendstudentnotifications", "*.configs[].*"),
-        **_why(SHIFT, "*.cmid")}),
-    "mod_quiz_get_quizzes_by_courses": DATA["mod_quiz_get_quizzes_by_courses"] | Allowances(data={
-        **_why(SETTINGS, "*.name", "*.intro", "*.section", "*.timelimit", "*.attempts", "*.questionsperpage",
-               "*.sumgrades"),
-        **_why(SHIFT, "*.coursemodule")}),
+    "core_webservice_get_site_info": DATA["core_webservice_get_site_info"]
+    | Allowances(
+        data={**_why("the 5.0 site has its own name and has file downloads off", "$.sitename", "$.downloadfiles")}
+    ),
+    "core_course_get_contents": DATA["core_course_get_contents"]
+    | Allowances(
+        data={
+            **_why(
+                SETTINGS,
+                "$[].modules[].name",
+                "$[].modules[].description",
+                "$[].modules[].url",
+                "$[].modules[].groupmode",
+                "$[].modules[].contents[].filename",
+                "$[].modules[].completiondata.details[].*",
+            ),
+            **_why(SHIFT, "$[].modules[].id"),
+        }
+    ),
+    "mod_assign_get_assignments": DATA["mod_assign_get_assignments"]
+    | Allowances(
+        data={
+            **_why(SETTINGS, "*.name", "*.completionsubmit", "*.sendstudentnotifications", "*.configs[].*"),
+            **_why(SHIFT, "*.cmid"),
+        }
+    ),
+    "mod_quiz_get_quizzes_by_courses": DATA["mod_quiz_get_quizzes_by_courses"]
+    | Allowances(
+        data={
+            **_why(
+                SETTINGS,
+                "*.name",
+                "*.intro",
+                "*.section",
+                "*.timelimit",
+                "*.attempts",
+                "*.questionsperpage",
+                "*.sumgrades",
+            ),
+            **_why(SHIFT, "*.coursemodule"),
+        }
+    ),
     "mod_quiz_get_user_attempts": _ATTEMPTS,
     "mod_quiz_get_user_quiz_attempts": _ATTEMPTS,
 }
@@ -132,8 +150,11 @@ def _call(site: RawSite, function: str, **params: Any) -> Any:
 def test_site_info_gives_each_function_the_version_of_its_plugin(raw_site_50: RawSite) -> None:
     recorded = load(RECORDINGS_50 / "core_webservice_get_site_info.json")["body"]
     ours = _call(raw_site_50, "core_webservice_get_site_info")
-    assert (ours["release"], ours["version"]) == (recorded["release"], recorded["version"]) == (
-        "5.0.6+ (Build: 20260403)", "2025041406.11")
+    assert (
+        (ours["release"], ours["version"])
+        == (recorded["release"], recorded["version"])
+        == ("5.0.6+ (Build: 20260403)", "2025041406.11")
+    )
     versions = {f["name"]: f["version"] for f in recorded["functions"] if f["name"] not in NOT_EMULATED}
     assert {f["name"]: f["version"] for f in ours["functions"]} == versions
 
@@ -177,14 +198,22 @@ def test_the_shipped_50_structures_are_the_shared_ones() -> None:
         return [plain(v) for v in node] if isinstance(node, list) else node
 
     wanted = set(all_schemas("4.5")) | {"mod_quiz_get_user_quiz_attempts"}
-    expected = {name: {"description": f["description"], "params": plain(f["params"]), "returns": plain(f["returns"]),
-                       **({"deprecated": True} if f.get("deprecated") else {})}
-                for name, f in shared.items() if name in wanted}
+    expected = {
+        name: {
+            "description": f["description"],
+            "params": plain(f["params"]),
+            "returns": plain(f["returns"]),
+            **({"deprecated": True} if f.get("deprecated") else {}),
+        }
+        for name, f in shared.items()
+        if name in wanted
+    }
     assert all_schemas("5.0") == expected
 
 
-def test_a_course_badge_names_its_course_and_no_badge_its_image_author(raw_site_50: RawSite,
-                                                                        demo_data_50: Dataset) -> None:
+def test_a_course_badge_names_its_course_and_no_badge_its_image_author(
+    raw_site_50: RawSite, demo_data_50: Dataset
+) -> None:
     course_badges = {b["id"]: b["courseid"] for b in demo_data_50.badges if b["courseid"]}
     user = next(i["userid"] for i in demo_data_50.issued_badges if i["badgeid"] in course_badges)
     badges = _call(raw_site_50, "core_badges_get_user_badges", userid=user)["badges"]
@@ -204,7 +233,10 @@ def test_the_demo_server_command_takes_the_moodle_version(monkeypatch: pytest.Mo
     monkeypatch.setattr(cli.logging, "basicConfig", lambda **kwargs: None)  # the test process's logging stays
     assert cli.main(["demo-server", "--moodle-version", "5.0", "--scale", "0.2"]) == 0
     assert (served[0].moodle_version, served[0].version, served[0].release) == (
-        "5.0", "2025041406.11", "5.0.6+ (Build: 20260403)")
+        "5.0",
+        "2025041406.11",
+        "5.0.6+ (Build: 20260403)",
+    )
     assert cli.main(["demo-server"]) == 0 and served[1].version == "2024100700"
     with pytest.raises(SystemExit):
         cli.main(["demo-server", "--moodle-version", "5.1"])

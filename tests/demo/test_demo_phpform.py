@@ -3,10 +3,15 @@ from moodle_assets.demo.phpform import decode_php_form
 
 def test_nested_arrays_and_lists() -> None:
     fields = [
-        ("courseids[0]", "2"), ("courseids[1]", "3"),
-        ("criteria[0][key]", "email"), ("criteria[0][value]", "%"),
-        ("options[0][name]", "limitfrom"), ("options[0][value]", "100"),
-        ("events[courseids][0]", "2"), ("options2[timestart]", "5"), ("options2[ids][0]", "7"),
+        ("courseids[0]", "2"),
+        ("courseids[1]", "3"),
+        ("criteria[0][key]", "email"),
+        ("criteria[0][value]", "%"),
+        ("options[0][name]", "limitfrom"),
+        ("options[0][value]", "100"),
+        ("events[courseids][0]", "2"),
+        ("options2[timestart]", "5"),
+        ("options2[ids][0]", "7"),
         ("plain", "x"),
     ]
     assert decode_php_form(fields) == {

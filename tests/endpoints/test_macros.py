@@ -1,12 +1,12 @@
 """Macros resolve under a frozen clock."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from moodle_assets.endpoints.macros import MacroContext, MacroError, render
 
-NOW = datetime(2026, 3, 31, 12, 30, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 31, 12, 30, 0, tzinfo=UTC)
 
 
 def test_now_offsets_in_days_as_unix_seconds():
@@ -17,7 +17,9 @@ def test_now_offsets_in_days_as_unix_seconds():
 
 
 def test_units_and_formats():
-    assert render("{now-2}", MacroContext(now=NOW, time_unit="hour", date_format="%Y-%m-%dT%H:%M")) == "2026-03-31T10:30"
+    assert (
+        render("{now-2}", MacroContext(now=NOW, time_unit="hour", date_format="%Y-%m-%dT%H:%M")) == "2026-03-31T10:30"
+    )
     # Months move on the calendar and clamp the day: 31 March - 1 month = 28 February.
     assert render("{now-1}", MacroContext(now=NOW, time_unit="month", date_format="%Y-%m-%d")) == "2026-02-28"
     assert render("{now+1}", MacroContext(now=NOW, time_unit="week", date_format="%Y-%m-%d")) == "2026-04-07"
@@ -33,7 +35,7 @@ def test_macros_inside_text_and_nested_params():
 
 
 def test_partition_window_and_lookups():
-    window = (datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 3, 2, tzinfo=timezone.utc))
+    window = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
     ctx = MacroContext(now=NOW, window=window, row={"courses.id": 7, "courses.ids": [1, 2]})
     assert render({"a": "{partition_start}", "b": "{partition_end}"}, ctx) == {"a": 1772323200, "b": 1772409600}
     assert render("{courses.id}", ctx) == 7

@@ -7,13 +7,7 @@ import json
 from pathlib import Path
 
 from moodle_assets.endpoints import load_specs
-from moodle_assets.endpoints.extract import (
-    REDACTED,
-    SECRET_FIELDS,
-    extract_metadata,
-    extract_records,
-    redact_secrets,
-)
+from moodle_assets.endpoints.extract import REDACTED, SECRET_FIELDS, extract_metadata, extract_records, redact_secrets
 from moodle_assets.moodle.schemas import all_schemas
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -55,11 +49,12 @@ def test_parent_fields_scalar_rows_and_metadata_are_redacted_too():
     document = {"items": [{"token": "abc", "rows": [{"id": 1}]}], "warnings": [{"sesskey": "s", "item": "x"}]}
     rows = extract_records(document, "$.items[*].rows[*]", parent_fields={"parent_token": "token"})
     assert rows == [{"id": 1, "parent_token": REDACTED}]
-    assert extract_records({"password": ["p1"]}, "$.password[*]", scalar_column="password") == [
-        {"password": REDACTED}]
+    assert extract_records({"password": ["p1"]}, "$.password[*]", scalar_column="password") == [{"password": REDACTED}]
     assert extract_metadata(document, "$.warnings") == [{"sesskey": REDACTED, "item": "x"}]
     assert redact_secrets({"token": {"value": "t"}, "x": [{"password": "p", "y": 1}]}) == {
-        "token": REDACTED, "x": [{"password": REDACTED, "y": 1}]}
+        "token": REDACTED,
+        "x": [{"password": REDACTED, "y": 1}],
+    }
     untouched = {"a": [{"b": 1}], "c": "d"}
     assert redact_secrets(untouched) is untouched
 

@@ -50,7 +50,7 @@ def run(spec, rows, refuse):
         body = refuse(form)
         if body is None:
             course, start = int(form.get("courseid", 2)), int(form.get("options[0][value]", 0))
-            body = USERS[course][start:start + int(form.get("options[1][value]", 100))]
+            body = USERS[course][start : start + int(form.get("options[1][value]", 100))]
         return httpx.Response(200, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
 
     async def main():
@@ -58,7 +58,9 @@ def run(spec, rows, refuse):
         async with MoodleClient(settings, transport=httpx.MockTransport(handler)) as client:
             resolved = resolve(spec)
             calls = list(plan_calls(resolved, rows, NOW))
-            return await harvest(resolved, client, calls, lambda records, ctx: sunk.extend((r, dict(ctx)) for r in records))
+            return await harvest(
+                resolved, client, calls, lambda records, ctx: sunk.extend((r, dict(ctx)) for r in records)
+            )
 
     return asyncio.run(main()), sunk
 
@@ -68,7 +70,9 @@ def loaded(sunk) -> list[tuple[int, int]]:
 
 
 def on(courseid: int, offset: int, body: dict):
-    return lambda form: body if (form.get("courseid"), form.get("options[0][value]")) == (str(courseid), str(offset)) else None
+    return lambda form: (
+        body if (form.get("courseid"), form.get("options[0][value]")) == (str(courseid), str(offset)) else None
+    )
 
 
 @pytest.mark.parametrize("code", ["usernotenroled", "nopermissions"])
@@ -81,7 +85,8 @@ def test_an_error_in_the_middle_of_a_walk_fails_the_item_and_loads_none_of_its_p
     [error] = outcome.errors
     assert (error["item"], error["errorcode"]) == ({"courseid": 3}, code)
     assert error["message"].endswith(
-        "It failed on page 2 after 1 page(s) had been read; none of this item's records are loaded.")
+        "It failed on page 2 after 1 page(s) had been read; none of this item's records are loaded."
+    )
 
 
 def test_a_no_data_code_on_an_items_first_call_is_an_empty_item_counted_by_code():
@@ -111,7 +116,8 @@ def test_the_endpoints_only_call_refused_fails_the_endpoint(code):
     with pytest.raises(EndpointFailure) as caught:
         run(spec, None, lambda form: envelope(code))
     assert str(caught.value).startswith(
-        "the endpoint's only call failed, so nothing was loaded and the previous table is kept. ")
+        "the endpoint's only call failed, so nothing was loaded and the previous table is kept. "
+    )
     assert f"[{code}]" in str(caught.value)
 
 
@@ -125,11 +131,14 @@ def test_no_permission_code_means_no_data_by_default_and_a_spec_may_not_say_so()
     assert not set(DEFAULT_EMPTY_ON) & PERMISSION_ERRORCODES
     assert "cannotviewreport" not in DEFAULT_EMPTY_ON
     spec, problems = build_spec(
-        {"name": "things", "function": ENROL, "empty_on": ["guestsarenotallowed", "cannotviewreport"]}, "mine.yaml", 0)
+        {"name": "things", "function": ENROL, "empty_on": ["guestsarenotallowed", "cannotviewreport"]}, "mine.yaml", 0
+    )
     assert spec is None
-    assert problems == [(
-        "mine.yaml: endpoint 'things', field 'empty_on': 'cannotviewreport' says the token's user may not read "
-        "the item, not that there is no data: it is recorded as a failed item (moodle._errors, the failed_items "
-        "check); grant the capability instead"
-    )]
+    assert problems == [
+        (
+            "mine.yaml: endpoint 'things', field 'empty_on': 'cannotviewreport' says the token's user may not read "
+            "the item, not that there is no data: it is recorded as a failed item (moodle._errors, the failed_items "
+            "check); grant the capability instead"
+        )
+    ]
     assert spec_of(empty_on=["guestsarenotallowed"]).empty_on == (*DEFAULT_EMPTY_ON, "guestsarenotallowed")

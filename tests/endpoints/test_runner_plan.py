@@ -1,6 +1,6 @@
 """Run config and lookups become exactly the calls Moodle should receive."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,7 +8,7 @@ from moodle_assets.endpoints import load_specs
 from moodle_assets.endpoints.runner import SettingsError, lookup_queries, plan_calls, resolve
 from moodle_assets.moodle import encode_params
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SPECS = {s.name: s for s in load_specs(include_user=False)}
 
 
@@ -47,13 +47,16 @@ def test_users_search_field_is_checked_before_calling():
 
 
 def test_calendar_window_and_course_ids():
-    window = (datetime(2026, 10, 1, tzinfo=timezone.utc), datetime(2026, 10, 3, tzinfo=timezone.utc))
+    window = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC))
     resolved = resolve(SPECS["calendar_events"])
     [call] = plan_calls(resolved, [{"id": 2}, {"id": 3}], NOW, window)
     assert encode_params(call.params) == [
-        ("events[courseids][0]", "2"), ("events[courseids][1]", "3"),
-        ("options[userevents]", "1"), ("options[siteevents]", "1"),
-        ("options[timestart]", "1790812800"), ("options[timeend]", "1790985600"),
+        ("events[courseids][0]", "2"),
+        ("events[courseids][1]", "3"),
+        ("options[userevents]", "1"),
+        ("options[siteevents]", "1"),
+        ("options[timestart]", "1790812800"),
+        ("options[timeend]", "1790985600"),
     ]
 
 

@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shipped_json_schema_is_current():
-    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
-        "run: python -m moodle_assets.endpoints.reference")
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), "run: python -m moodle_assets.endpoints.reference"
 
 
 def test_the_docs_field_table_is_the_models():
@@ -46,8 +45,10 @@ def test_templates_and_example_validate_against_the_schema():
     import json
 
     schema = json.loads(schema_text())
-    files = [*sorted((ROOT / "moodle_assets" / "endpoints" / "templates").glob("*.yaml")),
-             ROOT / "moodle_endpoints.example.yaml"]
+    files = [
+        *sorted((ROOT / "moodle_assets" / "endpoints" / "templates").glob("*.yaml")),
+        ROOT / "moodle_endpoints.example.yaml",
+    ]
     for path in files:
         doc = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
         jsonschema.validate(doc, schema)

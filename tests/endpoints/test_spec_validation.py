@@ -15,8 +15,15 @@ def test_builtin_templates_load_and_are_unique():
     specs = load_specs(include_user=False)
     names = [s.name for s in specs]
     assert len(names) == len(set(names))
-    assert {"site_info", "course_index", "courses", "course_categories", "users", "enrolled_users",
-            "calendar_events"} <= set(names)
+    assert {
+        "site_info",
+        "course_index",
+        "courses",
+        "course_categories",
+        "users",
+        "enrolled_users",
+        "calendar_events",
+    } <= set(names)
 
 
 def test_each_problem_is_reported_with_file_endpoint_and_field():
@@ -35,10 +42,15 @@ def test_each_problem_is_reported_with_file_endpoint_and_field():
     assert problems[0].startswith("my_endpoints.yaml: endpoint") or "entry #1" in problems[0]
     text = "\n".join(problems)
     assert "'Bad-Name' is not a valid name" in text
-    assert "my_endpoints.yaml: endpoint 'grades', field 'function': 'not a function' is not a Moodle web-service function name" in text
+    assert (
+        "my_endpoints.yaml: endpoint 'grades', field 'function': 'not a function' is not a Moodle web-service function name"
+        in text
+    )
     assert "endpoint 'grades', field 'data_path': invalid JSONPath '$.grades[*'" in text
     assert "endpoint 'grades', field 'paginate': must be a mapping with style one of limit_offset, page" in text
-    assert "endpoint 'grades', field 'time_unit': 'fortnight' is not one of second, minute, hour, day, week, month" in text
+    assert (
+        "endpoint 'grades', field 'time_unit': 'fortnight' is not one of second, minute, hour, day, week, month" in text
+    )
     assert "endpoint 'events', field 'params.options.timestart': unknown macro {yesterday}" in text
     assert len(problems) == 6
 
@@ -114,13 +126,13 @@ def test_lookup_on_a_column_the_upstream_answer_does_not_have(tmp_path):
     user.write_text(
         "- name: contents_by_shortname\n"
         "  function: core_course_get_contents\n"
-        "  params: {courseid: \"{courses.short_name}\"}\n"
+        '  params: {courseid: "{courses.short_name}"}\n'
         "- name: my_enrolments\n"
         "  function: core_enrol_get_enrolled_users\n"
-        "  params: {courseid: \"{courses.id}\"}\n"
+        '  params: {courseid: "{courses.id}"}\n'
         "- name: per_enrolment\n"
         "  function: core_completion_get_course_completion_status\n"
-        "  params: {courseid: \"{my_enrolments.courseid}\", userid: \"{my_enrolments.id}\"}\n"
+        '  params: {courseid: "{my_enrolments.courseid}", userid: "{my_enrolments.id}"}\n'
     )
     with pytest.raises(SpecError) as info:
         load_specs(user)
@@ -184,7 +196,8 @@ def test_lookup_deps_must_be_a_list_not_a_string_split_into_letters():
 """)
     assert problems[0] == (
         "my_endpoints.yaml: endpoint 'pairs', field 'lookup.deps': name the assets the query reads, as a list such "
-        "as [quizzes, enrolled_users], so lineage and run order are right (line 6)")
+        "as [quizzes, enrolled_users], so lineage and run order are right (line 6)"
+    )
 
 
 def test_a_column_type_duckdb_does_not_know_is_an_error_when_the_spec_loads():
@@ -210,7 +223,8 @@ def test_every_problem_names_its_line():
 
 
 def test_lookups_are_parsed_once_with_their_context_columns():
-    [members, per_competency, pairs] = load_text("""\
+    [members, per_competency, pairs] = load_text(
+        """\
 - name: members
   function: core_enrol_get_enrolled_users
   params: {courseid: "{courses.id}"}
@@ -226,7 +240,9 @@ def test_lookups_are_parsed_once_with_their_context_columns():
 - name: enrolled_users
   function: core_enrol_get_enrolled_users
   params: {courseid: "{courses.id}"}
-""", "my_endpoints.yaml")[:3]
+""",
+        "my_endpoints.yaml",
+    )[:3]
     assert (members.fan_out.asset, members.fan_out.columns, members.fan_out.array) == ("courses", ("id",), False)
     assert list(members.fan_out.context_columns) == ["courseid"]
     assert list(per_competency.fan_out.context_columns) == ["courseid"]  # "id" is named after its asset

@@ -47,9 +47,7 @@ def recording_response(recording: dict[str, Any]) -> httpx.Response:
     body = recording["body"]
     content = body if isinstance(body, str) else json.dumps(body)
     return httpx.Response(
-        recording["http_status"],
-        content=content.encode("utf-8"),
-        headers={"Content-Type": recording["content_type"]},
+        recording["http_status"], content=content.encode("utf-8"), headers={"Content-Type": recording["content_type"]}
     )
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from moodle_helpers import make_client
 
 from moodle_assets.moodle.adaptive import AdaptiveLimit
-
-from moodle_helpers import make_client
 
 
 class FakeClock:

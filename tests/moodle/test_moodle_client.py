@@ -50,7 +50,10 @@ def run_call(handler: Any, function: str = "core_webservice_get_site_info", para
 
 
 def test_settings_endpoint_accepts_root_trailing_slash_and_full_path() -> None:
-    assert ClientSettings("https://moodle.example.edu", "t").endpoint == "https://moodle.example.edu/webservice/rest/server.php"
+    assert (
+        ClientSettings("https://moodle.example.edu", "t").endpoint
+        == "https://moodle.example.edu/webservice/rest/server.php"
+    )
     assert ClientSettings("http://127.0.0.1:8081/", "t").endpoint == "http://127.0.0.1:8081/webservice/rest/server.php"
     assert ClientSettings("https://x.edu/moodle/webservice/rest/server.php", "t").endpoint == (
         "https://x.edu/moodle/webservice/rest/server.php"
@@ -151,7 +154,9 @@ def test_empty_token_is_named_in_the_invalid_token_message() -> None:
     recording = load_recording("error__missing_token")
 
     async def main() -> BaseException:
-        client = MoodleClient(ClientSettings(SITE, ""), transport=httpx.MockTransport(lambda r: recording_response(recording)))
+        client = MoodleClient(
+            ClientSettings(SITE, ""), transport=httpx.MockTransport(lambda r: recording_response(recording))
+        )
         async with client:
             with pytest.raises(InvalidTokenError) as caught:
                 await client.call("core_webservice_get_site_info")
@@ -267,7 +272,9 @@ def test_on_request_sees_the_redacted_form_once_per_logical_call() -> None:
         client, _ = make_client(handler)
         client.on_request = lambda function, fields: seen.append((function, fields))
         async with client:
-            await client.call("core_enrol_get_enrolled_users", {"courseid": 2, "options": [{"name": "onlyactive", "value": 1}]})
+            await client.call(
+                "core_enrol_get_enrolled_users", {"courseid": 2, "options": [{"name": "onlyactive", "value": 1}]}
+            )
 
     asyncio.run(main())
     assert seen == [

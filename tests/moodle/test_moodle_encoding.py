@@ -19,23 +19,12 @@ from moodle_assets.moodle import encode_params
             "core_calendar_get_calendar_events__course2_window",
             {
                 "events": {"courseids": [2, 3]},
-                "options": {
-                    "userevents": True,
-                    "siteevents": True,
-                    "timestart": 1787927372,
-                    "timeend": 1798295372,
-                },
+                "options": {"userevents": True, "siteevents": True, "timestart": 1787927372, "timeend": 1798295372},
             },
         ),
         (
             "core_enrol_get_enrolled_users__course2_page0",
-            {
-                "courseid": 2,
-                "options": [
-                    {"name": "limitfrom", "value": 0},
-                    {"name": "limitnumber", "value": 100},
-                ],
-            },
+            {"courseid": 2, "options": [{"name": "limitfrom", "value": 0}, {"name": "limitnumber", "value": 100}]},
         ),
         (
             "core_user_get_users__email",

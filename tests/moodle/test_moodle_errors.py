@@ -60,7 +60,13 @@ def assert_no_token(error: BaseException) -> None:
     [
         ("error__invalid_token", None, InvalidTokenError, "invalidtoken", True),
         ("error__missing_token", None, InvalidTokenError, "invalidtoken", True),
-        ("error__function_not_in_service", {"quizid": 1, "userid": 3}, FunctionNotInServiceError, "accessexception", True),
+        (
+            "error__function_not_in_service",
+            {"quizid": 1, "userid": 3},
+            FunctionNotInServiceError,
+            "accessexception",
+            True,
+        ),
         ("error__function_does_not_exist", None, FunctionNotFoundError, "invalidrecord", True),
         ("error__invalid_param_courseid_abc", {"courseid": "abc"}, InvalidParameterError, "invalidparameter", True),
         ("error__missing_required_param", None, InvalidParameterError, "invalidparameter", True),
@@ -190,7 +196,11 @@ def test_record_not_found_names_the_item() -> None:
             PermissionDeniedError,
         ),
         (
-            {"exception": "require_login_exception", "errorcode": "requireloginerror", "message": "Course or activity not accessible."},
+            {
+                "exception": "require_login_exception",
+                "errorcode": "requireloginerror",
+                "message": "Course or activity not accessible.",
+            },
             PermissionDeniedError,
         ),
     ],
@@ -248,7 +258,11 @@ def test_an_exception_without_errorcode_is_a_plain_per_item_error() -> None:
 
 
 def test_site_wide_refusals_are_fatal() -> None:
-    body = {"exception": "moodle_exception", "errorcode": "sitemaintenance", "message": "The site is undergoing maintenance"}
+    body = {
+        "exception": "moodle_exception",
+        "errorcode": "sitemaintenance",
+        "message": "The site is undergoing maintenance",
+    }
     error = error_from_envelope(body, "core_course_get_courses")
     assert type(error) is MoodleAPIError
     assert error.fatal is True
@@ -291,8 +305,8 @@ def test_xml_answers_are_not_moodle_json(name: str, what: str) -> None:
 
 
 LOGIN_PAGE = (
-    "<!DOCTYPE html>\n<html dir=\"ltr\" lang=\"en\"><head><title>Log in to the site | Acme</title></head>"
-    f"<body><form action=\"/login/index.php?token={TOKEN}\"><input name=\"username\"></form></body></html>"
+    '<!DOCTYPE html>\n<html dir="ltr" lang="en"><head><title>Log in to the site | Acme</title></head>'
+    f'<body><form action="/login/index.php?token={TOKEN}"><input name="username"></form></body></html>'
 )
 
 
@@ -381,7 +395,11 @@ def test_redact_masks_raw_and_url_encoded_tokens_and_ignores_an_empty_token() ->
 
 
 def test_errors_survive_pickling_with_their_attributes() -> None:
-    error = error_from_envelope(load_recording("error__nonexistent_course_get_contents")["body"], "core_course_get_contents", {"courseid": 99999})
+    error = error_from_envelope(
+        load_recording("error__nonexistent_course_get_contents")["body"],
+        "core_course_get_contents",
+        {"courseid": 99999},
+    )
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is RecordNotFoundError
     assert str(copy) == str(error)

@@ -42,8 +42,15 @@ def classify(recording: dict[str, Any], functions: frozenset[str] | None) -> Moo
 def test_the_two_recorded_answers_look_alike() -> None:
     """The reason for all of this: same code, same message, nothing else to go by."""
     a, b = UNKNOWN_FUNCTION["body"], UNKNOWN_COURSE["body"]
-    assert a == b == {"exception": "dml_missing_record_exception", "errorcode": "invalidrecordunknown",
-                      "message": "Can't find data record in database."}
+    assert (
+        a
+        == b
+        == {
+            "exception": "dml_missing_record_exception",
+            "errorcode": "invalidrecordunknown",
+            "message": "Can't find data record in database.",
+        }
+    )
 
 
 def test_an_unknown_function_is_not_on_this_site_for_the_whole_endpoint() -> None:
@@ -51,9 +58,11 @@ def test_an_unknown_function_is_not_on_this_site_for_the_whole_endpoint() -> Non
     assert isinstance(error, FunctionNotFoundError) and error.fatal
     assert error.errorcode == "invalidrecordunknown"
     assert error.message.startswith("function core_nonexistent_function_xyz does not exist on this Moodle")
-    assert f"Site info lists {len(FUNCTIONS)} functions for this token and core_nonexistent_function_xyz is not " \
-           "one of them (Moodle 5.0+ with debugging off answers a missing function with invalidrecordunknown)" \
-           in error.message
+    assert (
+        f"Site info lists {len(FUNCTIONS)} functions for this token and core_nonexistent_function_xyz is not "
+        "one of them (Moodle 5.0+ with debugging off answers a missing function with invalidrecordunknown)"
+        in error.message
+    )
     assert "Check the spelling, and the site's version" in error.message
 
 
@@ -63,7 +72,8 @@ def test_an_unknown_id_of_a_listed_function_is_one_item_with_nothing_found() -> 
     assert error.message == (
         "core_course_get_contents: nothing found for courseid=99999. Moodle said: Can't find data record in "
         "database. [invalidrecordunknown]. The id probably does not exist on the site any more (deleted or never "
-        "created); refresh the asset the ids came from, or leave this item out.")
+        "created); refresh the asset the ids came from, or leave this item out."
+    )
 
 
 def test_without_the_function_list_the_answer_says_it_is_ambiguous() -> None:
@@ -82,21 +92,26 @@ def test_with_debugging_on_the_table_names_the_missing_function_as_on_45() -> No
 
 
 def test_a_function_not_listed_is_not_on_this_site_whatever_the_error_says() -> None:
-    body = {"exception": "core\\exception\\invalid_parameter_exception", "errorcode": "invalidparameter",
-            "message": "Invalid parameter value detected"}
+    body = {
+        "exception": "core\\exception\\invalid_parameter_exception",
+        "errorcode": "invalidparameter",
+        "message": "Invalid parameter value detected",
+    }
     error = error_from_envelope(body, "local_plugin_gone", [("x", "1")], site_functions=FUNCTIONS)
     assert isinstance(error, FunctionNotFoundError)
     # ... but a listed one keeps its own meaning, and so do the refusals that say more.
-    assert isinstance(error_from_envelope(body, "core_course_get_contents", [], site_functions=FUNCTIONS),
-                      InvalidParameterError)
+    assert isinstance(
+        error_from_envelope(body, "core_course_get_contents", [], site_functions=FUNCTIONS), InvalidParameterError
+    )
     refused = load("error__function_not_in_service__mod_quiz_get_user_quiz_attempts")
     assert isinstance(classify(refused, frozenset()), FunctionNotInServiceError)
     maintenance = {"exception": "moodle_exception", "errorcode": "sitemaintenance", "message": "Site maintenance"}
     error = error_from_envelope(maintenance, "local_plugin_gone", [], site_functions=FUNCTIONS)
     assert not isinstance(error, FunctionNotFoundError) and error.fatal
     # Site info itself is never "missing".
-    assert isinstance(classify({**UNKNOWN_COURSE, "function": "core_webservice_get_site_info"}, frozenset()),
-                      RecordNotFoundError)
+    assert isinstance(
+        classify({**UNKNOWN_COURSE, "function": "core_webservice_get_site_info"}, frozenset()), RecordNotFoundError
+    )
 
 
 # --------------------------------------------------------------------------- through the client
@@ -130,8 +145,11 @@ def run_calls(site: Site50, calls: list[tuple[str, dict]], functions: frozenset[
 
 def test_the_client_asks_site_info_once_to_tell_them_apart() -> None:
     site = Site50()
-    errors = run_calls(site, [("core_course_get_contents", {"courseid": n}) for n in range(6)]
-                       + [("local_gone_get_things", {"courseid": 1})] * 2)
+    errors = run_calls(
+        site,
+        [("core_course_get_contents", {"courseid": n}) for n in range(6)]
+        + [("local_gone_get_things", {"courseid": 1})] * 2,
+    )
     assert [type(e) for e in errors] == [RecordNotFoundError] * 6 + [FunctionNotFoundError] * 2
     assert site.calls.count("core_webservice_get_site_info") == 1
     assert "courseid=5" in str(errors[5]) and "is not one of them" in str(errors[7])
@@ -139,8 +157,9 @@ def test_the_client_asks_site_info_once_to_tell_them_apart() -> None:
 
 def test_a_stored_function_list_costs_no_call() -> None:
     site = Site50()
-    errors = run_calls(site, [("core_course_get_contents", {"courseid": 7}), ("local_gone_get_things", {})],
-                       functions=FUNCTIONS)
+    errors = run_calls(
+        site, [("core_course_get_contents", {"courseid": 7}), ("local_gone_get_things", {})], functions=FUNCTIONS
+    )
     assert [type(e) for e in errors] == [RecordNotFoundError, FunctionNotFoundError]
     assert "core_webservice_get_site_info" not in site.calls
 
@@ -172,8 +191,9 @@ def test_site_info_is_asked_once_even_when_it_fails() -> None:
     async def main() -> list[Any]:
         client, _ = make_client(refuse_site_info)
         async with client:
-            return await asyncio.gather(*(client.call("core_course_get_contents", {"courseid": n}) for n in range(4)),
-                                        return_exceptions=True)
+            return await asyncio.gather(
+                *(client.call("core_course_get_contents", {"courseid": n}) for n in range(4)), return_exceptions=True
+            )
 
     errors = asyncio.run(main())
     assert all(isinstance(e, RecordNotFoundError) and "answers the same" in str(e) for e in errors)

@@ -57,7 +57,11 @@ def test_limit_offset_reads_the_real_course2_pages_and_sends_the_recorded_forms(
             return [
                 page
                 async for page in limit_offset(
-                    client, "core_enrol_get_enrolled_users", {"courseid": 2}, page_size=100, records_of=lambda body: body
+                    client,
+                    "core_enrol_get_enrolled_users",
+                    {"courseid": 2},
+                    page_size=100,
+                    records_of=lambda body: body,
                 )
             ]
 
@@ -78,7 +82,9 @@ def test_limit_offset_does_not_stop_on_a_short_page_mid_stream() -> None:
     client = FakeClient(lambda params: users(option(params, "limitfrom"), sizes[option(params, "limitfrom")]))
 
     pages = collect(
-        limit_offset(client, "core_enrol_get_enrolled_users", {"courseid": 7}, page_size=100, records_of=lambda body: body)
+        limit_offset(
+            client, "core_enrol_get_enrolled_users", {"courseid": 7}, page_size=100, records_of=lambda body: body
+        )
     )
 
     assert [len(page) for page in pages] == [100, 90, 100]
@@ -122,7 +128,11 @@ def test_limit_offset_stops_when_the_server_ignores_paging() -> None:
     client = FakeClient(lambda params: everyone)
 
     with pytest.raises(MoodleError) as caught:
-        collect(limit_offset(client, "core_enrol_get_enrolled_users", {"courseid": 2}, page_size=100, records_of=lambda b: b))
+        collect(
+            limit_offset(
+                client, "core_enrol_get_enrolled_users", {"courseid": 2}, page_size=100, records_of=lambda b: b
+            )
+        )
 
     assert caught.value.fatal is True
     assert str(caught.value).startswith(
@@ -134,7 +144,9 @@ def test_limit_offset_stops_when_the_server_ignores_paging() -> None:
 
 def test_an_empty_first_page_is_yielded_once() -> None:
     client = FakeClient(lambda params: [])
-    pages = collect(limit_offset(client, "core_enrol_get_enrolled_users", {"courseid": 9}, page_size=100, records_of=lambda b: b))
+    pages = collect(
+        limit_offset(client, "core_enrol_get_enrolled_users", {"courseid": 9}, page_size=100, records_of=lambda b: b)
+    )
     assert pages == [[]]
     assert len(client.calls) == 1
 
@@ -194,7 +206,13 @@ def test_page_perpage_without_total_stops_on_the_empty_page() -> None:
     client = FakeClient(lambda params: {"discussions": users(params["page"] * 50, sizes[params["page"]])})
 
     pages = collect(
-        page_perpage(client, "mod_forum_get_forum_discussions", {"forumid": 1}, page_size=50, records_of=lambda b: b["discussions"])
+        page_perpage(
+            client,
+            "mod_forum_get_forum_discussions",
+            {"forumid": 1},
+            page_size=50,
+            records_of=lambda b: b["discussions"],
+        )
     )
 
     assert [len(page["discussions"]) for page in pages] == [50, 50, 35]
@@ -243,7 +261,15 @@ def test_page_perpage_custom_names_and_first_page() -> None:
 def test_page_perpage_repeated_page_is_an_error() -> None:
     client = FakeClient(lambda params: {"discussions": users(0, 50)})
     with pytest.raises(MoodleError) as caught:
-        collect(page_perpage(client, "mod_forum_get_forum_discussions", {"forumid": 1}, page_size=50, records_of=lambda b: b["discussions"]))
+        collect(
+            page_perpage(
+                client,
+                "mod_forum_get_forum_discussions",
+                {"forumid": 1},
+                page_size=50,
+                records_of=lambda b: b["discussions"],
+            )
+        )
     assert "the page at page=1 repeats the previous page's 50 records" in str(caught.value)
     assert caught.value.fatal is True
 
@@ -253,7 +279,12 @@ def test_max_pages_guard() -> None:
     with pytest.raises(MoodleError) as caught:
         collect(
             page_perpage(
-                client, "mod_forum_get_forum_discussions", {}, page_size=10, records_of=lambda b: b["discussions"], max_pages=3
+                client,
+                "mod_forum_get_forum_discussions",
+                {},
+                page_size=10,
+                records_of=lambda b: b["discussions"],
+                max_pages=3,
             )
         )
     assert str(caught.value) == (
@@ -278,10 +309,14 @@ def test_chunked() -> None:
 
 def test_page_perpage_reads_a_numeric_string_total_and_ignores_a_missing_one() -> None:
     client = FakeClient(lambda params: {"items": users(params["page"] * 2, 2), "total": "4"})
-    pages = collect(page_perpage(client, "f", {}, page_size=2, records_of=lambda b: b["items"], total_of=lambda b: b["total"]))
+    pages = collect(
+        page_perpage(client, "f", {}, page_size=2, records_of=lambda b: b["items"], total_of=lambda b: b["total"])
+    )
     assert (len(pages), len(client.calls)) == (2, 2)
 
     sizes = [2, 0]
     client = FakeClient(lambda params: {"items": users(0, sizes[params["page"]])})
-    pages = collect(page_perpage(client, "f", {}, page_size=2, records_of=lambda b: b["items"], total_of=lambda b: b.get("total")))
+    pages = collect(
+        page_perpage(client, "f", {}, page_size=2, records_of=lambda b: b["items"], total_of=lambda b: b.get("total"))
+    )
     assert (len(pages), len(client.calls)) == (1, 2)

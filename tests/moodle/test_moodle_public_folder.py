@@ -15,8 +15,10 @@ from moodle_helpers import SITE, TOKEN
 
 from moodle_assets.moodle import ClientSettings, MoodleClient, MoodleError, NotMoodleResponseError
 
-PAGE = ("<!DOCTYPE html><html><body><p>The Moodle root directory must not be publicly accessible. Please "
-        "reconfigure your web server to use the `/public` directory instead.</p></body></html>")
+PAGE = (
+    "<!DOCTYPE html><html><body><p>The Moodle root directory must not be publicly accessible. Please "
+    "reconfigure your web server to use the `/public` directory instead.</p></body></html>"
+)
 SERVER_FIX = "the site's administrator must point the web server's document root at <moodle>/public"
 URL_FIX = "Remove /public from the Moodle URL"
 
@@ -40,14 +42,17 @@ def error_for(handler, url: str = SITE) -> tuple[str, list[str]]:
 
 def test_the_rest_path_stays_under_the_site_root() -> None:
     assert ClientSettings("https://moodle.example.edu", "t").endpoint == (
-        "https://moodle.example.edu/webservice/rest/server.php")
+        "https://moodle.example.edu/webservice/rest/server.php"
+    )
     assert ClientSettings("https://example.edu/moodle/", "t").endpoint == (
-        "https://example.edu/moodle/webservice/rest/server.php")
+        "https://example.edu/moodle/webservice/rest/server.php"
+    )
 
 
 def test_a_server_redirecting_to_public_needs_its_document_root_moved() -> None:
-    message, seen = error_for(lambda r: httpx.Response(
-        302, headers={"Location": f"{SITE}/public/webservice/rest/server.php"}))
+    message, seen = error_for(
+        lambda r: httpx.Response(302, headers={"Location": f"{SITE}/public/webservice/rest/server.php"})
+    )
     assert seen == [f"{SITE}/webservice/rest/server.php"]  # not followed: the token stays put
     assert "redirects (HTTP 302) to http://moodle.test/public/webservice/rest/server.php" in message
     assert SERVER_FIX in message and "without /public" in message
@@ -61,8 +66,9 @@ def test_moodles_own_page_about_the_public_folder_names_the_fix() -> None:
 
 @pytest.mark.parametrize("url", [f"{SITE}/public", f"{SITE}/public/", f"{SITE}/public/webservice/rest/server.php"])
 def test_a_moodle_url_with_public_is_told_to_drop_it(url: str) -> None:
-    message, seen = error_for(lambda r: httpx.Response(404, text="<html>Not found</html>",
-                                                       headers={"Content-Type": "text/html"}), url)
+    message, seen = error_for(
+        lambda r: httpx.Response(404, text="<html>Not found</html>", headers={"Content-Type": "text/html"}), url
+    )
     assert seen == [f"{SITE}/public/webservice/rest/server.php"]
     assert URL_FIX in message
 

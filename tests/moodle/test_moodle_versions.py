@@ -17,28 +17,37 @@ SITE_50 = "2025041406.11"  # core_webservice_get_site_info on the recorded 5.0.6
 SITE_45 = "2024100700"
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("2024100700", Decimal("2024100700")),
-    (2024100700, Decimal("2024100700")),
-    (SITE_50, Decimal("2025041406.11")),
-    (2025041406.11, Decimal("2025041406.11")),  # a YAML float
-    (" 2025041400 ", Decimal("2025041400")),
-    (Decimal("2025041406.11"), Decimal("2025041406.11")),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2024100700", Decimal("2024100700")),
+        (2024100700, Decimal("2024100700")),
+        (SITE_50, Decimal("2025041406.11")),
+        (2025041406.11, Decimal("2025041406.11")),  # a YAML float
+        (" 2025041400 ", Decimal("2025041400")),
+        (Decimal("2025041406.11"), Decimal("2025041406.11")),
+    ],
+)
 def test_parse_version(value, expected):
     assert parse_version(value) == expected
 
 
-@pytest.mark.parametrize("value", ["5.0", "", None, "2025-04-14", "v2025041400", "202504140", True, "2025041400.",
-                                   "2025041400.1.2"])
+@pytest.mark.parametrize(
+    "value", ["5.0", "", None, "2025-04-14", "v2025041400", "202504140", True, "2025041400.", "2025041400.1.2"]
+)
 def test_not_a_version(value):
     with pytest.raises(ValueError, match="not a Moodle version number"):
         parse_version(value)
 
 
 def test_the_decimal_part_counts():
-    assert parse_version(SITE_50) > parse_version("2025041406.05") > parse_version("2025041406") > parse_version(
-        "2025041400") > parse_version(SITE_45)
+    assert (
+        parse_version(SITE_50)
+        > parse_version("2025041406.05")
+        > parse_version("2025041406")
+        > parse_version("2025041400")
+        > parse_version(SITE_45)
+    )
     assert at_least(SITE_50, "2025041406.11") and not at_least("2025041406.10", SITE_50)
     assert at_least(SITE_50, 2025041400) and not at_least(SITE_45, 2025041400)
     assert not at_least("unknown", 2024100700)  # an unknown version is never new enough
@@ -65,12 +74,15 @@ def site(version: str, *functions: str) -> dict:
 BOTH = ("mod_quiz_get_user_attempts", "mod_quiz_get_user_quiz_attempts")
 
 
-@pytest.mark.parametrize("written, parsed", [
-    ("2025041400", Decimal("2025041400")),
-    ('"2025041400"', Decimal("2025041400")),
-    ("2025041406.11", Decimal("2025041406.11")),  # a YAML float
-    ('"2025041406.11"', Decimal("2025041406.11")),
-])
+@pytest.mark.parametrize(
+    "written, parsed",
+    [
+        ("2025041400", Decimal("2025041400")),
+        ('"2025041400"', Decimal("2025041400")),
+        ("2025041406.11", Decimal("2025041406.11")),  # a YAML float
+        ('"2025041406.11"', Decimal("2025041406.11")),
+    ],
+)
 def test_min_version_in_a_spec(written, parsed):
     [spec] = load_text(QUIZ.format(written))
     assert spec.alternatives[0].min_version == parsed
@@ -90,8 +102,11 @@ def test_the_quiz_function_is_chosen_by_the_whole_version():
     [plain] = load_text(QUIZ.format("2025041400"))
     assert choose_function(plain, site(SITE_50, *BOTH)) == "mod_quiz_get_user_quiz_attempts"
     assert choose_function(plain, site(SITE_45, *BOTH)) == "mod_quiz_get_user_attempts"
-    with pytest.raises(EndpointFailure, match=r"mod_quiz_get_user_quiz_attempts \(version 2025041406.11\+\); "
-                                              r"this site is version 2025041406.05"):
+    with pytest.raises(
+        EndpointFailure,
+        match=r"mod_quiz_get_user_quiz_attempts \(version 2025041406.11\+\); "
+        r"this site is version 2025041406.05",
+    ):
         choose_function(spec, site("2025041406.05", "mod_quiz_get_user_quiz_attempts"))
 
 
@@ -99,7 +114,8 @@ def test_availability_agrees_with_the_choice():
     [spec] = load_text(QUIZ.format("2025041406.11"))
     assert unavailable([spec], site(SITE_50, "mod_quiz_get_user_quiz_attempts")) == {}
     assert unavailable([spec], site("2025041406.05", "mod_quiz_get_user_quiz_attempts")) == {
-        "attempts": "mod_quiz_get_user_attempts"}
+        "attempts": "mod_quiz_get_user_attempts"
+    }
 
 
 def test_preflight_compares_the_whole_version():

@@ -40,16 +40,21 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 def main(url: str, db: str, max_concurrency: str, mode: str, *partitions: str) -> int:
     assets = assets_for(mode)
     res = {
-        "moodle": MoodleResource(url=url, token=EnvVar("MOODLE_TOKEN"), max_concurrency=int(max_concurrency),
-                                 timeout_seconds=30),
+        "moodle": MoodleResource(
+            url=url, token=EnvVar("MOODLE_TOKEN"), max_concurrency=int(max_concurrency), timeout_seconds=30
+        ),
         "warehouse": WarehouseResource(path=db, lock_timeout_seconds=30),
     }
     print("READY", flush=True)
     sys.stdin.readline()
-    result = materialize(assets, resources=res, run_config=run_config(mode),
-                         tags=range_tags(*partitions) if partitions else None, raise_on_error=False)
-    failures = [f"{e.step_key}: {e.event_specific_data.error.message}" for e in result.all_events
-                if e.is_step_failure]
+    result = materialize(
+        assets,
+        resources=res,
+        run_config=run_config(mode),
+        tags=range_tags(*partitions) if partitions else None,
+        raise_on_error=False,
+    )
+    failures = [f"{e.step_key}: {e.event_specific_data.error.message}" for e in result.all_events if e.is_step_failure]
     print("SUCCESS" if result.success else "FAILURE " + " | ".join(failures), flush=True)
     return 0 if result.success else 1
 

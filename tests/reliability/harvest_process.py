@@ -36,10 +36,14 @@ def main(url: str, db: str, name: str, mode: str = "") -> int:
     specs = load_specs(include_user=False)
     assets = [build_endpoint_asset(s, specs) for s in specs if s.name == name]
     print("STARTED", os.getpid(), flush=True)
-    result = materialize(assets, resources={
-        "moodle": MoodleResource(url=url, token=EnvVar("MOODLE_TOKEN"), max_retries=1, timeout_seconds=10),
-        "warehouse": WarehouseResource(path=db, lock_timeout_seconds=10),
-    }, raise_on_error=False)
+    result = materialize(
+        assets,
+        resources={
+            "moodle": MoodleResource(url=url, token=EnvVar("MOODLE_TOKEN"), max_retries=1, timeout_seconds=10),
+            "warehouse": WarehouseResource(path=db, lock_timeout_seconds=10),
+        },
+        raise_on_error=False,
+    )
     return 0 if result.success else 1
 
 

@@ -25,12 +25,14 @@ def ordered_columns(db: str, name: str, loaded_at: bool = False) -> str:
 
 
 def errors(db: str, name: str) -> list[tuple]:
-    return rows(db, "SELECT item::VARCHAR, function, errorcode, message FROM moodle._errors "
-                    "WHERE table_name = ? ORDER BY ALL", [f"moodle.{name}"])
+    return rows(
+        db,
+        "SELECT item::VARCHAR, function, errorcode, message FROM moodle._errors WHERE table_name = ? ORDER BY ALL",
+        [f"moodle.{name}"],
+    )
 
 
-def harvest(site, db: str, names: list[str], config: dict | None = None, lock_timeout_seconds: float = 10,
-            **moodle):
+def harvest(site, db: str, names: list[str], config: dict | None = None, lock_timeout_seconds: float = 10, **moodle):
     """Materialise ``names`` against ``site``; ``config`` is run config per asset name."""
     moodle = {"max_retries": 3, "timeout_seconds": 5.0, **moodle}
     res = resources(site.url, DEMO_TOKEN, db, **moodle)

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ ENROL = "core_enrol_get_enrolled_users"
 MAX_CONCURRENCY = 3  # per run (per asset: each run here executes one asset at a time)
 
 # 60 daily partitions around the demo site's "now", where its events are.
-_DEMO_DAY = datetime.fromtimestamp(DEMO_NOW, timezone.utc).date()
+_DEMO_DAY = datetime.fromtimestamp(DEMO_NOW, UTC).date()
 FIRST = (_DEMO_DAY - timedelta(days=42)).isoformat()
 LAST = (_DEMO_DAY + timedelta(days=17)).isoformat()
 
@@ -62,8 +62,15 @@ def _calendar_assets():
 def _start(args: list[str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "MOODLE_CALENDAR_START")}
     env.update(MOODLE_TOKEN=DEMO_TOKEN, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, str(SCRIPT), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+    )
 
 
 def _go(process: subprocess.Popen) -> None:
@@ -85,8 +92,10 @@ def _wait_for(condition, seconds: float = 60.0) -> None:
 
 def _contents(db: str) -> dict[str, list[tuple]]:
     """Every table of schema moodle, without load times; bookkeeping without its timestamps."""
-    tables = [r[0] for r in rows(db, "SELECT table_name FROM information_schema.tables "
-                                     "WHERE table_schema = 'moodle' ORDER BY 1")]
+    tables = [
+        r[0]
+        for r in rows(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' ORDER BY 1")
+    ]
     out = {}
     for name in tables:
         if name == "_loads":
@@ -109,10 +118,9 @@ def sequential(busy_site, tmp_path_factory) -> dict[str, list[tuple]]:
     return _contents(db)
 
 
-def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_run(
-        busy_site, sequential, tmp_path):
+def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_run(busy_site, sequential, tmp_path):
     partitions = _calendar_assets()[0].partitions_def.get_partition_keys()
-    window = partitions[partitions.index(FIRST):partitions.index(LAST) + 1]
+    window = partitions[partitions.index(FIRST) : partitions.index(LAST) + 1]
     assert len(window) == 60
 
     db = str(tmp_path / "warehouse.duckdb")
@@ -153,19 +161,32 @@ def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_
     # The file is exactly what the two runs one after the other leave.
     concurrent = _contents(db)
     assert set(concurrent) == set(sequential)
-    differ = {name: (sorted(set(concurrent[name]) - set(sequential[name]))[:2],
-                     sorted(set(sequential[name]) - set(concurrent[name]))[:2])
-              for name in concurrent if concurrent[name] != sequential[name]}
+    differ = {
+        name: (
+            sorted(set(concurrent[name]) - set(sequential[name]))[:2],
+            sorted(set(sequential[name]) - set(concurrent[name]))[:2],
+        )
+        for name in concurrent
+        if concurrent[name] != sequential[name]
+    }
     assert differ == {}
 
     # Every calendar partition of the window was loaded once, and no event is there twice.
-    loads = rows(db, "SELECT partition_key, count(*) FROM moodle._loads WHERE table_name = 'moodle.calendar_events' "
-                     "GROUP BY ALL ORDER BY 1")
+    loads = rows(
+        db,
+        "SELECT partition_key, count(*) FROM moodle._loads WHERE table_name = 'moodle.calendar_events' "
+        "GROUP BY ALL ORDER BY 1",
+    )
     assert loads == [(key, 1) for key in window]
     assert rows(db, "SELECT id FROM moodle.calendar_events GROUP BY id HAVING count(*) > 1") == []
-    assert rows(db, "SELECT count(*), min(_partition) >= ?, max(_partition) <= ? FROM moodle.calendar_events",
-                [FIRST, LAST]) == [(len(sequential[CALENDAR]), True, True)]
+    assert rows(
+        db, "SELECT count(*), min(_partition) >= ?, max(_partition) <= ? FROM moodle.calendar_events", [FIRST, LAST]
+    ) == [(len(sequential[CALENDAR]), True, True)]
     assert len(sequential[CALENDAR]) > 50
     # One load per unpartitioned table: neither run overwrote the other's work with a second.
-    assert rows(db, "SELECT count(*) FROM moodle._loads WHERE partition_key IS NULL GROUP BY table_name "
-                    "HAVING count(*) > 1") == []
+    assert (
+        rows(
+            db, "SELECT count(*) FROM moodle._loads WHERE partition_key IS NULL GROUP BY table_name HAVING count(*) > 1"
+        )
+        == []
+    )

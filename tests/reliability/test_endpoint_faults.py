@@ -56,8 +56,9 @@ def test_truncated_json_fails_the_run(site, db, baseline):
 
 
 def test_site_down_longer_than_the_retries_fails_naming_cause_and_fix(site, db, baseline):
-    message, plan = _run_failing(site, db, baseline, Fault("down", function=ENROL, calls="1", seconds=30),
-                                 max_retries=2)
+    message, plan = _run_failing(
+        site, db, baseline, Fault("down", function=ENROL, calls="1", seconds=30), max_retries=2
+    )
     assert plan.injected["down"] >= 3
     assert message.startswith(
         "enrolled_users: core_enrol_get_enrolled_users: Moodle at SITE/webservice/rest/server.php did not "
@@ -75,11 +76,11 @@ def test_a_burst_longer_than_the_retries_fails_and_keeps_the_table(site, db, bas
 
 
 def test_a_server_ignoring_paging_is_an_error_after_two_pages_not_an_endless_loop(site, db, baseline):
-    message, plan = _run_failing(site, db, baseline, Fault("repeat_page", function=ENROL),
-                                 max_concurrency=1)
+    message, plan = _run_failing(site, db, baseline, Fault("repeat_page", function=ENROL), max_concurrency=1)
     assert plan.injected["repeat_page"] == 2  # the first course's two pages, then the run stops
-    assert message.startswith("enrolled_users: core_enrol_get_enrolled_users: the page at limitfrom=100 repeats "
-                              "the previous page's ")
+    assert message.startswith(
+        "enrolled_users: core_enrol_get_enrolled_users: the page at limitfrom=100 repeats the previous page's "
+    )
     assert message.endswith(
         "records, so the server ignores the paging parameters (limitfrom/limitnumber) and paging would "
         "never end. Check the parameter names this function accepts on this Moodle version, or turn "

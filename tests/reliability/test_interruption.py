@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from moodle_assets.demo.faults import Fault, FaultPlan
 from moodle_assets.demo.server import DEMO_TOKEN
 from tests.assets.helpers import rows
@@ -24,8 +23,9 @@ SCRIPT = Path(__file__).with_name("harvest_process.py")
 def _start(args: list[str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     env.update(MOODLE_TOKEN=DEMO_TOKEN, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=env, cwd=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(ROOT)
+    )
 
 
 def _wait_for(condition, seconds: float = 30.0) -> None:
@@ -78,8 +78,13 @@ def test_sigkill_inside_the_write_transaction_leaves_the_previous_table(site, db
 
 def test_a_file_locked_by_another_process_waits_then_fails_naming_the_pid(site, db, baseline):
     before = table(db, "course_index", loaded_at=True)
-    holder = _start(["-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
-                           "print('HELD', flush=True); time.sleep(60)", db])
+    holder = _start(
+        [
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(60)",
+            db,
+        ]
+    )
     try:
         assert holder.stdout.readline().strip() == "HELD"
         started = time.monotonic()
@@ -91,17 +96,25 @@ def test_a_file_locked_by_another_process_waits_then_fails_naming_the_pid(site, 
     locked = [m for m in failure_messages(result) if "is locked by process PID" in m]
     assert len(locked) == 1
     assert f"is locked by process PID {holder.pid} (" in locked[0]
-    assert re.search(r"; gave up after 2\.\ds of retries\. Close that connection \(a notebook, DuckDB CLI or "
-                     r"UI on this file\) or wait for the run holding it to finish; to read while runs write, "
-                     r"query the snapshot \S+warehouse_snapshot\.duckdb instead\.", locked[0])
+    assert re.search(
+        r"; gave up after 2\.\ds of retries\. Close that connection \(a notebook, DuckDB CLI or "
+        r"UI on this file\) or wait for the run holding it to finish; to read while runs write, "
+        r"query the snapshot \S+warehouse_snapshot\.duckdb instead\.",
+        locked[0],
+    )
     assert table(db, "course_index", loaded_at=True) == before
     assert harvest(site, db, ["course_index"]).success
     assert table(db, "course_index") == baseline[1]["course_index"]
 
 
 def test_the_locked_failure_headline_names_the_pid(site, db):
-    holder = _start(["-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
-                           "print('HELD', flush=True); time.sleep(60)", db])
+    holder = _start(
+        [
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(60)",
+            db,
+        ]
+    )
     try:
         assert holder.stdout.readline().strip() == "HELD"
         result = harvest(site, db, ["course_index"], lock_timeout_seconds=0.5)

@@ -21,9 +21,14 @@ ITEM_FAULTS = {
         "user the capability in a role on this context, or leave this item out; other items are not affected.",
     ),
     "requireloginerror": (
-        Fault("exception", function=ENROL, when={"courseid": COURSE}, errorcode="requireloginerror",
-              exception="require_login_exception",
-              message="Course or activity not accessible. (You are not enrolled)"),
+        Fault(
+            "exception",
+            function=ENROL,
+            when={"courseid": COURSE},
+            errorcode="requireloginerror",
+            exception="require_login_exception",
+            message="Course or activity not accessible. (You are not enrolled)",
+        ),
         "requireloginerror",
         "core_enrol_get_enrolled_users: permission denied for courseid=3, options[0][name]=limitfrom, "
         "options[0][value]=0, options[1][name]=limitnumber, options[1][value]=100. Moodle said: Course or "
@@ -31,8 +36,14 @@ ITEM_FAULTS = {
         "capability in a role on this context, or leave this item out; other items are not affected.",
     ),
     "PHP Error without errorcode": (
-        Fault("exception", function=ENROL, when={"courseid": COURSE}, errorcode=None, exception="Error",
-              message="Call to a member function get_context() on null"),
+        Fault(
+            "exception",
+            function=ENROL,
+            when={"courseid": COURSE},
+            errorcode=None,
+            exception="Error",
+            message="Call to a member function get_context() on null",
+        ),
         "Error",
         "core_enrol_get_enrolled_users failed inside Moodle for courseid=3, options[0][name]=limitfrom, "
         "options[0][value]=0, options[1][name]=limitnumber, options[1][value]=100. Moodle said: Call to a "

@@ -30,11 +30,12 @@ ENROL = "core_enrol_get_enrolled_users"
 
 def leaks(text: str, window: int = 10, secret: str = TOKEN) -> list[str]:
     """Every piece of ``secret`` ``window`` characters long that occurs in ``text``."""
-    return [secret[i:i + window] for i in range(len(secret) - window + 1) if secret[i:i + window] in text]
+    return [secret[i : i + window] for i in range(len(secret) - window + 1) if secret[i : i + window] in text]
 
 
 def private_access_key(url: str) -> str:
     """The key the demo site gives the token's account, read straight off the wire."""
+
     async def call() -> dict:
         async with MoodleClient(ClientSettings(url, TOKEN)) as client:
             return await client.call("core_webservice_get_site_info")
@@ -57,8 +58,11 @@ def _materialize(url: str, db: str, names: list[str]):
 
 def _warehouse_text(db: str) -> str:
     """Every row of every table of the warehouse, all columns cast to text."""
-    tables = rows(db, "SELECT table_schema, table_name FROM information_schema.tables "
-                      "WHERE table_catalog = current_database() ORDER BY ALL")
+    tables = rows(
+        db,
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() ORDER BY ALL",
+    )
     assert ("moodle", "_errors") in tables and ("moodle", "_loads") in tables
     parts = []
     for schema, name in tables:
@@ -67,17 +71,26 @@ def _warehouse_text(db: str) -> str:
 
 
 def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoing_failures(
-        tmp_path, monkeypatch, caplog, capsys):
+    tmp_path, monkeypatch, caplog, capsys
+):
     monkeypatch.setenv("MOODLE_TOKEN", TOKEN)
     db = str(tmp_path / "warehouse.duckdb")
-    plan = FaultPlan([
-        Fault("status", function=ENROL, calls="2-3", status=503),
-        Fault("reset", function=ENROL, calls="5"),
-        Fault("slow", function=ENROL, calls="7", seconds=1.5),
-        # A Moodle error that quotes the token back, on one course.
-        Fault("exception", function=ENROL, when={"courseid": 4}, errorcode=None, exception="Error",
-              message=f"Undefined array key 0 in token check of {TOKEN}"),
-    ])
+    plan = FaultPlan(
+        [
+            Fault("status", function=ENROL, calls="2-3", status=503),
+            Fault("reset", function=ENROL, calls="5"),
+            Fault("slow", function=ENROL, calls="7", seconds=1.5),
+            # A Moodle error that quotes the token back, on one course.
+            Fault(
+                "exception",
+                function=ENROL,
+                when={"courseid": 4},
+                errorcode=None,
+                exception="Error",
+                message=f"Undefined array key 0 in token check of {TOKEN}",
+            ),
+        ]
+    )
     server = DemoServer(generate(DemoConfig(now=DEMO_NOW)), token=TOKEN, faults=plan)
     with caplog.at_level(logging.DEBUG), server:
         key = private_access_key(server.url)
@@ -86,8 +99,11 @@ def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoin
         monkeypatch.setenv("MOODLE_URL", server.url)
         monkeypatch.setenv("MOODLE_DUCKDB_PATH", db + ".unused")
         capsys.readouterr()
-        for argv in (["test", "site_info"], ["test", "site_info", "--json"],
-                     ["test", "--function", "core_webservice_get_site_info", "--data-path", "$", "--json"]):
+        for argv in (
+            ["test", "site_info"],
+            ["test", "site_info", "--json"],
+            ["test", "--function", "core_webservice_get_site_info", "--data-path", "$", "--json"],
+        ):
             assert cli_main(argv) == 0, argv
         printed = capsys.readouterr()
         # A debugging proxy's page repeating the posted form, token included, near the top.
@@ -98,7 +114,8 @@ def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoin
     [failure] = failure_messages(echoed)
     assert failure.split("(starts: ")[1].startswith(
         "'<!DOCTYPE html> <html><head><title>Acme University LMS: Log in to the site</title></head>"
-        "<body><pre>wstoken=<redacted>&w')")
+        "<body><pre>wstoken=<redacted>&w')"
+    )
     assert rows(db, "SELECT count(*) FROM moodle.enrolled_users")[0][0] > 400
 
     texts = {
@@ -108,7 +125,9 @@ def test_the_token_is_nowhere_after_harvests_with_retries_item_errors_and_echoin
         "tables": _warehouse_text(db),
         "test command": printed.out + printed.err,
     }
-    assert "Undefined array key 0 in token check of <redacted>" in texts["tables"]  # the quoted error did land in moodle._errors
+    assert (
+        "Undefined array key 0 in token check of <redacted>" in texts["tables"]
+    )  # the quoted error did land in moodle._errors
     assert rows(db, "SELECT userprivateaccesskey FROM moodle.site_info") == [("<redacted>",)]
     assert '"userprivateaccesskey": "<redacted>"' in texts["test command"]
     for secret in (TOKEN, key):
@@ -124,8 +143,14 @@ def test_http_to_another_machine_is_warned_about_and_loopback_is_not(caplog):
         await MoodleClient(ClientSettings(url, TOKEN)).aclose()
 
     with caplog.at_level(logging.WARNING, logger="moodle_assets.moodle"):
-        for url in ("http://127.0.0.1:8081", "http://localhost/moodle", "http://[::1]:80",
-                    "https://moodle.example.edu", "http://moodle.example.edu", "http://me:pw@10.0.0.5/lms"):
+        for url in (
+            "http://127.0.0.1:8081",
+            "http://localhost/moodle",
+            "http://[::1]:80",
+            "https://moodle.example.edu",
+            "http://moodle.example.edu",
+            "http://me:pw@10.0.0.5/lms",
+        ):
             asyncio.run(open_and_close(url))
     assert [r.getMessage() for r in caplog.records] == [
         f"The Moodle URL {url} uses http:// to another machine: the token and every answer cross the "

@@ -8,7 +8,7 @@ import pytest
 
 from moodle_assets.demo.faults import Fault, FaultPlan
 from tests.assets.helpers import materialization_metadata
-from tests.reliability.reliability_helpers import failure_messages, errors, harvest, table
+from tests.reliability.reliability_helpers import errors, failure_messages, harvest, table
 
 ENROL = "core_enrol_get_enrolled_users"
 
@@ -29,8 +29,9 @@ def test_transient_fault_is_retried_and_the_table_equals_a_fault_free_run(site, 
     # A random fault can strike the same call several times running (and a reset can leave a
     # pooled connection stale): give random plans enough retries that the run cannot lose.
     retries = 8 if fault.rate else 3
-    result = harvest(site, db, ["enrolled_users"], timeout_seconds=1.0 if fault.kind == "slow" else 5.0,
-                     max_retries=retries)
+    result = harvest(
+        site, db, ["enrolled_users"], timeout_seconds=1.0 if fault.kind == "slow" else 5.0, max_retries=retries
+    )
     assert result.success, failure_messages(result)
     assert plan.injected[fault.kind] >= 1
     assert materialization_metadata(result)["enrolled_users"]["retries"] == plan.injected[fault.kind]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from moodle_assets.endpoints import load_specs
 from moodle_assets.moodle.schemas import all_schemas
-
 from tests.conftest import DEMO_NOW
 
 from .conftest import db_path, run_cli
@@ -56,16 +55,18 @@ def test_user_endpoints_can_be_tested_against_the_demo(cli_env, demo_server, cap
     # {now-1} is a day before the project clock, which the tests stand at the demo site's moment.
     assert lines[6] == f"  since={DEMO_NOW - 86400}"
     assert "Metadata at $.warnings: 0" in lines
-    assert lines[lines.index("Suggested data paths (most record-like first):") + 1].startswith(
-        "  $.instances[*]  "
-    )
+    assert lines[lines.index("Suggested data paths (most record-like first):") + 1].startswith("  $.instances[*]  ")
     sent = dict(demo_server.calls[0].fields)
     assert set(sent) == {"wstoken", "wsfunction", "moodlewsrestformat", "courseid", "since"}
 
     code, out, err = run_cli(capsys, "test", "course_search", "--param", "criteriavalue=data", "--json")
     assert (code, err) == (0, "")
     result = json.loads(out)
-    assert result["request"][3:] == [["criterianame", "search"], ["criteriavalue", "data"], ["page", "0"],
-                                     ["perpage", "50"]]
+    assert result["request"][3:] == [
+        ["criterianame", "search"],
+        ["criteriavalue", "data"],
+        ["page", "0"],
+        ["perpage", "50"],
+    ]
     assert result["metadata_path"] == "$.warnings" and result["metadata"] == []
     assert not db_path(cli_env).exists()

@@ -9,13 +9,27 @@ from moodle_assets.tools.params import ParamError, merge_params, parse_lookups, 
 
 
 def test_php_style_keys_build_nested_params():
-    params = parse_params([
-        "courseid=2", "courseids[0]=2", "courseids[1]=3", "options[0][name]=limitfrom", "options[0][value]=5",
-        "criteria[0][key]=email", "criteria[0][value]=%@example.org", "values[]=a", "values[]=b", "text=a=b",
-    ])
+    params = parse_params(
+        [
+            "courseid=2",
+            "courseids[0]=2",
+            "courseids[1]=3",
+            "options[0][name]=limitfrom",
+            "options[0][value]=5",
+            "criteria[0][key]=email",
+            "criteria[0][value]=%@example.org",
+            "values[]=a",
+            "values[]=b",
+            "text=a=b",
+        ]
+    )
     assert params == {
-        "courseid": "2", "courseids": ["2", "3"], "options": [{"name": "limitfrom", "value": "5"}],
-        "criteria": [{"key": "email", "value": "%@example.org"}], "values": ["a", "b"], "text": "a=b",
+        "courseid": "2",
+        "courseids": ["2", "3"],
+        "options": [{"name": "limitfrom", "value": "5"}],
+        "criteria": [{"key": "email", "value": "%@example.org"}],
+        "values": ["a", "b"],
+        "text": "a=b",
     }
     assert encode_params(params)[:3] == [("courseid", "2"), ("courseids[0]", "2"), ("courseids[1]", "3")]
 
@@ -34,17 +48,26 @@ def test_malformed_param_says_the_convention(bad):
 
 
 def test_overrides_replace_keys_indexes_and_lookup_macros():
-    base = {"courseids": "{courses.id[]}", "includenotenrolledcourses": 1,
-            "criteria": [{"key": "email", "value": "%"}], "options": {"ids": "{course_index.id[]}"}}
+    base = {
+        "courseids": "{courses.id[]}",
+        "includenotenrolledcourses": 1,
+        "criteria": [{"key": "email", "value": "%"}],
+        "options": {"ids": "{course_index.id[]}"},
+    }
     merged = merge_params(base, parse_params(["courseids[0]=2", "criteria[0][value]=a%", "options[ids][0]=4"]))
-    assert merged == {"courseids": ["2"], "includenotenrolledcourses": 1,
-                      "criteria": [{"key": "email", "value": "a%"}], "options": {"ids": ["4"]}}
+    assert merged == {
+        "courseids": ["2"],
+        "includenotenrolledcourses": 1,
+        "criteria": [{"key": "email", "value": "a%"}],
+        "options": {"ids": ["4"]},
+    }
     assert merge_params(base, {})["courseids"] == "{courses.id[]}"
 
 
 def test_lookups_are_typed_and_repeatable():
     assert parse_lookups(["courses.id=2", "courses.id=3", "lookup.userid=x"]) == {
-        "courses.id": [2, 3], "lookup.userid": ["x"],
+        "courses.id": [2, 3],
+        "lookup.userid": ["x"],
     }
     with pytest.raises(ParamError, match=r"^--lookup 'courses=2': expected ASSET.COLUMN=VALUE, e.g. courses.id=2$"):
         parse_lookups(["courses=2"])

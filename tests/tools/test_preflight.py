@@ -77,7 +77,8 @@ def test_a_function_missing_from_the_service_says_to_add_it(site_info):
     site_info["functions"] = [f for f in site_info["functions"] if f["name"] != "core_group_get_course_groups"]
     status = by_asset(check_functions(site_info, load_specs(include_user=False)))["groups"]
     assert (status.available, status.fix) == (
-        False, f"add core_group_get_course_groups to the external service {SERVICE}",
+        False,
+        f"add core_group_get_course_groups to the external service {SERVICE}",
     )
 
 
@@ -107,10 +108,13 @@ def test_a_feature_switched_off_is_a_caveat_not_a_failure(site_info):
         if feature["name"] == "enablecompetencies":
             feature["value"] = 0
     status = by_asset(check_functions(site_info, load_specs(include_user=False)))["user_competencies"]
-    assert (status.available, status.caveats) == (True, (
-        "'Enable competencies' is off on this site, so this asset loads no rows: switch it on in "
-        "Site administration > General > Advanced features",
-    ))
+    assert (status.available, status.caveats) == (
+        True,
+        (
+            "'Enable competencies' is off on this site, so this asset loads no rows: switch it on in "
+            "Site administration > General > Advanced features",
+        ),
+    )
 
 
 def test_preflight_with_the_admin_token(cli_env, demo_server, capsys):
@@ -134,7 +138,9 @@ def test_preflight_with_the_admin_token(cli_env, demo_server, capsys):
     assert Counter(c.function for c in demo_server.calls) == Counter(functions)
     assert re.fullmatch(
         r"Samples: each asset's function called once with course \d+ \(\S+\) and user \d+ \(\S+\); "
-        rf"{len(functions)} calls in all", lines[4])
+        rf"{len(functions)} calls in all",
+        lines[4],
+    )
     assert DEMO_TOKEN not in out
     assert not db_path(cli_env).exists()
 
@@ -152,11 +158,15 @@ def test_samples_are_the_calls_a_harvest_makes(cli_env, demo_server, capsys):
     attempts = sent["mod_quiz_get_user_attempts"]
     assert data.quiz(int(attempts["quizid"]))["course"] == course
     assert (attempts["userid"], attempts["status"], attempts["includepreviews"]) == (str(user), "all", "0")
-    assert (sent["gradereport_user_get_grade_items"]["courseid"], sent["gradereport_user_get_grade_items"]["userid"]) == (
-        str(course), "0")
+    assert (
+        sent["gradereport_user_get_grade_items"]["courseid"],
+        sent["gradereport_user_get_grade_items"]["userid"],
+    ) == (str(course), "0")
     assert sent["core_enrol_get_enrolled_users"]["options[1][value]"] == "100"  # the spec's first page
     assert (sent["core_user_get_users"]["criteria[0][key]"], sent["core_user_get_users"]["criteria[0][value]"]) == (
-        "id", str(user))  # narrowed to the sample user: a big site is not read whole
+        "id",
+        str(user),
+    )  # narrowed to the sample user: a big site is not read whole
     assert sent["mod_assign_get_assignments"]["includenotenrolledcourses"] == "1"
     assert "options[timestart]" in sent["core_calendar_get_calendar_events"]
 
@@ -175,18 +185,26 @@ def test_a_role_without_capabilities_is_refused_with_the_capability_named(demo_s
     refused = {s.asset: (s.capability, s.capability_name) for s in result.statuses if s.status == "refused"}
     assert refused == REFUSED_WITHOUT_THE_ROLE
     assert {s.asset: s.blocked_by for s in result.statuses if s.status == "blocked"} == BLOCKED_WITHOUT_THE_ROLE
-    assert all(s.status == "ok" for name, s in statuses.items()
-               if name not in REFUSED_WITHOUT_THE_ROLE and name not in BLOCKED_WITHOUT_THE_ROLE)
+    assert all(
+        s.status == "ok"
+        for name, s in statuses.items()
+        if name not in REFUSED_WITHOUT_THE_ROLE and name not in BLOCKED_WITHOUT_THE_ROLE
+    )
     assert statuses["grade_items"].moodle_said == (
-        "Sorry, but you do not currently have permissions to do that (View grades of other users). [nopermissions]")
-    assert statuses["grade_items"].fix == f"grant moodle/grade:viewall (View grades of other users) to the role of the token's user {ROLES}"
+        "Sorry, but you do not currently have permissions to do that (View grades of other users). [nopermissions]"
+    )
+    assert (
+        statuses["grade_items"].fix
+        == f"grant moodle/grade:viewall (View grades of other users) to the role of the token's user {ROLES}"
+    )
     assert statuses["course_completion"].moodle_said == "You cannot view this report [cannotviewreport]"
     assert statuses["user_competencies"].also == ("moodle/competency:usercompetencyview",)
     assert statuses["group_members"].capability == "moodle/course:managegroups"
     assert not any(s.available for s in result.statuses if s.status != "ok")
     # group_members has no group to ask for; every other function is called once.
     assert result.sample.calls_by_function == {
-        f: 1 for f in {s.function for s in result.statuses if s.function and s.asset != "group_members"}}
+        f: 1 for f in {s.function for s in result.statuses if s.function and s.asset != "group_members"}
+    }
 
 
 def test_preflight_with_a_role_lacking_capabilities(cli_env, capsys, monkeypatch):
@@ -205,26 +223,43 @@ def test_preflight_with_a_role_lacking_capabilities(cli_env, capsys, monkeypatch
         f"(Manage groups) to the role of the token's user {ROLES}"
     ) in lines
     assert lines[lines.index(next(line for line in lines if line.startswith("  ✗ groups"))) + 1] == (
-        "      Moodle said: Sorry, but you do not currently have permissions to do that (Manage groups). [nopermissions]")
+        "      Moodle said: Sorry, but you do not currently have permissions to do that (Manage groups). [nopermissions]"
+    )
     assert (
         "  ✗ group_members               core_group_get_group_members: cannot run: its ids come from groups, which "
         f"cannot run: grant moodle/course:managegroups (Manage groups) to the role of the token's user {ROLES}"
     ) in lines
     assert sorted(line.split()[1] for line in lines if line.startswith("  ✗")) == sorted(
-        [*REFUSED_WITHOUT_THE_ROLE, *BLOCKED_WITHOUT_THE_ROLE])
+        [*REFUSED_WITHOUT_THE_ROLE, *BLOCKED_WITHOUT_THE_ROLE]
+    )
     assert LIMITED_TOKEN not in out
 
 
 def test_no_data_here_is_can_run_and_other_sample_failures_are_not(demo_dataset):
-    faults = FaultPlan([
-        Fault("exception", function="core_completion_get_course_completion_status", errorcode="nocriteriaset",
-              exception="core\\exception\\moodle_exception", message="No completion criteria set for this course"),
-        Fault("exception", function="core_group_get_course_groups", errorcode=None, exception="Error",
-              message="Class \"x\" not found"),
-        Fault("slow", function="core_course_get_categories", seconds=8.0),
-        Fault("exception", function="core_badges_get_user_badges",
-              message="Sorry, but you do not currently have permissions to do that (Fly)."),
-    ])
+    faults = FaultPlan(
+        [
+            Fault(
+                "exception",
+                function="core_completion_get_course_completion_status",
+                errorcode="nocriteriaset",
+                exception="core\\exception\\moodle_exception",
+                message="No completion criteria set for this course",
+            ),
+            Fault(
+                "exception",
+                function="core_group_get_course_groups",
+                errorcode=None,
+                exception="Error",
+                message='Class "x" not found',
+            ),
+            Fault("slow", function="core_course_get_categories", seconds=8.0),
+            Fault(
+                "exception",
+                function="core_badges_get_user_badges",
+                message="Sorry, but you do not currently have permissions to do that (Fly).",
+            ),
+        ]
+    )
     with DemoServer(demo_dataset, faults=faults) as server:
         result = _preflight(server.url, DEMO_TOKEN, timeout=3.0)
     statuses = {s.asset: s for s in result.statuses}
@@ -232,12 +267,18 @@ def test_no_data_here_is_can_run_and_other_sample_failures_are_not(demo_dataset)
     assert (statuses["groups"].status, statuses["groups"].moodle_said) == ("failed", 'Class "x" not found [Error]')
     assert (statuses["group_members"].status, statuses["group_members"].blocked_by) == ("blocked", "groups")
     assert (statuses["course_categories"].status, statuses["course_categories"].fix) == (
-        "unchecked", "no answer within 3 s; try: moodle-assets test course_categories")
+        "unchecked",
+        "no answer within 3 s; try: moodle-assets test course_categories",
+    )
     badges = statuses["user_badges"]
     assert (badges.status, badges.capability, badges.capability_name) == ("refused", None, "Fly")
-    assert badges.fix == f"grant the capability Moodle calls \"Fly\" to the role of the token's user {ROLES}"
+    assert badges.fix == f'grant the capability Moodle calls "Fly" to the role of the token\'s user {ROLES}'
     assert {s.asset for s in result.statuses if s.status != "ok"} == {
-        "groups", "group_members", "course_categories", "user_badges"}
+        "groups",
+        "group_members",
+        "course_categories",
+        "user_badges",
+    }
 
 
 def test_preflight_with_a_restricted_token_lists_what_to_add(cli_env, demo_server, capsys, monkeypatch):
@@ -280,37 +321,81 @@ def test_functions_only_makes_one_call_and_claims_no_permissions(cli_env, demo_s
     assert [c.function for c in demo_server.calls] == ["core_webservice_get_site_info"]
 
 
-@pytest.mark.parametrize(("function", "code", "exception", "message", "debuginfo", "expected"), [
-    ("core_group_get_course_groups", "nopermissions", "core\\exception\\required_capability_exception",
-     "Sorry, but you do not currently have permissions to do that (Manage groups).", None,
-     ("moodle/course:managegroups", "Manage groups", ())),
-    # "View participants" is two capabilities; the function's own check tells which.
-    ("core_enrol_get_enrolled_users", "nopermissions", "core\\exception\\required_capability_exception",
-     "Sorry, but you do not currently have permissions to do that (View participants).", None,
-     ("moodle/course:viewparticipants", "View participants", ())),
-    # A site with debugging on may name the capability itself.
-    ("local_thing_get", "nopermissions", "required_capability_exception",
-     "Sorry, but you do not currently have permissions to do that (Do a thing).", "local/thing:do",
-     ("local/thing:do", "Do a thing", ())),
-    ("mod_forum_get_forum_discussions", "noviewdiscussionspermission",
-     "core\\exception\\required_capability_exception",
-     "You do not have the permission to view discussions in this forum", None,
-     ("mod/forum:viewdiscussion", "View discussions", ())),
-    ("report_competency_data_for_report", "nopermissions", "core\\exception\\required_capability_exception",
-     "Sorry, but you do not currently have permissions to do that (View course competencies).", None,
-     ("moodle/competency:coursecompetencyview", "View course competencies",
-      ("moodle/competency:usercompetencyview",))),
-])
+@pytest.mark.parametrize(
+    ("function", "code", "exception", "message", "debuginfo", "expected"),
+    [
+        (
+            "core_group_get_course_groups",
+            "nopermissions",
+            "core\\exception\\required_capability_exception",
+            "Sorry, but you do not currently have permissions to do that (Manage groups).",
+            None,
+            ("moodle/course:managegroups", "Manage groups", ()),
+        ),
+        # "View participants" is two capabilities; the function's own check tells which.
+        (
+            "core_enrol_get_enrolled_users",
+            "nopermissions",
+            "core\\exception\\required_capability_exception",
+            "Sorry, but you do not currently have permissions to do that (View participants).",
+            None,
+            ("moodle/course:viewparticipants", "View participants", ()),
+        ),
+        # A site with debugging on may name the capability itself.
+        (
+            "local_thing_get",
+            "nopermissions",
+            "required_capability_exception",
+            "Sorry, but you do not currently have permissions to do that (Do a thing).",
+            "local/thing:do",
+            ("local/thing:do", "Do a thing", ()),
+        ),
+        (
+            "mod_forum_get_forum_discussions",
+            "noviewdiscussionspermission",
+            "core\\exception\\required_capability_exception",
+            "You do not have the permission to view discussions in this forum",
+            None,
+            ("mod/forum:viewdiscussion", "View discussions", ()),
+        ),
+        (
+            "report_competency_data_for_report",
+            "nopermissions",
+            "core\\exception\\required_capability_exception",
+            "Sorry, but you do not currently have permissions to do that (View course competencies).",
+            None,
+            (
+                "moodle/competency:coursecompetencyview",
+                "View course competencies",
+                ("moodle/competency:usercompetencyview",),
+            ),
+        ),
+    ],
+)
 def test_the_capability_is_read_from_moodles_refusal(function, code, exception, message, debuginfo, expected):
     refusal = refusal_of(function, code, exception, message, debuginfo)
     assert (refusal.capability, refusal.name, refusal.also) == expected
 
 
 def test_errors_that_are_not_refusals():
-    assert refusal_of("core_completion_get_course_completion_status", "nocriteriaset",
-                      "core\\exception\\moodle_exception", "No criteria") is None
-    assert refusal_of("core_course_get_contents", "invalidrecord", "dml_missing_record_exception",
-                      "Can't find data record in database table course.") is None
+    assert (
+        refusal_of(
+            "core_completion_get_course_completion_status",
+            "nocriteriaset",
+            "core\\exception\\moodle_exception",
+            "No criteria",
+        )
+        is None
+    )
+    assert (
+        refusal_of(
+            "core_course_get_contents",
+            "invalidrecord",
+            "dml_missing_record_exception",
+            "Can't find data record in database table course.",
+        )
+        is None
+    )
 
 
 def test_preflight_json_never_carries_secrets(cli_env, capsys):
@@ -323,10 +408,22 @@ def test_preflight_json_never_carries_secrets(cli_env, capsys):
     assert result["site"]["username"] == "admin"
     assert "userprivateaccesskey" not in out
     course = result["sample"]["courseid"]
-    assert {"asset": "groups", "function": "core_group_get_course_groups", "source": "templates/people.yaml",
-            "available": True, "fix": None, "caveats": [], "derived_from": None, "status": "ok",
-            "capability": None, "capability_name": None, "moodle_said": None, "blocked_by": None,
-            "sampled_with": {"courses.id": course}, "also": []} in result["assets"]
+    assert {
+        "asset": "groups",
+        "function": "core_group_get_course_groups",
+        "source": "templates/people.yaml",
+        "available": True,
+        "fix": None,
+        "caveats": [],
+        "derived_from": None,
+        "status": "ok",
+        "capability": None,
+        "capability_name": None,
+        "moodle_said": None,
+        "blocked_by": None,
+        "sampled_with": {"courses.id": course},
+        "also": [],
+    } in result["assets"]
     assert result["sample"]["calls"] == sum(result["sample"]["calls_by_function"].values())
     assert DEMO_TOKEN not in out
 
@@ -338,8 +435,9 @@ def test_preflight_json_names_the_capability_to_grant(cli_env, capsys, monkeypat
     result = json.loads(out)
     assert result["refused"] == len(REFUSED_WITHOUT_THE_ROLE) and result["blocked"] == len(BLOCKED_WITHOUT_THE_ROLE)
     assets = {a["asset"]: a for a in result["assets"]}
-    assert {name: (a["capability"], a["capability_name"]) for name, a in assets.items() if a["status"] == "refused"} == (
-        REFUSED_WITHOUT_THE_ROLE)
+    assert {
+        name: (a["capability"], a["capability_name"]) for name, a in assets.items() if a["status"] == "refused"
+    } == (REFUSED_WITHOUT_THE_ROLE)
     assert assets["quiz_attempts"]["available"] is False
     assert LIMITED_TOKEN not in out
 
@@ -404,8 +502,11 @@ def test_not_a_moodle_url(cli_env, demo_server, capsys, monkeypatch):
 
 def test_preflight_as_a_real_process(demo_server, tmp_path):
     env = {
-        **os.environ, "MOODLE_URL": demo_server.url, "MOODLE_TOKEN": RESTRICTED_TOKEN,
-        "MOODLE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "MOODLE_PROJECT_DIR": str(tmp_path),
+        **os.environ,
+        "MOODLE_URL": demo_server.url,
+        "MOODLE_TOKEN": RESTRICTED_TOKEN,
+        "MOODLE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "MOODLE_PROJECT_DIR": str(tmp_path),
     }
     script = Path(sys.executable).parent / "moodle-assets"
     done = subprocess.run([str(script), "preflight"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -421,9 +522,16 @@ def test_a_course_the_token_cannot_read_is_not_taken_for_the_role(demo_dataset):
     and the role, which can read it, is not reported as refused."""
     with DemoServer(demo_dataset) as server:
         first = _preflight(server.url, DEMO_TOKEN).sample.courseid
-        faults = server.faults = FaultPlan([Fault(
-            "exception", function="core_enrol_get_enrolled_users", when={"courseid": str(first)},
-            message="Sorry, but you do not currently have permissions to do that (View participants).")])
+        faults = server.faults = FaultPlan(
+            [
+                Fault(
+                    "exception",
+                    function="core_enrol_get_enrolled_users",
+                    when={"courseid": str(first)},
+                    message="Sorry, but you do not currently have permissions to do that (View participants).",
+                )
+            ]
+        )
         result = _preflight(server.url, DEMO_TOKEN)
     assert faults.injected["exception"] == 1
     assert result.sample.calls_by_function["core_enrol_get_enrolled_users"] == 2

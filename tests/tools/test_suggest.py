@@ -28,7 +28,14 @@ def test_assignments_nested_in_courses_rank_first():
         ("$.warnings", "metadata", 0),
     ]
     assert suggestions[0].example_keys == [
-        "id", "cmid", "course", "name", "nosubmissions", "submissiondrafts", "sendnotifications", "sendlatenotifications",
+        "id",
+        "cmid",
+        "course",
+        "name",
+        "nosubmissions",
+        "submissiondrafts",
+        "sendnotifications",
+        "sendlatenotifications",
     ]
     assert suggestions[1].keys == ["id", "fullname", "shortname", "timemodified", "assignments"]
     assert suggest_metadata_path(suggestions) == "$.warnings"

@@ -41,11 +41,18 @@ def test_enrolled_users_with_a_lookup_value(cli_env, demo_server, capsys):
     )
     assert lines[start + 2].startswith("  $[*].groups[*]  ")
     # Exactly one call, the first page; nothing created on disk.
-    assert [(c.function, c.fields[3:]) for c in demo_server.calls] == [(
-        "core_enrol_get_enrolled_users",
-        [("courseid", "2"), ("options[0][name]", "limitfrom"), ("options[0][value]", "0"),
-         ("options[1][name]", "limitnumber"), ("options[1][value]", "100")],
-    )]
+    assert [(c.function, c.fields[3:]) for c in demo_server.calls] == [
+        (
+            "core_enrol_get_enrolled_users",
+            [
+                ("courseid", "2"),
+                ("options[0][name]", "limitfrom"),
+                ("options[0][value]", "0"),
+                ("options[1][name]", "limitnumber"),
+                ("options[1][value]", "100"),
+            ],
+        )
+    ]
     assert not db_path(cli_env).exists()
     assert not (cli_env / "db").exists()
     assert DEMO_TOKEN not in out + err
@@ -100,9 +107,18 @@ def test_missing_lookup_says_materialise_or_pass_lookup(cli_env, demo_server, ca
 
 def test_adhoc_function_with_php_style_params_and_a_data_path(cli_env, demo_server, capsys):
     code, out, err = run_cli(
-        capsys, "test", "--function", "mod_assign_get_assignments", "--param", "courseids[0]=2",
-        "--param", "includenotenrolledcourses=1", "--data-path", "$.courses[*].assignments[*]",
-        "--metadata-path", "$.warnings",
+        capsys,
+        "test",
+        "--function",
+        "mod_assign_get_assignments",
+        "--param",
+        "courseids[0]=2",
+        "--param",
+        "includenotenrolledcourses=1",
+        "--data-path",
+        "$.courses[*].assignments[*]",
+        "--metadata-path",
+        "$.warnings",
     )
     assert (code, err) == (0, "")
     lines = out.splitlines()
@@ -126,8 +142,11 @@ def test_adhoc_json_keeps_nested_values_whole(cli_env, capsys):
     assert code == 0
     result = json.loads(out)
     assert result["endpoint"] is None and result["data_path"] is None
-    assert result["request"][:3] == [["wstoken", "<redacted>"], ["wsfunction", "core_course_get_contents"],
-                                     ["moodlewsrestformat", "json"]]
+    assert result["request"][:3] == [
+        ["wstoken", "<redacted>"],
+        ["wsfunction", "core_course_get_contents"],
+        ["moodlewsrestformat", "json"],
+    ]
     assert isinstance(result["records"][0]["modules"], list)
     assert [s["path"] for s in result["suggestions"][:2]] == ["$[*].modules[*]", "$[*]"]
     assert DEMO_TOKEN not in out
@@ -136,7 +155,9 @@ def test_adhoc_json_keeps_nested_values_whole(cli_env, capsys):
 def test_errors_are_one_line_and_never_show_the_token(cli_env, capsys, monkeypatch):
     code, out, err = run_cli(capsys, "test", "no_such_endpoint")
     assert (code, out) == (2, "")
-    assert err.startswith("moodle-assets test: unknown endpoint 'no_such_endpoint'; known endpoints: activity_completion, ")
+    assert err.startswith(
+        "moodle-assets test: unknown endpoint 'no_such_endpoint'; known endpoints: activity_completion, "
+    )
     assert err.endswith("(or use --function NAME for any web-service function)\n")
 
     code, out, err = run_cli(capsys, "test", "--function", "core_course_get_nothing")
@@ -145,8 +166,11 @@ def test_errors_are_one_line_and_never_show_the_token(cli_env, capsys, monkeypat
     assert err.count("\n") == 1
 
     code, out, err = run_cli(capsys, "test", "course_modules")
-    assert (code, err) == (2, "moodle-assets test: endpoint 'course_modules' makes no Moodle call: its rows are "
-                              "exploded from course_contents.modules; test 'course_contents' instead\n")
+    assert (code, err) == (
+        2,
+        "moodle-assets test: endpoint 'course_modules' makes no Moodle call: its rows are "
+        "exploded from course_contents.modules; test 'course_contents' instead\n",
+    )
 
     monkeypatch.setenv("MOODLE_TOKEN", WRONG_TOKEN)
     code, out, err = run_cli(capsys, "test", "site_info", "--json")

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -29,12 +29,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "ui"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 GROUPS = ["site", "courses", "people", "assessment", "engagement", "analytics"]
-MODELS = ["learner_progress", "course_overview", "assessment_results", "engagement_weekly",
-          "at_risk_learners", "course_dashboard"]
+MODELS = [
+    "learner_progress",
+    "course_overview",
+    "assessment_results",
+    "engagement_weekly",
+    "at_risk_learners",
+    "course_dashboard",
+]
 # Lineage from the two roots the models are built on, down to the dashboard.
 LINEAGE_SELECTION = 'key:"moodle/courses" or key:"moodle/users" or key:"moodle/enrolled_users" or group:"analytics"'
 
@@ -209,7 +221,7 @@ def test_materialised_asset_shows_row_count_schema_preview_and_checks(demo, page
 def test_calendar_backfill_launched_from_the_partitions_page(demo, page):
     base, _ = demo
     # Three days the demo's own harvest (100 days back) did not load.
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     first, last = today - timedelta(days=130), today - timedelta(days=128)
     selection = f"[{first.isoformat()}...{last.isoformat()}]"
 

@@ -9,7 +9,7 @@ the nightly schedule and the asset checks. No browser; a few seconds.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,8 +19,12 @@ from tests.ui.helpers import free_port, process, tail, venv_bin, wait_for_http
 CALENDAR_START = "2025-01-01"
 GROUPS = {"site", "courses", "people", "assessment", "engagement", "analytics"}
 MODELS = {
-    "analytics/course_overview", "analytics/learner_progress", "analytics/assessment_results",
-    "analytics/engagement_weekly", "analytics/at_risk_learners", "analytics/course_dashboard",
+    "analytics/course_overview",
+    "analytics/learner_progress",
+    "analytics/assessment_results",
+    "analytics/engagement_weekly",
+    "analytics/at_risk_learners",
+    "analytics/course_dashboard",
 }
 
 GRAPH_QUERY = """
@@ -158,10 +162,13 @@ def test_served_graph_is_the_defined_graph(nodes):
     from moodle_assets.endpoints import load_specs
 
     specs = load_specs(include_user=False)
-    graph = Definitions(
-        assets=[*(build_endpoint_asset(spec, specs) for spec in specs), *analytics_assets],
-        resources=defs.resources,
-    ).get_repository_def().asset_graph
+    graph = (
+        Definitions(
+            assets=[*(build_endpoint_asset(spec, specs) for spec in specs), *analytics_assets], resources=defs.resources
+        )
+        .get_repository_def()
+        .asset_graph
+    )
     defined = {k.to_user_string(): graph.get(k) for k in graph.get_all_asset_keys()}
     assert set(nodes) == set(defined)
     for name, node in nodes.items():
@@ -178,17 +185,29 @@ def test_lineage_from_courses_and_users_down_to_the_models(nodes):
     assert parents(nodes["moodle/courses"]) == {"moodle/course_index"}
     assert parents(nodes["moodle/users"]) == set()
     assert parents(nodes["moodle/enrolled_users"]) == {"moodle/courses"}
-    assert {"moodle/enrolled_users", "moodle/assignments", "moodle/quizzes", "moodle/calendar_events",
-            "analytics/course_overview", "analytics/at_risk_learners"} <= children(nodes["moodle/courses"])
+    assert {
+        "moodle/enrolled_users",
+        "moodle/assignments",
+        "moodle/quizzes",
+        "moodle/calendar_events",
+        "analytics/course_overview",
+        "analytics/at_risk_learners",
+    } <= children(nodes["moodle/courses"])
     assert "analytics/learner_progress" in children(nodes["moodle/users"])
     assert "analytics/learner_progress" in children(nodes["moodle/enrolled_users"])
     # Every model is downstream of courses; the learner-level ones of users too.
     assert MODELS <= downstream(nodes, "moodle/courses")
-    assert {"analytics/learner_progress", "analytics/course_overview", "analytics/at_risk_learners",
-            "analytics/course_dashboard"} <= downstream(nodes, "moodle/users")
+    assert {
+        "analytics/learner_progress",
+        "analytics/course_overview",
+        "analytics/at_risk_learners",
+        "analytics/course_dashboard",
+    } <= downstream(nodes, "moodle/users")
     assert parents(nodes["analytics/at_risk_learners"]) == {"analytics/learner_progress", "moodle/courses"}
     assert parents(nodes["analytics/course_dashboard"]) == {
-        "analytics/course_overview", "analytics/assessment_results", "analytics/engagement_weekly",
+        "analytics/course_overview",
+        "analytics/assessment_results",
+        "analytics/engagement_weekly",
         "analytics/at_risk_learners",
     }
     assert "moodle/calendar_events" in parents(nodes["analytics/engagement_weekly"])
@@ -196,9 +215,9 @@ def test_lineage_from_courses_and_users_down_to_the_models(nodes):
 
 
 def test_calendar_events_are_daily_partitioned(served, nodes):
-    before = datetime.now(timezone.utc).date()
+    before = datetime.now(UTC).date()
     calendar = served[1]["assetNodeOrError"]
-    after = datetime.now(timezone.utc).date()
+    after = datetime.now(UTC).date()
     assert calendar["__typename"] == "AssetNode"
     assert calendar["isPartitioned"] is True
     assert calendar["partitionDefinition"]["type"] == "TIME_WINDOW"
@@ -216,10 +235,14 @@ def test_calendar_events_are_daily_partitioned(served, nodes):
 
 def test_harvest_job_and_nightly_schedule(repository):
     assert {j["name"] for j in repository["jobs"]} - {"__ASSET_JOB"} == {"moodle_harvest"}
-    assert repository["schedules"] == [{
-        "name": "nightly_harvest", "cronSchedule": "0 2 * * *", "pipelineName": "moodle_harvest",
-        "scheduleState": {"status": "STOPPED"},
-    }]
+    assert repository["schedules"] == [
+        {
+            "name": "nightly_harvest",
+            "cronSchedule": "0 2 * * *",
+            "pipelineName": "moodle_harvest",
+            "scheduleState": {"status": "STOPPED"},
+        }
+    ]
     assert {s["name"] for s in repository["sensors"]} == {"refresh_snapshot_after_harvest"}
 
 
@@ -234,7 +257,12 @@ def test_asset_checks_are_attached(nodes):
         assert ("function_available" in checks[name]) == (name != "moodle/site_info"), name
     assert checks["moodle/site_info"] == {"failed_items"}
     assert checks["moodle/enrolled_users"] == {"failed_items", "function_available"}
-    assert checks["analytics/learner_progress"] == {"courses_exist", "keys_unique", "rates_between_0_and_1", "raw_tables_loaded"}
+    assert checks["analytics/learner_progress"] == {
+        "courses_exist",
+        "keys_unique",
+        "rates_between_0_and_1",
+        "raw_tables_loaded",
+    }
     assert checks["analytics/at_risk_learners"] == {"courses_exist", "keys_unique", "raw_tables_loaded"}
     assert checks["analytics/engagement_weekly"] == {"courses_exist", "keys_unique", "raw_tables_loaded"}
     assert checks["analytics/course_dashboard"] == set()

@@ -21,8 +21,9 @@ def stage(tmp_path: Path):
     """Build StagedRecords in tmp_path and close them all at the end of the test."""
     created: list[StagedRecords] = []
 
-    def build(records: Iterable[Mapping[str, Any]] = (), context: Mapping[str, Any] | None = None,
-              **kwargs: Any) -> StagedRecords:
+    def build(
+        records: Iterable[Mapping[str, Any]] = (), context: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> StagedRecords:
         staged = StagedRecords(staging_dir=tmp_path, **kwargs)
         created.append(staged)
         staged.add(records, context=context)

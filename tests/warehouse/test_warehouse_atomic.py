@@ -9,8 +9,7 @@ from moodle_assets.warehouse import warehouse as warehouse_module
 
 
 def _tables(warehouse: Warehouse) -> list[tuple[str, str]]:
-    return warehouse.query(
-        "SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL")
+    return warehouse.query("SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL")
 
 
 def test_replace_table_replaces_rows_and_shape(warehouse: Warehouse, stage) -> None:
@@ -22,11 +21,14 @@ def test_replace_table_replaces_rows_and_shape(warehouse: Warehouse, stage) -> N
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt("disk full")])
-def test_failure_midway_through_replace_leaves_previous_table(warehouse: Warehouse, stage, monkeypatch,
-                                                              failure: BaseException) -> None:
+def test_failure_midway_through_replace_leaves_previous_table(
+    warehouse: Warehouse, stage, monkeypatch, failure: BaseException
+) -> None:
     first = warehouse.replace_table(
-        "moodle.courses", stage([{"id": 1, "name": "old"}]),
-        errors=[{"item": {"courseid": 9}, "function": "f", "errorcode": "nopermission", "message": "m"}])
+        "moodle.courses",
+        stage([{"id": 1, "name": "old"}]),
+        errors=[{"item": {"courseid": 9}, "function": "f", "errorcode": "nopermission", "message": "m"}],
+    )
 
     def explode(*args, **kwargs):
         raise failure
@@ -37,15 +39,17 @@ def test_failure_midway_through_replace_leaves_previous_table(warehouse: Warehou
         warehouse.replace_table("moodle.courses", stage([{"id": 2, "extra": True}]), errors=[])
 
     assert warehouse.query_dicts("SELECT * FROM moodle.courses") == [
-        {"id": 1, "name": "old", "_loaded_at": first.loaded_at}]
+        {"id": 1, "name": "old", "_loaded_at": first.loaded_at}
+    ]
     assert _tables(warehouse) == [("moodle", "_errors"), ("moodle", "_loads"), ("moodle", "courses")]
     assert warehouse.query("SELECT errorcode FROM moodle._errors") == [("nopermission",)]
     assert warehouse.query("SELECT table_name, row_count FROM moodle._loads") == [("moodle.courses", 1)]
 
 
 def test_failure_in_partition_replace_rolls_back_schema_changes(warehouse: Warehouse, stage, monkeypatch) -> None:
-    warehouse.replace_partitions("moodle.logs", stage([{"id": 1, "n": 5}], context={"day": "d1"}),
-                                 partition_column="day", partitions=["d1"])
+    warehouse.replace_partitions(
+        "moodle.logs", stage([{"id": 1, "n": 5}], context={"day": "d1"}), partition_column="day", partitions=["d1"]
+    )
 
     def explode(*args, **kwargs):
         raise RuntimeError("interrupted")
@@ -53,11 +57,18 @@ def test_failure_in_partition_replace_rolls_back_schema_changes(warehouse: Wareh
     monkeypatch.setattr(bookkeeping, "replace_errors", explode)
     with pytest.raises(RuntimeError, match="^interrupted$"):
         warehouse.replace_partitions(
-            "moodle.logs", stage([{"id": 2, "n": "text", "added": 1}], context={"day": "d1"}),
-            partition_column="day", partitions=["d1"])
+            "moodle.logs",
+            stage([{"id": 2, "n": "text", "added": 1}], context={"day": "d1"}),
+            partition_column="day",
+            partitions=["d1"],
+        )
 
     assert warehouse.query("SELECT column_name, column_type FROM (DESCRIBE moodle.logs)") == [
-        ("day", "VARCHAR"), ("id", "BIGINT"), ("n", "BIGINT"), ("_loaded_at", "TIMESTAMP WITH TIME ZONE")]
+        ("day", "VARCHAR"),
+        ("id", "BIGINT"),
+        ("n", "BIGINT"),
+        ("_loaded_at", "TIMESTAMP WITH TIME ZONE"),
+    ]
     assert warehouse.query("SELECT day, id, n FROM moodle.logs") == [("d1", 1, 5)]
 
 

@@ -27,7 +27,9 @@ def holder(warehouse: Warehouse, stage) -> Iterator[subprocess.Popen]:
     warehouse.replace_table("moodle.courses", stage([{"id": 1}]))
     process = subprocess.Popen(
         [sys.executable, "-c", HOLDER, warehouse.path, "lock-holder-marker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout.readline() == "holding\n"
     yield process
@@ -44,8 +46,9 @@ def _release(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.parametrize("read_only", [False, True])
-def test_gives_up_naming_the_holder(warehouse: Warehouse, holder: subprocess.Popen, read_only: bool,
-                                    monkeypatch) -> None:
+def test_gives_up_naming_the_holder(
+    warehouse: Warehouse, holder: subprocess.Popen, read_only: bool, monkeypatch
+) -> None:
     waits: list[float] = []
     monkeypatch.setattr(locking, "sleep", waits.append)
     impatient = Warehouse(warehouse.path, lock_timeout=0.2)
@@ -64,8 +67,9 @@ def test_gives_up_naming_the_holder(warehouse: Warehouse, holder: subprocess.Pop
     assert waits and all(0 <= w <= 0.2 for w in waits)
 
 
-def test_waiting_writer_succeeds_when_holder_releases(warehouse: Warehouse, holder: subprocess.Popen,
-                                                     monkeypatch, stage) -> None:
+def test_waiting_writer_succeeds_when_holder_releases(
+    warehouse: Warehouse, holder: subprocess.Popen, monkeypatch, stage
+) -> None:
     waits: list[float] = []
 
     def release_then_return(seconds: float) -> None:
@@ -117,4 +121,5 @@ def test_writer_waits_for_reader_in_same_process(warehouse: Warehouse, stage, mo
         assert reader.execute("SELECT id FROM moodle.courses").fetchall() == [(1,)]
     assert excinfo.value.pid is None
     assert str(excinfo.value).startswith(
-        f"DuckDB database {warehouse.path} is locked by another connection in this process; gave up after")
+        f"DuckDB database {warehouse.path} is locked by another connection in this process; gave up after"
+    )

@@ -11,8 +11,12 @@ from moodle_assets.warehouse import TableNotes, Warehouse, read_df
 TABLE = "moodle.submissions"
 NOTES = TableNotes(
     description="Returns the submissions for assignments",
-    columns={"id": "submission id", "timestarted": "submission start time", "status": "submission status",
-             "_loaded_at": "When this row was loaded (UTC)."},
+    columns={
+        "id": "submission id",
+        "timestarted": "submission start time",
+        "status": "submission status",
+        "_loaded_at": "When this row was loaded (UTC).",
+    },
     epoch_columns=["timestarted", "timemodified"],
     epoch_view="moodle_t.submissions",
 )
@@ -20,15 +24,21 @@ DECLARED = {"id": "BIGINT", "timestarted": "BIGINT", "timemodified": "BIGINT", "
 
 
 def _comments(warehouse: Warehouse, schema: str, table: str) -> dict[str, str | None]:
-    return dict(warehouse.query(
-        "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-        [schema, table]))
+    return dict(
+        warehouse.query(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema, table],
+        )
+    )
 
 
 def _types(warehouse: Warehouse, schema: str, table: str) -> dict[str, str]:
-    return dict(warehouse.query(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-        [schema, table]))
+    return dict(
+        warehouse.query(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema, table],
+        )
+    )
 
 
 def test_declared_types_hold_when_every_value_is_null(stage) -> None:
@@ -60,7 +70,8 @@ def test_comments_are_written_with_the_load_and_survive_a_replace(warehouse: War
     for records in ([{"id": 1, "timestarted": 0}], [{"id": 2, "timestarted": 1700000000, "extra": 1}]):
         warehouse.replace_table(TABLE, stage(records, columns=DECLARED), notes=NOTES)
         assert warehouse.query("SELECT comment FROM duckdb_tables() WHERE table_name = 'submissions'") == [
-            ("Returns the submissions for assignments",)]
+            ("Returns the submissions for assignments",)
+        ]
         comments = _comments(warehouse, "moodle", "submissions")
         assert comments["timestarted"] == "submission start time"
         assert comments["_loaded_at"] == "When this row was loaded (UTC)."
@@ -71,9 +82,17 @@ def test_comments_are_written_with_the_load_and_survive_a_replace(warehouse: War
 
 
 def test_the_time_view_has_timestamps_and_null_for_never(warehouse: Warehouse, stage) -> None:
-    warehouse.replace_table(TABLE, stage([{"id": 1, "timestarted": 0, "timemodified": 1700000000},
-                                          {"id": 2, "timestarted": None, "timemodified": 86400}],
-                                         columns=DECLARED), notes=NOTES)
+    warehouse.replace_table(
+        TABLE,
+        stage(
+            [
+                {"id": 1, "timestarted": 0, "timemodified": 1700000000},
+                {"id": 2, "timestarted": None, "timemodified": 86400},
+            ],
+            columns=DECLARED,
+        ),
+        notes=NOTES,
+    )
     types = _types(warehouse, "moodle_t", "submissions")
     assert types["timestarted"] == types["timemodified"] == "TIMESTAMP WITH TIME ZONE"
     assert types["id"] == "BIGINT" and types["status"] == "VARCHAR"
@@ -94,7 +113,9 @@ def test_partition_loads_keep_comments_and_follow_new_columns(warehouse: Warehou
     load("b", [{"id": 2, "timestarted": 6, "timecheckstate": 0}])
     assert _comments(warehouse, "moodle", "submissions")["timestarted"] == "submission start time"
     assert warehouse.query("SELECT id, epoch(timestarted), timecheckstate FROM moodle_t.submissions ORDER BY id") == [
-        (1, 5, None), (2, 6, 0)]
+        (1, 5, None),
+        (2, 6, 0),
+    ]
 
 
 def test_a_partitioned_column_of_only_nulls_takes_its_declared_type(warehouse: Warehouse, stage) -> None:

@@ -12,12 +12,17 @@ from moodle_assets.warehouse import MissingTableError, Warehouse
 
 @pytest.fixture
 def courses(warehouse: Warehouse, stage) -> Warehouse:
-    warehouse.replace_table("moodle.courses", stage([
-        {"id": 3, "category": 1, "visible": True},
-        {"id": 1, "category": 2, "visible": False},
-        {"id": 2, "category": 1, "visible": True},
-        {"id": None, "category": 1, "visible": True},
-    ]))
+    warehouse.replace_table(
+        "moodle.courses",
+        stage(
+            [
+                {"id": 3, "category": 1, "visible": True},
+                {"id": 1, "category": 2, "visible": False},
+                {"id": 2, "category": 1, "visible": True},
+                {"id": None, "category": 1, "visible": True},
+            ]
+        ),
+    )
     return warehouse
 
 
@@ -41,7 +46,8 @@ def test_read_column_of_missing_column_lists_the_columns(courses: Warehouse) -> 
         courses.read_column("moodle.courses", "shortname")
     assert str(excinfo.value) == (
         "Table moodle.courses has no column 'shortname' (it has: id, category, visible, _loaded_at); "
-        "fix the lookup or re-materialise asset moodle/courses if its endpoint now returns it.")
+        "fix the lookup or re-materialise asset moodle/courses if its endpoint now returns it."
+    )
 
 
 def test_table_exists_does_not_create_the_database(warehouse: Warehouse) -> None:
@@ -58,7 +64,8 @@ def test_table_exists_after_load(courses: Warehouse) -> None:
 def test_query_and_query_dicts(courses: Warehouse) -> None:
     assert courses.query("SELECT id FROM moodle.courses WHERE category = ? ORDER BY id", [1]) == [(2,), (3,), (None,)]
     assert courses.query_dicts("SELECT id, visible FROM moodle.courses WHERE id = $id", {"id": 1}) == [
-        {"id": 1, "visible": False}]
+        {"id": 1, "visible": False}
+    ]
 
 
 def test_queries_are_read_only_unless_asked(courses: Warehouse) -> None:
@@ -73,13 +80,17 @@ def test_create_table_as_builds_an_analytics_model(courses: Warehouse) -> None:
     result = courses.create_table_as(
         "analytics.courses_per_category",
         "SELECT category, count(*) AS courses FROM moodle.courses WHERE visible = ? GROUP BY category",
-        [True], meta={"model": "courses_per_category"})
+        [True],
+        meta={"model": "courses_per_category"},
+    )
     assert result.row_count == 1
     assert result.columns == {"category": "BIGINT", "courses": "BIGINT", "_loaded_at": "TIMESTAMP WITH TIME ZONE"}
     assert courses.query("SELECT category, courses, _loaded_at FROM analytics.courses_per_category") == [
-        (1, 3, result.loaded_at)]
+        (1, 3, result.loaded_at)
+    ]
     assert courses.query("SELECT row_count FROM moodle._loads WHERE table_name = 'analytics.courses_per_category'") == [
-        (1,)]
+        (1,)
+    ]
 
 
 def test_nested_connections_in_one_process_share_the_file(courses: Warehouse) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 
 from moodle_assets.warehouse import Warehouse
 
 RECORDS = [
     {
         "id": 1,
-        "fullname": "Caf\u00e9 \u2603 \U0001F600 \u0627\u0644\u0639\u0631\u0628\u064a\u0629",
+        "fullname": "Caf\u00e9 \u2603 \U0001f600 \u0627\u0644\u0639\u0631\u0628\u064a\u0629",
         "summary": "&lt;p&gt;Welcome &amp; enjoy&lt;/p&gt;",
         "grade": "57.00000",
         "score": 0.1,
@@ -23,7 +23,7 @@ RECORDS = [
     },
     {
         "id": 2,
-        "fullname": "quote \" backslash \\ newline \n tab \t",
+        "fullname": 'quote " backslash \\ newline \n tab \t',
         "summary": "",
         "grade": "-",
         "score": 3,
@@ -41,9 +41,17 @@ def test_every_value_round_trips_with_exact_types(warehouse: Warehouse, stage) -
     result = warehouse.replace_table("moodle.courses", stage(RECORDS))
 
     expected_types = {
-        "id": "BIGINT", "fullname": "VARCHAR", "summary": "VARCHAR", "grade": "VARCHAR",
-        "score": "DOUBLE", "visible": "BOOLEAN", "huge": "VARCHAR", "maxint": "BIGINT",
-        "options": "JSON", "contacts": "JSON", "nothing": "VARCHAR",
+        "id": "BIGINT",
+        "fullname": "VARCHAR",
+        "summary": "VARCHAR",
+        "grade": "VARCHAR",
+        "score": "DOUBLE",
+        "visible": "BOOLEAN",
+        "huge": "VARCHAR",
+        "maxint": "BIGINT",
+        "options": "JSON",
+        "contacts": "JSON",
+        "nothing": "VARCHAR",
         "_loaded_at": "TIMESTAMP WITH TIME ZONE",
     }
     assert result.columns == expected_types
@@ -74,15 +82,12 @@ def test_json_columns_answer_json_functions(warehouse: Warehouse, stage) -> None
         "SELECT id, options->>'format', json_extract(contacts, '$[1].role.shortname')::VARCHAR, "
         "options->'deep'->>'big', json_array_length(contacts) FROM moodle.courses ORDER BY id"
     )
-    assert rows == [
-        (1, "topics", '"editingteacher"', None, 2),
-        (2, None, None, "1180591620717411303424", 0),
-    ]
+    assert rows == [(1, "topics", '"editingteacher"', None, 2), (2, None, None, "1180591620717411303424", 0)]
 
 
 def test_every_row_of_a_load_shares_one_utc_loaded_at(warehouse: Warehouse, stage) -> None:
     result = warehouse.replace_table("moodle.courses", stage(RECORDS))
-    assert result.loaded_at.tzinfo is timezone.utc
+    assert result.loaded_at.tzinfo is UTC
     stamps = warehouse.query("SELECT DISTINCT _loaded_at FROM moodle.courses")
     assert len(stamps) == 1
     assert stamps[0][0] == result.loaded_at

@@ -53,29 +53,29 @@ def test_widen_picks_narrowest_common_type(a: str | None, b: str | None, expecte
 
 
 def test_columns_widen_across_records_and_all_null_is_varchar(stage) -> None:
-    staged = stage([
-        {"id": 1, "grade": 5, "flag": True, "mixed": 1, "nested": "text", "empty": None},
-        {"id": 2, "grade": 5.5, "flag": False, "mixed": "x", "nested": {"k": 1}, "empty": None},
-        {"id": 3, "grade": None, "flag": None, "mixed": 2.5, "nested": None},
-    ])
+    staged = stage(
+        [
+            {"id": 1, "grade": 5, "flag": True, "mixed": 1, "nested": "text", "empty": None},
+            {"id": 2, "grade": 5.5, "flag": False, "mixed": "x", "nested": {"k": 1}, "empty": None},
+            {"id": 3, "grade": None, "flag": None, "mixed": 2.5, "nested": None},
+        ]
+    )
     assert staged.columns == {
-        "id": "BIGINT", "grade": "DOUBLE", "flag": "BOOLEAN", "mixed": "VARCHAR",
-        "nested": "JSON", "empty": "VARCHAR",
+        "id": "BIGINT",
+        "grade": "DOUBLE",
+        "flag": "BOOLEAN",
+        "mixed": "VARCHAR",
+        "nested": "JSON",
+        "empty": "VARCHAR",
     }
     assert staged.row_count == 3
 
 
 def test_context_columns_come_first_and_record_value_wins(stage) -> None:
-    staged = stage(
-        [{"id": 10, "name": "a"}, {"id": 11, "courseid": 99, "name": "b"}],
-        context={"courseid": 7},
-    )
+    staged = stage([{"id": 10, "name": "a"}, {"id": 11, "courseid": 99, "name": "b"}], context={"courseid": 7})
     assert list(staged.columns) == ["courseid", "id", "name"]
     assert staged.columns["courseid"] == "BIGINT"
-    assert staged.preview() == [
-        {"courseid": 7, "id": 10, "name": "a"},
-        {"courseid": 99, "id": 11, "name": "b"},
-    ]
+    assert staged.preview() == [{"courseid": 7, "id": 10, "name": "a"}, {"courseid": 99, "id": 11, "name": "b"}]
 
 
 def test_declared_columns_lead_and_survive_an_empty_load(stage) -> None:
@@ -94,7 +94,8 @@ def test_unknown_declared_type_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as excinfo:
         StagedRecords(staging_dir=tmp_path, columns={"t": "TIMESTAMP"})
     assert str(excinfo.value) == (
-        "Unsupported column type 'TIMESTAMP'; use one of BOOLEAN, BIGINT, DOUBLE, VARCHAR, JSON.")
+        "Unsupported column type 'TIMESTAMP'; use one of BOOLEAN, BIGINT, DOUBLE, VARCHAR, JSON."
+    )
 
 
 def test_add_returns_rows_added_per_call(stage) -> None:

@@ -7,13 +7,7 @@ import random
 from typing import Any
 
 from .model import DAY, Dataset, Record
-from .parts import (
-    HIDDEN_WHEN_OVER,
-    ROLE_IDS,
-    THE_BIG_COURSE,
-    has_qanda_forum,
-    hidden_positions,
-)
+from .parts import HIDDEN_WHEN_OVER, ROLE_IDS, THE_BIG_COURSE, has_qanda_forum, hidden_positions
 
 
 def add_enrolments(data: Dataset, rng: random.Random) -> None:
@@ -22,7 +16,13 @@ def add_enrolments(data: Dataset, rng: random.Random) -> None:
     enrol_id = 0
     for course in data.courses[1:]:
         data.enrol_instances.append(
-            {"id": len(data.enrol_instances) + 1, "courseid": course["id"], "type": "manual", "name": "Manual enrolments", "status": "1"}
+            {
+                "id": len(data.enrol_instances) + 1,
+                "courseid": course["id"],
+                "type": "manual",
+                "name": "Manual enrolments",
+                "status": "1",
+            }
         )
         instance = data.enrol_instances[-1]["id"]
         if course["id"] == THE_BIG_COURSE.id:  # like DS101 on the recorded site
@@ -38,11 +38,15 @@ def add_enrolments(data: Dataset, rng: random.Random) -> None:
             accessed = rng.random() < 0.6 and course["visible"]
             data.enrolments.append(
                 {
-                    "id": enrol_id, "enrolid": instance, "courseid": course["id"], "userid": uid,
+                    "id": enrol_id,
+                    "enrolid": instance,
+                    "courseid": course["id"],
+                    "userid": uid,
                     "role": "student" if is_student else "editingteacher",
                     "roleid": ROLE_IDS["student" if is_student else "editingteacher"],
                     "status": 1 if is_student and rng.random() < 0.03 else 0,
-                    "timestart": max(start, 0), "timeend": 0,
+                    "timestart": max(start, 0),
+                    "timeend": 0,
                     "lastcourseaccess": rng.randint(data.now - 40 * DAY, data.now) if accessed else 0,
                 }
             )
@@ -63,16 +67,24 @@ def add_groups(data: Dataset, rng: random.Random) -> None:
             made.append(gid)
             data.groups.append(
                 {
-                    "id": gid, "courseid": course["id"], "name": f"Group {letters[(gid - 1) % 26]}",
-                    "description": f"Tutorial group {gid}", "descriptionformat": 1, "enrolmentkey": None,
-                    "idnumber": f"{course['shortname']}-G{n + 1}", "visibility": 0, "participation": True,
+                    "id": gid,
+                    "courseid": course["id"],
+                    "name": f"Group {letters[(gid - 1) % 26]}",
+                    "description": f"Tutorial group {gid}",
+                    "descriptionformat": 1,
+                    "enrolmentkey": None,
+                    "idnumber": f"{course['shortname']}-G{n + 1}",
+                    "visibility": 0,
+                    "participation": True,
                 }
             )
         students = [e["userid"] for e in data.enrolments_of_course(course["id"]) if e["role"] == "student"]
         for position, uid in enumerate(students):
             if rng.random() < 0.1:
                 continue  # about one student in ten is in no group
-            data.group_members.append({"groupid": made[position % count], "userid": uid, "timeadded": course["timecreated"]})
+            data.group_members.append(
+                {"groupid": made[position % count], "userid": uid, "timeadded": course["timecreated"]}
+            )
 
 
 def add_contents(data: Dataset, rng: random.Random) -> None:
@@ -83,15 +95,31 @@ def add_contents(data: Dataset, rng: random.Random) -> None:
         for number in range(5):
             section_id += 1
             data.sections.append(
-                {"id": section_id, "courseid": cid, "section": number, "name": "General" if number == 0 else "New section",
-                 "visible": 1, "summary": ""}
+                {
+                    "id": section_id,
+                    "courseid": cid,
+                    "section": number,
+                    "name": "General" if number == 0 else "New section",
+                    "visible": 1,
+                    "summary": "",
+                }
             )
 
+        # add() is called only within this iteration, so it reads this course's cid and course.
         def add(modname: str, instance: int, name: str, section: int, completion: int, **extra: Any) -> Record:
             nonlocal cmid
             cmid += 1
-            row = {"id": cmid, "courseid": cid, "modname": modname, "instance": instance, "name": name,
-                   "section": section, "visible": 1, "completion": completion, "added": course["timecreated"]}
+            row = {
+                "id": cmid,
+                "courseid": cid,  # noqa: B023
+                "modname": modname,
+                "instance": instance,
+                "name": name,
+                "section": section,
+                "visible": 1,
+                "completion": completion,
+                "added": course["timecreated"],  # noqa: B023
+            }
             row.update(extra)
             data.modules.append(row)
             return row
@@ -104,27 +132,67 @@ def add_contents(data: Dataset, rng: random.Random) -> None:
         add("url", url, "Reading list", 1, 1)
         forum += 1
         forum_cm = add("forum", forum, "General discussion", 2, 1)
-        data.forums.append({"id": forum, "course": cid, "cmid": forum_cm["id"], "type": "general",
-                            "name": "General discussion", "intro": f"Test forum {forum}", "timemodified": course["timecreated"]})
+        data.forums.append(
+            {
+                "id": forum,
+                "course": cid,
+                "cmid": forum_cm["id"],
+                "type": "general",
+                "name": "General discussion",
+                "intro": f"Test forum {forum}",
+                "timemodified": course["timecreated"],
+            }
+        )
         for n, title in ((1, "Essay 1"), (2, "Project report")):
             assign += 1
             cm = add("assign", assign, title, n + 1, 2, completionsubmit=1)
             due = data.now - 10 * DAY + (n - 1) * 20 * DAY + rng.randint(0, 5) * DAY
             data.assignments.append(
-                {"id": assign, "cmid": cm["id"], "course": cid, "name": title, "duedate": due,
-                 "allowsubmissionsfromdate": due - 30 * DAY, "gradingduedate": due + 7 * DAY, "grade": 100,
-                 "timemodified": course["timecreated"], "intro": "Write 1000 words."}
+                {
+                    "id": assign,
+                    "cmid": cm["id"],
+                    "course": cid,
+                    "name": title,
+                    "duedate": due,
+                    "allowsubmissionsfromdate": due - 30 * DAY,
+                    "gradingduedate": due + 7 * DAY,
+                    "grade": 100,
+                    "timemodified": course["timecreated"],
+                    "intro": "Write 1000 words.",
+                }
             )
         quiz += 1
         cm = add("quiz", quiz, "Week 3 quiz", 3, 2, completionusegrade=1)
         opened = data.now - 30 * DAY + rng.randint(0, 10) * DAY
         data.quizzes.append(
-            {"id": quiz, "coursemodule": cm["id"], "course": cid, "name": "Week 3 quiz", "intro": f"Test quiz {quiz}",
-             "section": 3, "timeopen": opened, "timeclose": opened + 40 * DAY, "timelimit": 1800, "attempts": 2,
-             "sumgrades": 4.0, "grade": 10.0, "timecreated": course["timecreated"], "timemodified": course["timecreated"]}
+            {
+                "id": quiz,
+                "coursemodule": cm["id"],
+                "course": cid,
+                "name": "Week 3 quiz",
+                "intro": f"Test quiz {quiz}",
+                "section": 3,
+                "timeopen": opened,
+                "timeclose": opened + 40 * DAY,
+                "timelimit": 1800,
+                "attempts": 2,
+                "sumgrades": 4.0,
+                "grade": 10.0,
+                "timecreated": course["timecreated"],
+                "timemodified": course["timecreated"],
+            }
         )
         if has_qanda_forum(cid):  # a Q&A forum in a third of the courses
             forum += 1
             qa_cm = add("forum", forum, "Q&A forum", 4, 0)
-            data.forums.append({"id": forum, "course": cid, "cmid": qa_cm["id"], "type": "qanda",
-                                "name": "Q&A forum", "intro": f"Test forum {forum}", "timemodified": course["timecreated"]})
+            data.forums.append(
+                {
+                    "id": forum,
+                    "course": cid,
+                    "cmid": qa_cm["id"],
+                    "type": "qanda",
+                    "name": "Q&A forum",
+                    "intro": f"Test forum {forum}",
+                    "timemodified": course["timecreated"],
+                }
+            )

@@ -11,13 +11,7 @@ from .courses import add_contents, add_enrolments, add_groups
 from .extras import add_badges, add_competencies, add_events
 from .model import DAY, Dataset, DemoConfig
 from .site import add_categories, add_courses, add_users
-from .work import (
-    add_assign_work,
-    add_completion,
-    add_forum_work,
-    add_grades,
-    add_quiz_work,
-)
+from .work import add_assign_work, add_completion, add_forum_work, add_grades, add_quiz_work
 
 DEFAULT_CONFIG = DemoConfig()
 

@@ -51,20 +51,22 @@ class CatalogueCourse:
 
 COURSES = tuple(
     CatalogueCourse(shortname, fullname, category, position)
-    for position, (shortname, fullname, category) in enumerate([
-        ("DS101", "Introduction to Data Science", 5),
-        ("CS201", "Algorithms and Data Structures", 5),
-        ("CS305", "Databases", 5),
-        ("BIO110", "Cell Biology", 2),
-        ("CHEM120", "General Chemistry", 2),
-        ("PHY101", "Physics I: Mechanics", 2),
-        ("HIST210", "Modern European History", 3),
-        ("PHIL101", "Introduction to Philosophy", 3),
-        ("LIT150", "World Literature", 3),
-        ("PD-GDPR", "GDPR Essentials", 4),
-        ("PD-LEAD", "Leadership Foundations", 4),
-        ("PD-ONB", "Staff Onboarding", 4),
-    ])
+    for position, (shortname, fullname, category) in enumerate(
+        [
+            ("DS101", "Introduction to Data Science", 5),
+            ("CS201", "Algorithms and Data Structures", 5),
+            ("CS305", "Databases", 5),
+            ("BIO110", "Cell Biology", 2),
+            ("CHEM120", "General Chemistry", 2),
+            ("PHY101", "Physics I: Mechanics", 2),
+            ("HIST210", "Modern European History", 3),
+            ("PHIL101", "Introduction to Philosophy", 3),
+            ("LIT150", "World Literature", 3),
+            ("PD-GDPR", "GDPR Essentials", 4),
+            ("PD-LEAD", "Leadership Foundations", 4),
+            ("PD-ONB", "Staff Onboarding", 4),
+        ]
+    )
 )
 
 

@@ -22,15 +22,31 @@ def add_assign_work(data: Dataset, rng: random.Random) -> None:
             stamp = min(data.now - 60, assignment["allowsubmissionsfromdate"] + rng.randint(1, 25) * DAY)
             graded = status in ("submitted", "reopened") and assignment["id"] % 2 == 1 and rng.random() < 0.6
             data.submissions.append(
-                {"id": len(data.submissions) + 1, "assignment": assignment["id"], "userid": uid, "status": status,
-                 "attemptnumber": 0, "timecreated": stamp, "timemodified": stamp if status == "new" else stamp + 3600,
-                 "timestarted": None, "groupid": 0, "gradingstatus": "graded" if graded else "notgraded"}
+                {
+                    "id": len(data.submissions) + 1,
+                    "assignment": assignment["id"],
+                    "userid": uid,
+                    "status": status,
+                    "attemptnumber": 0,
+                    "timecreated": stamp,
+                    "timemodified": stamp if status == "new" else stamp + 3600,
+                    "timestarted": None,
+                    "groupid": 0,
+                    "gradingstatus": "graded" if graded else "notgraded",
+                }
             )
             if graded:
                 data.assign_grades.append(
-                    {"id": len(data.assign_grades) + 1, "assignment": assignment["id"], "userid": uid,
-                     "attemptnumber": 0, "timecreated": stamp + 2 * DAY, "timemodified": stamp + 2 * DAY,
-                     "grader": ADMIN_ID, "grade": float(rng.randint(40, 100))}
+                    {
+                        "id": len(data.assign_grades) + 1,
+                        "assignment": assignment["id"],
+                        "userid": uid,
+                        "attemptnumber": 0,
+                        "timecreated": stamp + 2 * DAY,
+                        "timemodified": stamp + 2 * DAY,
+                        "grader": ADMIN_ID,
+                        "grade": float(rng.randint(40, 100)),
+                    }
                 )
 
 
@@ -46,13 +62,24 @@ def add_quiz_work(data: Dataset, rng: random.Random) -> None:
                 start = min(data.now - 3600, quiz["timeopen"] + rng.randint(1, 20) * DAY + attempt * 3600)
                 attempt_id = len(data.quiz_attempts) + 1
                 data.quiz_attempts.append(
-                    {"id": attempt_id, "quiz": quiz["id"], "userid": uid, "attempt": attempt, "uniqueid": attempt_id,
-                     "layout": "1,2,0,3,0", "currentpage": 0, "preview": 0,
-                     "state": "inprogress" if unfinished else "finished", "timestart": start,
-                     "timefinish": 0 if unfinished else start + 900, "timemodified": start + (0 if unfinished else 900),
-                     "timemodifiedoffline": 0, "timecheckstate": start + 1800 if unfinished else None,
-                     "sumgrades": None if unfinished else round(rng.randint(0, 40) / 10, 1),
-                     "gradednotificationsenttime": None if unfinished else start + 900}
+                    {
+                        "id": attempt_id,
+                        "quiz": quiz["id"],
+                        "userid": uid,
+                        "attempt": attempt,
+                        "uniqueid": attempt_id,
+                        "layout": "1,2,0,3,0",
+                        "currentpage": 0,
+                        "preview": 0,
+                        "state": "inprogress" if unfinished else "finished",
+                        "timestart": start,
+                        "timefinish": 0 if unfinished else start + 900,
+                        "timemodified": start + (0 if unfinished else 900),
+                        "timemodifiedoffline": 0,
+                        "timecheckstate": start + 1800 if unfinished else None,
+                        "sumgrades": None if unfinished else round(rng.randint(0, 40) / 10, 1),
+                        "gradednotificationsenttime": None if unfinished else start + 900,
+                    }
                 )
 
 
@@ -70,15 +97,24 @@ def add_completion(data: Dataset, rng: random.Random) -> None:
                     state = 1
                 if state:
                     data.activity_completion.append(
-                        {"cmid": module["id"], "courseid": course["id"], "userid": uid, "state": state,
-                         "timecompleted": min(data.now - 60, course["startdate"] + rng.randint(1, 30) * DAY)}
+                        {
+                            "cmid": module["id"],
+                            "courseid": course["id"],
+                            "userid": uid,
+                            "state": state,
+                            "timecompleted": min(data.now - 60, course["startdate"] + rng.randint(1, 30) * DAY),
+                        }
                     )
                 elif module["modname"] in ("page", "url"):
                     done_all = False
             if course["has_criteria"]:
                 data.course_completion.append(
-                    {"courseid": course["id"], "userid": uid, "timeenrolled": enrolment["timestart"],
-                     "timecompleted": data.now - rng.randint(1, 20) * DAY if done_all else None}
+                    {
+                        "courseid": course["id"],
+                        "userid": uid,
+                        "timeenrolled": enrolment["timestart"],
+                        "timecompleted": data.now - rng.randint(1, 20) * DAY if done_all else None,
+                    }
                 )
 
 
@@ -88,8 +124,17 @@ def add_grades(data: Dataset, rng: random.Random) -> None:
         item_id += 1
         total_id = item_id
         data.grade_items.append(
-            {"id": total_id, "courseid": course["id"], "itemname": None, "itemtype": "course", "itemmodule": None,
-             "iteminstance": course["id"], "cmid": None, "grademax": 100.0, "categoryid": None}
+            {
+                "id": total_id,
+                "courseid": course["id"],
+                "itemname": None,
+                "itemtype": "course",
+                "itemmodule": None,
+                "iteminstance": course["id"],
+                "cmid": None,
+                "grademax": 100.0,
+                "categoryid": None,
+            }
         )
         mods = [("assign", a) for a in data.assignments if a["course"] == course["id"]]
         mods += [("quiz", q) for q in data.quizzes if q["course"] == course["id"]]
@@ -98,10 +143,17 @@ def add_grades(data: Dataset, rng: random.Random) -> None:
             item_id += 1
             own_items.append(item_id)
             data.grade_items.append(
-                {"id": item_id, "courseid": course["id"], "itemname": instance["name"], "itemtype": "mod",
-                 "itemmodule": modname, "iteminstance": instance["id"],
-                 "cmid": instance.get("cmid", instance.get("coursemodule")),
-                 "grademax": float(instance["grade"]), "categoryid": total_id}
+                {
+                    "id": item_id,
+                    "courseid": course["id"],
+                    "itemname": instance["name"],
+                    "itemtype": "mod",
+                    "itemmodule": modname,
+                    "iteminstance": instance["id"],
+                    "cmid": instance.get("cmid", instance.get("coursemodule")),
+                    "grademax": float(instance["grade"]),
+                    "categoryid": total_id,
+                }
             )
         for enrolment in data.enrolments_of_course(course["id"]):
             if enrolment["role"] != "student":
@@ -112,12 +164,23 @@ def add_grades(data: Dataset, rng: random.Random) -> None:
                 if rng.random() < 0.5:
                     value = round(rng.uniform(0.3, 1.0) * item["grademax"], 2)
                     values.append(value / item["grademax"])
-                    data.grades.append({"itemid": iid, "userid": enrolment["userid"], "finalgrade": value,
-                                        "timemodified": data.now - rng.randint(1, 30) * DAY})
+                    data.grades.append(
+                        {
+                            "itemid": iid,
+                            "userid": enrolment["userid"],
+                            "finalgrade": value,
+                            "timemodified": data.now - rng.randint(1, 30) * DAY,
+                        }
+                    )
             if values:
-                data.grades.append({"itemid": total_id, "userid": enrolment["userid"],
-                                    "finalgrade": round(100 * sum(values) / len(own_items), 2),
-                                    "timemodified": data.now - DAY})
+                data.grades.append(
+                    {
+                        "itemid": total_id,
+                        "userid": enrolment["userid"],
+                        "finalgrade": round(100 * sum(values) / len(own_items), 2),
+                        "timemodified": data.now - DAY,
+                    }
+                )
 
 
 def add_forum_work(data: Dataset, rng: random.Random) -> None:
@@ -141,9 +204,18 @@ def add_forum_work(data: Dataset, rng: random.Random) -> None:
             post_id += replies
             replier = participants[(n * 13 + 5) % len(participants)] if replies else author
             data.discussions.append(
-                {"discussion": len(data.discussions) + 1, "id": first_post, "forum": forum["id"],
-                 "name": f"Week {n % 12 + 1} question #{n + 1}", "userid": author, "usermodified": replier,
-                 "created": created, "timemodified": last, "numreplies": replies, "groupid": -1,
-                 "pinned": forum["id"] == THE_PAGED_FORUM_ID and n == 0,
-                 "message": f"<p>Discussion {n + 1} in {course['shortname']}: how do we approach topic {n % 4 + 1}?</p>"}
+                {
+                    "discussion": len(data.discussions) + 1,
+                    "id": first_post,
+                    "forum": forum["id"],
+                    "name": f"Week {n % 12 + 1} question #{n + 1}",
+                    "userid": author,
+                    "usermodified": replier,
+                    "created": created,
+                    "timemodified": last,
+                    "numreplies": replies,
+                    "groupid": -1,
+                    "pinned": forum["id"] == THE_PAGED_FORUM_ID and n == 0,
+                    "message": f"<p>Discussion {n + 1} in {course['shortname']}: how do we approach topic {n % 4 + 1}?</p>",
+                }
             )

@@ -7,13 +7,41 @@ JSON-able data shaped like the function's return structure, or raises ``MoodleEx
 
 from __future__ import annotations
 
-from . import (assign, badges, calendar, competency, completion, contents, courses, enrol, forum, grades, groups,
-               quiz, site, users)
+from . import (
+    assign,
+    badges,
+    calendar,
+    competency,
+    completion,
+    contents,
+    courses,
+    enrol,
+    forum,
+    grades,
+    groups,
+    quiz,
+    site,
+    users,
+)
 from .common import Handler
 
 REGISTRY: dict[str, Handler] = {}
-for _module in (site, courses, contents, users, enrol, grades, assign, quiz, completion, groups, forum, calendar,
-                badges, competency):
+for _module in (
+    site,
+    courses,
+    contents,
+    users,
+    enrol,
+    grades,
+    assign,
+    quiz,
+    completion,
+    groups,
+    forum,
+    calendar,
+    badges,
+    competency,
+):
     REGISTRY.update(_module.HANDLERS)
 
 __all__ = ["REGISTRY", "Handler"]

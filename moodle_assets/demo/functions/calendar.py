@@ -43,8 +43,10 @@ def get_calendar_events(data: Dataset, caller: int, params: dict[str, Any]) -> R
     chosen = {e["id"]: dict(e) for e in data.events if selected(e) and in_window(e)}
     wanted = set(events["eventids"])
     for event in data.events:
-        if event["id"] in wanted and event["id"] not in chosen and (
-            caller == ADMIN_ID or event["eventtype"] != "user" or event["userid"] == caller
+        if (
+            event["id"] in wanted
+            and event["id"] not in chosen
+            and (caller == ADMIN_ID or event["eventtype"] != "user" or event["userid"] == caller)
         ):
             chosen[event["id"]] = _database_row(event)
     ordered = sorted(chosen.values(), key=lambda e: (e["timestart"], e["id"]))

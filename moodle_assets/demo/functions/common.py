@@ -22,7 +22,8 @@ class RequestContext:
     functions: tuple[str, ...] = field(default_factory=tuple)
 
 
-_CONTEXT: ContextVar[RequestContext] = ContextVar("demo_request_context", default=RequestContext())
+# RequestContext is frozen, so one shared default instance is safe.
+_CONTEXT: ContextVar[RequestContext] = ContextVar("demo_request_context", default=RequestContext())  # noqa: B039
 
 
 def set_context(context: RequestContext) -> None:
@@ -41,11 +42,21 @@ def site_url() -> str:
 
 # The custom system role of the recorded site's service account ("ingestion_readonly").
 _SERVICE_CAPABILITIES = {
-    "moodle/course:view", "moodle/course:viewhiddencourses", "moodle/course:viewparticipants",
-    "moodle/site:viewparticipants", "moodle/user:viewdetails", "moodle/user:viewhiddendetails",
-    "moodle/course:useremail", "moodle/site:viewuseridentity", "moodle/grade:viewall", "moodle/grade:view",
-    "moodle/calendar:manageentries", "moodle/site:accessallgroups", "moodle/badges:viewotherbadges",
-    "report/completion:view", "moodle/competency:coursecompetencyview",
+    "moodle/course:view",
+    "moodle/course:viewhiddencourses",
+    "moodle/course:viewparticipants",
+    "moodle/site:viewparticipants",
+    "moodle/user:viewdetails",
+    "moodle/user:viewhiddendetails",
+    "moodle/course:useremail",
+    "moodle/site:viewuseridentity",
+    "moodle/grade:viewall",
+    "moodle/grade:view",
+    "moodle/calendar:manageentries",
+    "moodle/site:accessallgroups",
+    "moodle/badges:viewotherbadges",
+    "report/completion:view",
+    "moodle/competency:coursecompetencyview",
 }
 
 
@@ -120,7 +131,11 @@ def escape(text: str | None) -> str | None:
 def format_options(course: Record) -> list[Record]:
     if course["format"] == "site":
         return [{"name": "numsections", "value": 1}]
-    return [{"name": "hiddensections", "value": 1}, {"name": "coursedisplay", "value": 0}, {"name": "indentation", "value": "1"}]
+    return [
+        {"name": "hiddensections", "value": 1},
+        {"name": "coursedisplay", "value": 0},
+        {"name": "indentation", "value": "1"},
+    ]
 
 
 def contacts(data: Dataset, course: Record) -> list[Record]:
@@ -137,12 +152,21 @@ def course_listing(data: Dataset, course: Record) -> Record:
     category = data.category(course["categoryid"])
     site = course["format"] == "site"
     return {
-        "id": course["id"], "fullname": course["fullname"], "displayname": course["fullname"],
-        "shortname": course["shortname"], "courseimage": course_image(course),
-        "categoryid": course["categoryid"], "categoryname": escape(category["name"]) if category else "",
-        "sortorder": course["sortorder"], "summary": course["summary"], "summaryformat": 1,
-        "summaryfiles": [], "overviewfiles": [], "showactivitydates": False,
-        "showcompletionconditions": None if site else True, "contacts": contacts(data, course),
+        "id": course["id"],
+        "fullname": course["fullname"],
+        "displayname": course["fullname"],
+        "shortname": course["shortname"],
+        "courseimage": course_image(course),
+        "categoryid": course["categoryid"],
+        "categoryname": escape(category["name"]) if category else "",
+        "sortorder": course["sortorder"],
+        "summary": course["summary"],
+        "summaryformat": 1,
+        "summaryfiles": [],
+        "overviewfiles": [],
+        "showactivitydates": False,
+        "showcompletionconditions": None if site else True,
+        "contacts": contacts(data, course),
         "enrollmentmethods": [] if site else ["manual"],
     }
 
@@ -155,12 +179,28 @@ def course_full(data: Dataset, course: Record) -> Record:
     record = course_listing(data, course)
     record.update(
         {
-            "idnumber": course["idnumber"], "format": course["format"], "showgrades": 1,
-            "newsitems": course["newsitems"], "startdate": course["startdate"], "enddate": course["enddate"],
-            "maxbytes": 0, "showreports": 0, "visible": course["visible"], "groupmode": 0, "groupmodeforce": 0,
-            "defaultgroupingid": 0, "enablecompletion": course["enablecompletion"], "completionnotify": 0,
-            "lang": "", "theme": "", "marker": 0, "legacyfiles": 0, "calendartype": "",
-            "timecreated": course["timecreated"], "timemodified": course["timemodified"], "requested": 0,
+            "idnumber": course["idnumber"],
+            "format": course["format"],
+            "showgrades": 1,
+            "newsitems": course["newsitems"],
+            "startdate": course["startdate"],
+            "enddate": course["enddate"],
+            "maxbytes": 0,
+            "showreports": 0,
+            "visible": course["visible"],
+            "groupmode": 0,
+            "groupmodeforce": 0,
+            "defaultgroupingid": 0,
+            "enablecompletion": course["enablecompletion"],
+            "completionnotify": 0,
+            "lang": "",
+            "theme": "",
+            "marker": 0,
+            "legacyfiles": 0,
+            "calendartype": "",
+            "timecreated": course["timecreated"],
+            "timemodified": course["timemodified"],
+            "requested": 0,
             "cacherev": cache_rev(data),
             "filters": [{"filter": name, "localstate": 0, "inheritedstate": 1} for name in _FILTERS],
             "courseformatoptions": format_options(course),

@@ -16,15 +16,18 @@ def get_activities_completion_status(data: Dataset, caller: int, params: dict[st
     """A non-enrolled user gets statuses too (all state 0, ``istrackeduser`` false), no error."""
     course = readable_course(data, params["courseid"], "report/completion:view")
     require_user(data, params["userid"])
-    tracked = any(e["role"] == "student" for e in data.enrolments_of_user(params["userid"]) if e["courseid"] == course["id"])
+    tracked = any(
+        e["role"] == "student" for e in data.enrolments_of_user(params["userid"]) if e["courseid"] == course["id"]
+    )
     statuses = []
     for module in data.modules_of_course(course["id"]):
         if not module["completion"]:
             continue
         status = {"cmid": module["id"], "modname": module["modname"], "instance": module["instance"]}
         details = completion_data(data, module, params["userid"], tracked)
-        status.update({"state": details["state"], "timecompleted": details["timecompleted"],
-                       "tracking": module["completion"]})
+        status.update(
+            {"state": details["state"], "timecompleted": details["timecompleted"], "tracking": module["completion"]}
+        )
         status.update({k: v for k, v in details.items() if k not in ("state", "timecompleted")})
         statuses.append(status)
     return {"statuses": statuses, "warnings": []}
@@ -43,14 +46,24 @@ def get_course_completion_status(data: Dataset, caller: int, params: dict[str, A
     for module in data.modules_of_course(course["id"]):
         if module["modname"] not in _REQUIREMENT:
             continue
-        state = next((a for a in data.activity_completion if a["cmid"] == module["id"] and a["userid"] == user_id), None)
+        state = next(
+            (a for a in data.activity_completion if a["cmid"] == module["id"] and a["userid"] == user_id), None
+        )
         done = state is not None and state["state"] > 0
         completions.append(
-            {"type": 4, "title": "Activity completion", "status": "Yes" if done else "No", "complete": done,
-             "timecompleted": state["timecompleted"] if done else None,
-             "details": {"type": "Activity completion",
-                         "criteria": f'<a href="{site_url()}/mod/{module["modname"]}/view.php?id={module["id"]}">{module["name"]}</a>',
-                         "requirement": _REQUIREMENT[module["modname"]], "status": ""}}
+            {
+                "type": 4,
+                "title": "Activity completion",
+                "status": "Yes" if done else "No",
+                "complete": done,
+                "timecompleted": state["timecompleted"] if done else None,
+                "details": {
+                    "type": "Activity completion",
+                    "criteria": f'<a href="{site_url()}/mod/{module["modname"]}/view.php?id={module["id"]}">{module["name"]}</a>',
+                    "requirement": _REQUIREMENT[module["modname"]],
+                    "status": "",
+                },
+            }
         )
     completed = bool(row and row["timecompleted"])
     return {"completionstatus": {"completed": completed, "aggregation": 1, "completions": completions}, "warnings": []}

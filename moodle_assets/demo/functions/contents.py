@@ -8,10 +8,24 @@ from typing import Any
 from ..dataset import Dataset, Record
 from .common import cache_rev, escape, readable_course, site_url
 
-_PLURAL = {"label": "Text and media areas", "page": "Pages", "url": "URLs", "forum": "Forums",
-           "assign": "Assignments", "quiz": "Quizzes", "qbank": "Question banks"}
-_PURPOSE = {"label": "content", "page": "content", "url": "content", "forum": "collaboration",
-            "assign": "assessment", "quiz": "assessment", "qbank": "content"}
+_PLURAL = {
+    "label": "Text and media areas",
+    "page": "Pages",
+    "url": "URLs",
+    "forum": "Forums",
+    "assign": "Assignments",
+    "quiz": "Quizzes",
+    "qbank": "Question banks",
+}
+_PURPOSE = {
+    "label": "content",
+    "page": "content",
+    "url": "content",
+    "forum": "collaboration",
+    "assign": "assessment",
+    "quiz": "assessment",
+    "qbank": "content",
+}
 
 
 def completion_rules(module: Record) -> list[Record]:
@@ -38,11 +52,18 @@ def completion_data(data: Dataset, module: Record, user_id: int, tracked: bool) 
     row = completion_state(data, module, user_id) if tracked else None
     state = row["state"] if row else 0
     return {
-        "state": state, "timecompleted": row["timecompleted"] if row else 0, "overrideby": None,
-        "valueused": False, "hascompletion": True, "isautomatic": module["completion"] == 2,
-        "istrackeduser": tracked, "uservisible": True,
-        "details": [{"rulename": name, "rulevalue": {"status": state, "description": text}}
-                    for name, text in completion_rules(module)],
+        "state": state,
+        "timecompleted": row["timecompleted"] if row else 0,
+        "overrideby": None,
+        "valueused": False,
+        "hascompletion": True,
+        "isautomatic": module["completion"] == 2,
+        "istrackeduser": tracked,
+        "uservisible": True,
+        "details": [
+            {"rulename": name, "rulevalue": {"status": state, "description": text}}
+            for name, text in completion_rules(module)
+        ],
         "isoverallcomplete": bool(state),
     }
 
@@ -54,24 +75,40 @@ def _customdata(data: Dataset, module: Record) -> str:
         return '{"trackingtype":"1"}'
     if module["modname"] == "assign":
         a = data.assignment(module["instance"]) or {}
-        return json.dumps({"customcompletionrules": {"completionsubmit": "1"}, "duedate": a.get("duedate"),
-                           "allowsubmissionsfromdate": str(a.get("allowsubmissionsfromdate"))}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "customcompletionrules": {"completionsubmit": "1"},
+                "duedate": a.get("duedate"),
+                "allowsubmissionsfromdate": str(a.get("allowsubmissionsfromdate")),
+            },
+            separators=(",", ":"),
+        )
     if module["modname"] == "quiz":
         q = data.quiz(module["instance"]) or {}
-        return json.dumps({"customcompletionrules": {"completionpassorattemptsexhausted": [], "completionminattempts": "0"},
-                           "timeopen": str(q.get("timeopen")), "timeclose": str(q.get("timeclose"))}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "customcompletionrules": {"completionpassorattemptsexhausted": [], "completionminattempts": "0"},
+                "timeopen": str(q.get("timeopen")),
+                "timeclose": str(q.get("timeclose")),
+            },
+            separators=(",", ":"),
+        )
     return '""'
 
 
 def _dates(data: Dataset, module: Record) -> list[Record]:
     if module["modname"] == "assign":
         a = data.assignment(module["instance"]) or {}
-        return [{"label": "Opened:", "timestamp": a["allowsubmissionsfromdate"], "dataid": "allowsubmissionsfromdate"},
-                {"label": "Due:", "timestamp": a["duedate"], "dataid": "duedate"}]
+        return [
+            {"label": "Opened:", "timestamp": a["allowsubmissionsfromdate"], "dataid": "allowsubmissionsfromdate"},
+            {"label": "Due:", "timestamp": a["duedate"], "dataid": "duedate"},
+        ]
     if module["modname"] == "quiz":
         q = data.quiz(module["instance"]) or {}
-        return [{"label": "Opened:", "timestamp": q["timeopen"], "dataid": "timeopen"},
-                {"label": "Closes:", "timestamp": q["timeclose"], "dataid": "timeclose"}]
+        return [
+            {"label": "Opened:", "timestamp": q["timeopen"], "dataid": "timeopen"},
+            {"label": "Closes:", "timestamp": q["timeclose"], "dataid": "timeclose"},
+        ]
     return []
 
 
@@ -88,33 +125,63 @@ def module_record(data: Dataset, module: Record, course: Record, caller: int, wi
         record["description"] = module["description"]
     record.update(
         {
-            "visible": module["visible"], "uservisible": True, "visibleoncoursepage": 1,
+            "visible": module["visible"],
+            "uservisible": True,
+            "visibleoncoursepage": 1,
             "modicon": f"{base}/theme/image.php/boost/{module['modname']}/{cache_rev(data)}/monologo?filtericon=1",
-            "modname": module["modname"], "purpose": _PURPOSE[module["modname"]], "branded": False,
-            "modplural": _PLURAL[module["modname"]], "availability": None, "indent": 0, "onclick": "",
+            "modname": module["modname"],
+            "purpose": _PURPOSE[module["modname"]],
+            "branded": False,
+            "modplural": _PLURAL[module["modname"]],
+            "availability": None,
+            "indent": 0,
+            "onclick": "",
             "afterlink": None,
         }
     )
     if module["modname"] == "forum":
         record["activitybadge"] = []
-    record.update({"customdata": _customdata(data, module), "noviewlink": module["modname"] == "label",
-                   "completion": module["completion"]})
+    record.update(
+        {
+            "customdata": _customdata(data, module),
+            "noviewlink": module["modname"] == "label",
+            "completion": module["completion"],
+        }
+    )
     if module["completion"]:
         tracked = data.enrolment(course["id"], caller) is not None
         record["completiondata"] = completion_data(data, module, caller, tracked)
     record.update({"downloadcontent": 1, "dates": _dates(data, module), "groupmode": 0})
     if module["modname"] in ("page", "url"):
         if module["modname"] == "page":
-            item = {"type": "file", "filename": "index.html", "filepath": "/", "filesize": 0,
-                    "fileurl": f"{base}/webservice/pluginfile.php/{contextid}/mod_page/content/index.html?forcedownload=1",
-                    "sortorder": 1}
+            item = {
+                "type": "file",
+                "filename": "index.html",
+                "filepath": "/",
+                "filesize": 0,
+                "fileurl": f"{base}/webservice/pluginfile.php/{contextid}/mod_page/content/index.html?forcedownload=1",
+                "sortorder": 1,
+            }
         else:
-            item = {"type": "url", "filename": module["name"], "filepath": None, "filesize": 0,
-                    "fileurl": f"https://example.org/reading/{course['shortname']}", "sortorder": None}
-        item.update({"timecreated": None, "timemodified": module["added"], "userid": None, "author": None, "license": None})
+            item = {
+                "type": "url",
+                "filename": module["name"],
+                "filepath": None,
+                "filesize": 0,
+                "fileurl": f"https://example.org/reading/{course['shortname']}",
+                "sortorder": None,
+            }
+        item.update(
+            {"timecreated": None, "timemodified": module["added"], "userid": None, "author": None, "license": None}
+        )
         record["contents"] = [item] if with_contents else []  # excludecontents empties the list, keeps the key
-        record["contentsinfo"] = {"filescount": 1, "filessize": 0, "lastmodified": module["added"], "mimetypes": [],
-                                  "repositorytype": ""}
+        record["contentsinfo"] = {
+            "filescount": 1,
+            "filessize": 0,
+            "lastmodified": module["added"],
+            "mimetypes": [],
+            "repositorytype": "",
+        }
     return record
 
 
@@ -136,10 +203,21 @@ def get_contents(data: Dataset, caller: int, params: dict[str, Any]) -> list[Rec
         if "modname" in options:
             modules = [m for m in modules if m["modname"] == options["modname"]]
         result.append(
-            {"id": section["id"], "name": section["name"], "visible": section["visible"], "summary": section["summary"],
-             "summaryformat": 1, "section": section["section"], "hiddenbynumsections": 0, "uservisible": True,
-             "component": None, "itemid": None,
-             "modules": [] if exclude_modules else [module_record(data, m, course, caller, with_contents) for m in modules]}
+            {
+                "id": section["id"],
+                "name": section["name"],
+                "visible": section["visible"],
+                "summary": section["summary"],
+                "summaryformat": 1,
+                "section": section["section"],
+                "hiddenbynumsections": 0,
+                "uservisible": True,
+                "component": None,
+                "itemid": None,
+                "modules": []
+                if exclude_modules
+                else [module_record(data, m, course, caller, with_contents) for m in modules],
+            }
         )
     return result
 
@@ -156,13 +234,23 @@ def get_updates_since(data: Dataset, caller: int, params: dict[str, Any]) -> Rec
         if module["modname"] == "assign":
             subs = [s for s in data.submissions if s["assignment"] == module["instance"] and s["timemodified"] > since]
             if subs:
-                updates.append({"name": "submissions", "timeupdated": max(s["timemodified"] for s in subs),
-                                "itemids": [s["id"] for s in subs]})
+                updates.append(
+                    {
+                        "name": "submissions",
+                        "timeupdated": max(s["timemodified"] for s in subs),
+                        "itemids": [s["id"] for s in subs],
+                    }
+                )
         if module["modname"] == "quiz":
             tries = [a for a in data.quiz_attempts if a["quiz"] == module["instance"] and a["timemodified"] > since]
             if tries:
-                updates.append({"name": "attempts", "timeupdated": max(a["timemodified"] for a in tries),
-                                "itemids": [a["id"] for a in tries]})
+                updates.append(
+                    {
+                        "name": "attempts",
+                        "timeupdated": max(a["timemodified"] for a in tries),
+                        "itemids": [a["id"] for a in tries],
+                    }
+                )
         if updates:
             instances.append({"contextlevel": "module", "id": module["id"], "updates": updates})
     return {"instances": instances, "warnings": []}

@@ -16,16 +16,36 @@ def _by_sortorder(data: Dataset) -> list[Record]:
 def _get_courses_record(data: Dataset, course: Record) -> Record:
     site = course["format"] == "site"
     record = {
-        "id": course["id"], "shortname": course["shortname"], "categoryid": course["categoryid"],
-        "categorysortorder": course["sortorder"], "fullname": course["fullname"],
-        "displayname": course["fullname"], "idnumber": course["idnumber"], "summary": course["summary"],
-        "summaryformat": 1, "format": course["format"], "showgrades": 1, "newsitems": course["newsitems"],
-        "startdate": course["startdate"], "enddate": course["enddate"], "numsections": course["numsections"],
-        "maxbytes": 0, "showreports": 0, "visible": course["visible"], "groupmode": 0, "groupmodeforce": 0,
-        "defaultgroupingid": 0, "timecreated": course["timecreated"], "timemodified": course["timemodified"],
-        "enablecompletion": course["enablecompletion"], "completionnotify": 0, "lang": "", "forcetheme": "",
+        "id": course["id"],
+        "shortname": course["shortname"],
+        "categoryid": course["categoryid"],
+        "categorysortorder": course["sortorder"],
+        "fullname": course["fullname"],
+        "displayname": course["fullname"],
+        "idnumber": course["idnumber"],
+        "summary": course["summary"],
+        "summaryformat": 1,
+        "format": course["format"],
+        "showgrades": 1,
+        "newsitems": course["newsitems"],
+        "startdate": course["startdate"],
+        "enddate": course["enddate"],
+        "numsections": course["numsections"],
+        "maxbytes": 0,
+        "showreports": 0,
+        "visible": course["visible"],
+        "groupmode": 0,
+        "groupmodeforce": 0,
+        "defaultgroupingid": 0,
+        "timecreated": course["timecreated"],
+        "timemodified": course["timemodified"],
+        "enablecompletion": course["enablecompletion"],
+        "completionnotify": 0,
+        "lang": "",
+        "forcetheme": "",
         "courseformatoptions": format_options(course)[:2] if not site else format_options(course),
-        "showactivitydates": False, "showcompletionconditions": None if site else True,
+        "showactivitydates": False,
+        "showcompletionconditions": None if site else True,
     }
     if not site:
         record["hiddensections"] = 1
@@ -51,7 +71,9 @@ def _matches_search(course: Record, text: str) -> bool:
 def search_courses(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
     name, value = params["criterianame"], params["criteriavalue"]
     if name not in ("search", "modulelist", "blocklist", "tagid"):
-        raise invalid_parameter(f"Invalid value for criterianame parameter (value: {name}), allowed values are: search, modulelist, blocklist, tagid")
+        raise invalid_parameter(
+            f"Invalid value for criterianame parameter (value: {name}), allowed values are: search, modulelist, blocklist, tagid"
+        )
     candidates = [c for c in _by_sortorder(data) if c["format"] != "site"]
     if name == "search":
         found = [c for c in candidates if _matches_search(c, value)]
@@ -60,7 +82,7 @@ def search_courses(data: Dataset, caller: int, params: dict[str, Any]) -> Record
     else:
         found = []
     page, perpage = max(params["page"], 0), max(params["perpage"], 0)
-    window = found if perpage == 0 else found[page * perpage:(page + 1) * perpage]
+    window = found if perpage == 0 else found[page * perpage : (page + 1) * perpage]
     return {"total": len(found), "courses": [course_listing(data, c) for c in window], "warnings": []}
 
 

@@ -41,15 +41,24 @@ def _int(text: str | None, default: int = 0) -> int:
 
 def _enrolled_record(data: Dataset, user: Record, enrolment: Record, course: Record) -> Record:
     record: Record = {
-        "id": user["id"], "username": user["username"], "firstname": user["firstname"],
-        "lastname": user["lastname"], "fullname": user["fullname"], "email": user["email"],
+        "id": user["id"],
+        "username": user["username"],
+        "firstname": user["firstname"],
+        "lastname": user["lastname"],
+        "fullname": user["fullname"],
+        "email": user["email"],
         "department": user["department"],
     }
     for key in ("institution", "idnumber"):
         if user[key]:
             record[key] = user[key]
-    record.update({"firstaccess": user["firstaccess"], "lastaccess": user["lastaccess"],
-                   "lastcourseaccess": enrolment["lastcourseaccess"]})
+    record.update(
+        {
+            "firstaccess": user["firstaccess"],
+            "lastaccess": user["lastaccess"],
+            "lastcourseaccess": enrolment["lastcourseaccess"],
+        }
+    )
     for key in ("city", "country"):
         if user[key]:
             record[key] = user[key]
@@ -60,19 +69,27 @@ def _enrolled_record(data: Dataset, user: Record, enrolment: Record, course: Rec
     groups = [g for g in data.groups_of_user(user["id"]) if g["courseid"] == course["id"]]
     if groups:
         record["groups"] = [
-            {"id": g["id"], "name": g["name"], "description": f'<div class="text_to_html">{g["description"]}</div>',
-             "descriptionformat": 0}
+            {
+                "id": g["id"],
+                "name": g["name"],
+                "description": f'<div class="text_to_html">{g["description"]}</div>',
+                "descriptionformat": 0,
+            }
             for g in groups
         ]
     record["roles"] = [{"roleid": enrolment["roleid"], "name": "", "shortname": enrolment["role"], "sortorder": 0}]
     # enrol_get_users_courses(onlyactive): active enrolments only, in the courses' sort order;
     # no key at all for a user left with none (a suspended enrolment here and nothing else).
-    courses = [c for e in data.enrolments_of_user(user["id"])
-               if _enrolment_active(data, e) and (c := data.course(e["courseid"])) is not None]
+    courses = [
+        c
+        for e in data.enrolments_of_user(user["id"])
+        if _enrolment_active(data, e) and (c := data.course(e["courseid"])) is not None
+    ]
     courses.sort(key=lambda c: (not c["visible"], c["sortorder"], c["id"]))
     if courses:
-        record["enrolledcourses"] = [{"id": c["id"], "fullname": escape(c["fullname"]), "shortname": c["shortname"]}
-                                     for c in courses]
+        record["enrolledcourses"] = [
+            {"id": c["id"], "fullname": escape(c["fullname"]), "shortname": c["shortname"]} for c in courses
+        ]
     return record
 
 
@@ -107,7 +124,7 @@ def get_enrolled_users(data: Dataset, caller: int, params: dict[str, Any]) -> li
         pairs.sort(key=lambda p: p[0]["id"], reverse=reverse)
     start = max(_int(options.get("limitfrom")), 0)
     limit = max(_int(options.get("limitnumber")), 0)
-    page = pairs[start:start + limit] if limit else pairs[start:]
+    page = pairs[start : start + limit] if limit else pairs[start:]
     visible = [(u, e) for u, e in page if u["id"] not in data.hidden_user_ids]
     fields = [f.strip() for f in options.get("userfields", "").split(",") if f.strip()]
     records = [_enrolled_record(data, u, e, course) for u, e in visible]
@@ -128,7 +145,9 @@ def _progress(data: Dataset, course_id: int, user_id: int) -> tuple[int | None, 
         return None, False
     done = {(a["cmid"]) for a in data.activity_completion if a["userid"] == user_id and a["courseid"] == course_id}
     percent = round(100 * len([m for m in tracked if m["id"] in done]) / len(tracked))
-    completed = any(c["timecompleted"] for c in data.course_completion if c["courseid"] == course_id and c["userid"] == user_id)
+    completed = any(
+        c["timecompleted"] for c in data.course_completion if c["courseid"] == course_id and c["userid"] == user_id
+    )
     return percent, completed
 
 
@@ -143,20 +162,39 @@ def get_users_courses(data: Dataset, caller: int, params: dict[str, Any]) -> lis
         if course is None:
             continue
         progress, completed = _progress(data, course["id"], user_id)
-        record: Record = {"id": course["id"], "shortname": course["shortname"], "fullname": course["fullname"],
-                          "displayname": course["fullname"]}
+        record: Record = {
+            "id": course["id"],
+            "shortname": course["shortname"],
+            "fullname": course["fullname"],
+            "displayname": course["fullname"],
+        }
         if params["returnusercount"]:
             record["enrolledusercount"] = len(data.enrolments_of_course(course["id"]))
         record.update(
             {
-                "idnumber": course["idnumber"], "visible": course["visible"], "summary": course["summary"],
-                "summaryformat": 1, "format": course["format"], "courseimage": course_image(course),
-                "showgrades": True, "lang": "", "enablecompletion": bool(course["enablecompletion"]),
-                "completionhascriteria": bool(course["has_criteria"]), "completionusertracked": enrolment["role"] == "student",
-                "category": course["categoryid"], "progress": progress, "completed": completed,
-                "startdate": course["startdate"], "enddate": course["enddate"], "marker": 0,
-                "lastaccess": enrolment["lastcourseaccess"] or None, "isfavourite": False, "hidden": False,
-                "overviewfiles": [], "showactivitydates": False, "showcompletionconditions": True,
+                "idnumber": course["idnumber"],
+                "visible": course["visible"],
+                "summary": course["summary"],
+                "summaryformat": 1,
+                "format": course["format"],
+                "courseimage": course_image(course),
+                "showgrades": True,
+                "lang": "",
+                "enablecompletion": bool(course["enablecompletion"]),
+                "completionhascriteria": bool(course["has_criteria"]),
+                "completionusertracked": enrolment["role"] == "student",
+                "category": course["categoryid"],
+                "progress": progress,
+                "completed": completed,
+                "startdate": course["startdate"],
+                "enddate": course["enddate"],
+                "marker": 0,
+                "lastaccess": enrolment["lastcourseaccess"] or None,
+                "isfavourite": False,
+                "hidden": False,
+                "overviewfiles": [],
+                "showactivitydates": False,
+                "showcompletionconditions": True,
                 "timemodified": course["timemodified"],
             }
         )
@@ -171,9 +209,16 @@ def get_users_courses(data: Dataset, caller: int, params: dict[str, Any]) -> lis
 def get_course_enrolment_methods(data: Dataset, caller: int, params: dict[str, Any]) -> list[Record]:
     course = readable_course(data, params["courseid"])
     return [
-        {"id": i["id"], "courseid": course["id"], "type": i["type"], "name": i["name"], "status": i["status"],
-         "wsfunction": None}
-        for i in data.enrol_instances if i["courseid"] == course["id"]
+        {
+            "id": i["id"],
+            "courseid": course["id"],
+            "type": i["type"],
+            "name": i["name"],
+            "status": i["status"],
+            "wsfunction": None,
+        }
+        for i in data.enrol_instances
+        if i["courseid"] == course["id"]
     ]
 
 

@@ -35,12 +35,19 @@ def get_course_user_groups(data: Dataset, caller: int, params: dict[str, Any]) -
         require_capability(data, caller, "moodle/course:managegroups")
     if params["courseid"]:
         readable_course(data, params["courseid"], "moodle/course:managegroups")
-    groups = [g for g in data.groups_of_user(user_id)
-              if not params["courseid"] or g["courseid"] == params["courseid"]]
+    groups = [g for g in data.groups_of_user(user_id) if not params["courseid"] or g["courseid"] == params["courseid"]]
     return {
-        "groups": [{"id": g["id"], "name": g["name"], "description": g["description"],
-                    "descriptionformat": g["descriptionformat"], "idnumber": g["idnumber"], "courseid": g["courseid"]}
-                   for g in groups],
+        "groups": [
+            {
+                "id": g["id"],
+                "name": g["name"],
+                "description": g["description"],
+                "descriptionformat": g["descriptionformat"],
+                "idnumber": g["idnumber"],
+                "courseid": g["courseid"],
+            }
+            for g in groups
+        ],
         "warnings": [],
     }
 

@@ -13,19 +13,58 @@ _REVIEW = 69904
 
 def _quiz_record(q: Record) -> Record:
     return {
-        "id": q["id"], "coursemodule": q["coursemodule"], "course": q["course"], "name": q["name"], "intro": q["intro"],
-        "introformat": 1, "introfiles": [], "section": q["section"], "visible": True, "groupmode": 0, "groupingid": 0,
-        "lang": "", "timeopen": q["timeopen"], "timeclose": q["timeclose"], "timelimit": q["timelimit"],
-        "overduehandling": "autosubmit", "graceperiod": 86400, "preferredbehaviour": "deferredfeedback",
-        "canredoquestions": 0, "attempts": q["attempts"], "attemptonlast": 0, "grademethod": 1, "decimalpoints": 2,
-        "questiondecimalpoints": -1, "reviewattempt": _REVIEW, "reviewcorrectness": _REVIEW,
-        "reviewmaxmarks": _REVIEW, "reviewmarks": _REVIEW, "reviewspecificfeedback": _REVIEW,
-        "reviewgeneralfeedback": _REVIEW, "reviewrightanswer": _REVIEW, "reviewoverallfeedback": 4368,
-        "questionsperpage": 1, "navmethod": "free", "shuffleanswers": 1, "sumgrades": number(q["sumgrades"]), "grade": number(q["grade"]),
-        "timecreated": q["timecreated"], "timemodified": q["timemodified"], "password": "", "subnet": "",
-        "browsersecurity": "", "delay1": 0, "delay2": 0, "showuserpicture": 0, "showblocks": 0,
-        "completionattemptsexhausted": 0, "completionpass": 0, "allowofflineattempts": 0, "autosaveperiod": 60,
-        "hasfeedback": 0, "hasquestions": 1,
+        "id": q["id"],
+        "coursemodule": q["coursemodule"],
+        "course": q["course"],
+        "name": q["name"],
+        "intro": q["intro"],
+        "introformat": 1,
+        "introfiles": [],
+        "section": q["section"],
+        "visible": True,
+        "groupmode": 0,
+        "groupingid": 0,
+        "lang": "",
+        "timeopen": q["timeopen"],
+        "timeclose": q["timeclose"],
+        "timelimit": q["timelimit"],
+        "overduehandling": "autosubmit",
+        "graceperiod": 86400,
+        "preferredbehaviour": "deferredfeedback",
+        "canredoquestions": 0,
+        "attempts": q["attempts"],
+        "attemptonlast": 0,
+        "grademethod": 1,
+        "decimalpoints": 2,
+        "questiondecimalpoints": -1,
+        "reviewattempt": _REVIEW,
+        "reviewcorrectness": _REVIEW,
+        "reviewmaxmarks": _REVIEW,
+        "reviewmarks": _REVIEW,
+        "reviewspecificfeedback": _REVIEW,
+        "reviewgeneralfeedback": _REVIEW,
+        "reviewrightanswer": _REVIEW,
+        "reviewoverallfeedback": 4368,
+        "questionsperpage": 1,
+        "navmethod": "free",
+        "shuffleanswers": 1,
+        "sumgrades": number(q["sumgrades"]),
+        "grade": number(q["grade"]),
+        "timecreated": q["timecreated"],
+        "timemodified": q["timemodified"],
+        "password": "",
+        "subnet": "",
+        "browsersecurity": "",
+        "delay1": 0,
+        "delay2": 0,
+        "showuserpicture": 0,
+        "showblocks": 0,
+        "completionattemptsexhausted": 0,
+        "completionpass": 0,
+        "allowofflineattempts": 0,
+        "autosaveperiod": 60,
+        "hasfeedback": 0,
+        "hasquestions": 1,
     }
 
 
@@ -61,8 +100,23 @@ def get_user_attempts(data: Dataset, caller: int, params: dict[str, Any]) -> Rec
     return {"attempts": [_attempt_record(a) for a in rows], "warnings": []}
 
 
-_ATTEMPT_KEYS = ("id", "quiz", "userid", "attempt", "uniqueid", "layout", "currentpage", "preview", "state",
-                 "timestart", "timefinish", "timemodified", "timemodifiedoffline", "timecheckstate", "sumgrades")
+_ATTEMPT_KEYS = (
+    "id",
+    "quiz",
+    "userid",
+    "attempt",
+    "uniqueid",
+    "layout",
+    "currentpage",
+    "preview",
+    "state",
+    "timestart",
+    "timefinish",
+    "timemodified",
+    "timemodifiedoffline",
+    "timecheckstate",
+    "sumgrades",
+)
 
 
 def _attempt_record(a: Record) -> Record:
@@ -82,9 +136,14 @@ def get_user_best_grade(data: Dataset, caller: int, params: dict[str, Any]) -> R
     user_id = params["userid"] or caller
     if user_id != caller:
         require_capability(data, caller, "mod/quiz:viewreports")
-    marks = [a["sumgrades"] for a in data.quiz_attempts
-             if a["quiz"] == quiz["id"] and a["userid"] == user_id and a["state"] == "finished"
-             and a["sumgrades"] is not None]
+    marks = [
+        a["sumgrades"]
+        for a in data.quiz_attempts
+        if a["quiz"] == quiz["id"]
+        and a["userid"] == user_id
+        and a["state"] == "finished"
+        and a["sumgrades"] is not None
+    ]
     if not marks:
         return {"hasgrade": False, "warnings": []}
     best = round(max(marks) / quiz["sumgrades"] * quiz["grade"], 2)

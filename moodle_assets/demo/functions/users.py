@@ -16,8 +16,12 @@ _EXACT = {"id", "idnumber", "username", "auth"}
 def user_details(data: Dataset, user: Record, caller: int, *, displayvalue: bool = True) -> Record:
     """``user_get_user_details`` as an admin sees it: empty optional fields are left out."""
     record: Record = {
-        "id": user["id"], "username": user["username"], "firstname": user["firstname"],
-        "lastname": user["lastname"], "fullname": user["fullname"], "email": user["email"],
+        "id": user["id"],
+        "username": user["username"],
+        "firstname": user["firstname"],
+        "lastname": user["lastname"],
+        "fullname": user["fullname"],
+        "email": user["email"],
         "department": user["department"],
     }
     for key in ("institution", "idnumber"):
@@ -25,9 +29,16 @@ def user_details(data: Dataset, user: Record, caller: int, *, displayvalue: bool
             record[key] = user[key]
     record.update(
         {
-            "firstaccess": user["firstaccess"], "lastaccess": user["lastaccess"], "auth": user["auth"],
-            "suspended": user["suspended"], "confirmed": user["confirmed"], "lang": user["lang"], "theme": "",
-            "timezone": user["timezone"], "mailformat": 1, "trackforums": 0,
+            "firstaccess": user["firstaccess"],
+            "lastaccess": user["lastaccess"],
+            "auth": user["auth"],
+            "suspended": user["suspended"],
+            "confirmed": user["confirmed"],
+            "lang": user["lang"],
+            "theme": "",
+            "timezone": user["timezone"],
+            "mailformat": 1,
+            "trackforums": 0,
         }
     )
     for key in ("city", "country"):
@@ -41,8 +52,10 @@ def user_details(data: Dataset, user: Record, caller: int, *, displayvalue: bool
     if fields:
         record["customfields"] = fields
     if user["id"] == caller:  # only the token's own user gets their preferences
-        record["preferences"] = [{"name": "last_time_enrolments_synced", "value": str(user["lastaccess"])},
-                                 {"name": "_lastloaded", "value": data.now}]
+        record["preferences"] = [
+            {"name": "last_time_enrolments_synced", "value": str(user["lastaccess"])},
+            {"name": "_lastloaded", "value": data.now},
+        ]
     return record
 
 
@@ -80,8 +93,14 @@ def get_users(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
     for criterion in params["criteria"]:
         key, value = criterion["key"], criterion["value"]
         if key not in _SEARCHABLE:
-            warnings.append(warning(key, None, "invalidfieldparameter",
-                                    f"The search key '{key}' is not supported, look at the web service documentation"))
+            warnings.append(
+                warning(
+                    key,
+                    None,
+                    "invalidfieldparameter",
+                    f"The search key '{key}' is not supported, look at the web service documentation",
+                )
+            )
             continue
         if key == "id":
             if not value.strip().lstrip("-").isdigit():

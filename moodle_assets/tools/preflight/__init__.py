@@ -41,13 +41,7 @@ from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import MoodleClient
 
 from .knowledge import SAMPLE_CONCURRENCY, SAMPLE_TIMEOUT, SITE_INFO, refusal_of
-from .results import (
-    PreflightResult,
-    SampleSummary,
-    check_function,
-    check_functions,
-    summarise_site,
-)
+from .results import PreflightResult, SampleSummary, check_function, check_functions, summarise_site
 from .sampling import Sampler
 from .text import preflight_json, preflight_text
 
@@ -98,7 +92,11 @@ async def preflight(
         client.on_request = previous
     course, user = sampler.course or {}, sampler.user or {}
     summary = SampleSummary(
-        courseid=course.get("id"), course=course.get("shortname"), userid=user.get("id"), user=user.get("username"),
-        calls=sum(calls.values()), calls_by_function=dict(sorted(calls.items())),
+        courseid=course.get("id"),
+        course=course.get("shortname"),
+        userid=user.get("id"),
+        user=user.get("username"),
+        calls=sum(calls.values()),
+        calls_by_function=dict(sorted(calls.items())),
     )
     return PreflightResult(summarise_site(site_info), statuses, summary)

@@ -119,7 +119,8 @@ FUNCTION_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "core_badges_get_user_badges": ("moodle/badges:viewotherbadges",),
     "core_competency_list_course_competencies": ("moodle/competency:coursecompetencyview",),
     "report_competency_data_for_report": (
-        "moodle/competency:coursecompetencyview", "moodle/competency:usercompetencyview",
+        "moodle/competency:coursecompetencyview",
+        "moodle/competency:usercompetencyview",
     ),
 }
 
@@ -148,12 +149,24 @@ WARNING_CAPABILITIES: dict[tuple[str, str], str] = {
 ACCESS_WARNING = re.compile(r"no access rights|not have (the )?(requested )?(capability|permission)", re.IGNORECASE)
 
 _PERMISSION_CODES = frozenset(
-    {"nopermissions", "required_capability_exception", "requireloginerror", "accessdenied",
-     "nopermissiontoviewgrades", "cannotviewprofile", "cannotviewreport", "notingroup", "coursehidden",
-     "noviewdiscussionspermission", "errorcoursecontextnotvalid"}
+    {
+        "nopermissions",
+        "required_capability_exception",
+        "requireloginerror",
+        "accessdenied",
+        "nopermissiontoviewgrades",
+        "cannotviewprofile",
+        "cannotviewreport",
+        "notingroup",
+        "coursehidden",
+        "noviewdiscussionspermission",
+        "errorcoursecontextnotvalid",
+    }
 )
-_CAPABILITY_RE = re.compile(r"\b((?:moodle|mod|report|gradereport|block|tool|local|enrol|qbank|quiz)"
-                            r"/[a-z0-9_]+:[a-z0-9_]+)\b")
+_CAPABILITY_RE = re.compile(
+    r"\b((?:moodle|mod|report|gradereport|block|tool|local|enrol|qbank|quiz)"
+    r"/[a-z0-9_]+:[a-z0-9_]+)\b"
+)
 _NAMED_RE = re.compile(r"permissions to do that \((.+)\)\.?\s*$", re.DOTALL)
 
 
@@ -166,8 +179,9 @@ class Refusal:
     also: tuple[str, ...] = ()  # further capabilities the function checks after this one
 
 
-def refusal_of(function: str, errorcode: str | None, exception: str | None, message: str,
-               debuginfo: str | None = None) -> Refusal | None:
+def refusal_of(
+    function: str, errorcode: str | None, exception: str | None, message: str, debuginfo: str | None = None
+) -> Refusal | None:
     """The capability a Moodle error refuses for, or None when the error is not a refusal.
 
     Moodle names a missing capability by its title in the message ("... (Manage groups).");
@@ -199,7 +213,7 @@ def refusal_of(function: str, errorcode: str | None, exception: str | None, mess
         capability = ERROR_CAPABILITIES.get((function, code)) or ERROR_CAPABILITIES.get((None, code))
     if name is None and capability:
         name = CAPABILITY_NAMES.get(capability)
-    also = tuple(checked[checked.index(capability) + 1:]) if capability in checked else ()
+    also = tuple(checked[checked.index(capability) + 1 :]) if capability in checked else ()
     return Refusal(capability, name, also)
 
 
@@ -212,7 +226,10 @@ def grant_fix(refusal: Refusal) -> str:
             fix += f"; this function also checks {', '.join(refusal.also)}"
         return fix
     if refusal.name:
-        return (f"grant the capability Moodle calls \"{refusal.name}\" to the role of the token's user "
-                f"({DEFINE_ROLES_PATH})")
-    return (f"find the capability the token's user lacks ({CHECK_PERMISSIONS_PATH}) and grant it to the "
-            f"user's role ({DEFINE_ROLES_PATH})")
+        return (
+            f'grant the capability Moodle calls "{refusal.name}" to the role of the token\'s user ({DEFINE_ROLES_PATH})'
+        )
+    return (
+        f"find the capability the token's user lacks ({CHECK_PERMISSIONS_PATH}) and grant it to the "
+        f"user's role ({DEFINE_ROLES_PATH})"
+    )

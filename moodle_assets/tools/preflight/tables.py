@@ -10,10 +10,7 @@ import duckdb
 
 from moodle_assets.common import KEY_PREFIX, quote_identifier
 from moodle_assets.endpoints.macros import lookup_refs
-from moodle_assets.endpoints.runner import (
-    LookupQuery,
-    lookup_sql,
-)
+from moodle_assets.endpoints.runner import LookupQuery, lookup_sql
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.warehouse.column_types import JSON, VARCHAR, type_of, widen
 
@@ -33,10 +30,16 @@ def data_upstream(spec: EndpointSpec) -> tuple[str, ...]:
 def pick_user(records: Sequence[Mapping[str, Any]], me: Any) -> dict | None:
     """A user to sample per-user functions with: a student, never the token's own user (a
     function asked about its caller checks nothing) nor the guest."""
-    others = [dict(r) for r in records if isinstance(r, Mapping) and r.get("id") not in (None, me)
-              and r.get("username") != "guest"]
-    students = [r for r in others if any(isinstance(role, Mapping) and role.get("shortname") == "student"
-                                         for role in r.get("roles") or [])]
+    others = [
+        dict(r)
+        for r in records
+        if isinstance(r, Mapping) and r.get("id") not in (None, me) and r.get("username") != "guest"
+    ]
+    students = [
+        r
+        for r in others
+        if any(isinstance(role, Mapping) and role.get("shortname") == "student" for role in r.get("roles") or [])
+    ]
     return (students or others or [None])[0]
 
 
@@ -79,7 +82,9 @@ class SampleTables:
         if not types:
             return
         names = list(types)
-        self._con.execute(f"CREATE TABLE {table} (" + ", ".join(f"{quote_identifier(n)} {types[n] or VARCHAR}" for n in names) + ")")
+        self._con.execute(
+            f"CREATE TABLE {table} (" + ", ".join(f"{quote_identifier(n)} {types[n] or VARCHAR}" for n in names) + ")"
+        )
         if records:
             self._con.executemany(
                 f"INSERT INTO {table} VALUES ({', '.join('?' for _ in names)})",

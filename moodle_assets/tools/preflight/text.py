@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .knowledge import (
-    BLOCKED,
-    FAILED,
-    MISSING,
-    OK,
-    REFUSED,
-    UNCHECKED,
-)
-from .results import (
-    FunctionStatus,
-    PreflightResult,
-)
+from .knowledge import BLOCKED, FAILED, MISSING, OK, REFUSED, UNCHECKED
+from .results import FunctionStatus, PreflightResult
 
 # ------------------------------------------------------------------ rendering
 
@@ -51,8 +41,7 @@ def preflight_text(result: PreflightResult) -> str:
     if sample is not None:
         course = f"course {sample.courseid} ({sample.course})" if sample.courseid is not None else "no course"
         user = f"user {sample.userid} ({sample.user})" if sample.userid is not None else "no user"
-        out.append(f"Samples: each asset's function called once with {course} and {user}; "
-                   f"{sample.calls} calls in all")
+        out.append(f"Samples: each asset's function called once with {course} and {user}; {sample.calls} calls in all")
     out += ["", "Assets:"]
     width = max([len(s.asset) for s in result.statuses] + [0])
     for s in result.statuses:
@@ -76,9 +65,12 @@ def summary_line(result: PreflightResult) -> str:
     total = len(result.statuses)
     if result.sample is None:
         missing = result.count(MISSING)
-        head = (f"All {total} assets' functions are in the token's service" if not missing else
-                f"{total - missing} of {total} assets' functions are in the token's service; {missing} "
-                f"{'needs its' if missing == 1 else 'need their'} function added to it")
+        head = (
+            f"All {total} assets' functions are in the token's service"
+            if not missing
+            else f"{total - missing} of {total} assets' functions are in the token's service; {missing} "
+            f"{'needs its' if missing == 1 else 'need their'} function added to it"
+        )
         return f"The token works. {head}. Permissions were not sampled (--functions-only)."
     ok = result.count(OK)
     if ok == total:
