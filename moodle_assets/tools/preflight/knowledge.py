@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from moodle_assets.moodle.errorcodes import PERMISSION_ERRORCODES
+
 SITE_INFO = "core_webservice_get_site_info"
 SERVICE_FUNCTIONS_PATH = "Site administration > Server > Web services > External services > Functions"
 DEFINE_ROLES_PATH = "Site administration > Users > Permissions > Define roles"
@@ -148,21 +150,9 @@ WARNING_CAPABILITIES: dict[tuple[str, str], str] = {
 }
 ACCESS_WARNING = re.compile(r"no access rights|not have (the )?(requested )?(capability|permission)", re.IGNORECASE)
 
-_PERMISSION_CODES = frozenset(
-    {
-        "nopermissions",
-        "required_capability_exception",
-        "requireloginerror",
-        "accessdenied",
-        "nopermissiontoviewgrades",
-        "cannotviewprofile",
-        "cannotviewreport",
-        "notingroup",
-        "coursehidden",
-        "noviewdiscussionspermission",
-        "errorcoursecontextnotvalid",
-    }
-)
+# The client's permission codes, and two that only refuse a sample: a forum the role may not
+# read, a course context the token's user cannot enter.
+_PERMISSION_CODES = PERMISSION_ERRORCODES | {"noviewdiscussionspermission", "errorcoursecontextnotvalid"}
 _CAPABILITY_RE = re.compile(
     r"\b((?:moodle|mod|report|gradereport|block|tool|local|enrol|qbank|quiz)"
     r"/[a-z0-9_]+:[a-z0-9_]+)\b"
