@@ -5,7 +5,7 @@ from pathlib import Path
 
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "recordings"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "demo" / "recordings"  # the real site's answers
 
 
 def body(name: str):

@@ -24,7 +24,7 @@ def body(path: str):
 
 
 def test_site_info_private_access_key_is_redacted_and_the_answer_left_as_sent():
-    site = body("recordings/core_webservice_get_site_info.json")
+    site = body("demo/recordings/core_webservice_get_site_info.json")
     sent = copy.deepcopy(site)
     [row] = extract_records(site)
     assert row["userprivateaccesskey"] == REDACTED

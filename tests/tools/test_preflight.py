@@ -25,7 +25,7 @@ from moodle_assets.tools.preflight import check_functions, preflight, refusal_of
 
 from .conftest import WRONG_TOKEN, db_path, run_cli
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "tools"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "demo" / "recordings"  # the real site's answers
 SERVICE = "(Site administration > Server > Web services > External services > Functions)"
 ROLES = "(Site administration > Users > Permissions > Define roles)"
 

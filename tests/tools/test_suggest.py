@@ -1,4 +1,4 @@
-"""Data-path suggestions on real Moodle 4.5 answers (tests/fixtures/tools/, copied from recordings)."""
+"""Data-path suggestions on real Moodle 4.5 answers (tests/fixtures/demo/recordings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from moodle_assets.tools.suggest import suggest_metadata_path, suggest_paths
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "tools"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "demo" / "recordings"  # the real site's answers
 
 
 def body(name: str):
