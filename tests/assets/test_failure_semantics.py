@@ -22,6 +22,7 @@ import pytest
 from dagster import AssetCheckSeverity
 
 from moodle_assets.demo.dataset import ADMIN_ID, DemoConfig, generate
+from moodle_assets.demo.dataset.parts import THE_BIG_COURSE
 from moodle_assets.demo.faults import Fault, FaultPlan
 from moodle_assets.demo.server import DEMO_TOKEN, RESTRICTED_TOKEN, DemoServer
 from moodle_assets.endpoints import load_specs
@@ -87,7 +88,7 @@ def test_refused_items_are_error_rows_metadata_and_the_check(demo_server, demo_d
     assert (meta["courses"]["failed_items"], meta["courses"]["items"]) == (1, 12)
     assert (meta["user_competencies"]["failed_items"], meta["user_competencies"]["items"]) == (1, 255)
     [example] = meta["user_competencies"]["failed_examples"]
-    assert example["item"] == {"courseid": 2, "userid": broken_teacher}
+    assert example["item"] == {"courseid": THE_BIG_COURSE.id, "userid": broken_teacher}
     assert example["errorcode"] == "Error"
     assert 'Class "report_competency\\coding_exception" not found' in example["message"]
     # The other 254 users' reports are loaded, exactly as in the full harvest.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from moodle_assets.demo.dataset.parts import ADMIN_ID, THE_BIG_COURSE
 from tests.assets.helpers import endpoint_assets, materialization_metadata, resources, rows, run
 
 FOUNDATION = ["site_info", "course_index", "courses", "course_categories", "users", "enrolled_users"]
@@ -60,9 +61,9 @@ def test_values_and_types(harvested, demo_dataset):
     [(release, userid, n_functions)] = rows(
         db, "SELECT release, userid, json_array_length(functions) FROM moodle.site_info"
     )
-    assert release == ds.config.release and userid == 2 and n_functions > 20
-    course = next(c for c in ds.courses if c["id"] == 2)
-    assert rows(db, "SELECT shortname, fullname FROM moodle.courses WHERE id = 2") == [
+    assert release == ds.config.release and userid == ADMIN_ID and n_functions > 20
+    course = next(c for c in ds.courses if c["id"] == THE_BIG_COURSE.id)
+    assert rows(db, f"SELECT shortname, fullname FROM moodle.courses WHERE id = {THE_BIG_COURSE.id}") == [
         (course["shortname"], course["fullname"])
     ]
     types = dict(
@@ -112,7 +113,7 @@ def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, de
     result = run(
         endpoint_assets(["enrolled_users"]),
         res,
-        run_config={"ops": {"moodle__enrolled_users": {"config": {"course_id": 2, "page_size": 100}}}},
+        run_config={"ops": {"moodle__enrolled_users": {"config": {"course_id": THE_BIG_COURSE.id, "page_size": 100}}}},
     )
     assert result.success
     sent = [c.fields for c in demo_server.calls if c.function == "core_enrol_get_enrolled_users"]
@@ -120,15 +121,15 @@ def test_enrolled_users_sends_limit_offset_in_options(demo_server, harvested, de
         ("wstoken", "<TOKEN>"),
         ("wsfunction", "core_enrol_get_enrolled_users"),
         ("moodlewsrestformat", "json"),
-        ("courseid", "2"),
+        ("courseid", str(THE_BIG_COURSE.id)),
         ("options[0][name]", "limitfrom"),
         ("options[0][value]", "0"),
         ("options[1][name]", "limitnumber"),
         ("options[1][value]", "100"),
     ]
     # Walks until an empty page, even after a short one.
-    assert len(sent) == len([e for e in demo_dataset.enrolments if e["courseid"] == 2]) // 100 + 2
-    assert {r[0] for r in rows(db, "SELECT DISTINCT courseid FROM moodle.enrolled_users")} == {2}
+    assert len(sent) == len([e for e in demo_dataset.enrolments if e["courseid"] == THE_BIG_COURSE.id]) // 100 + 2
+    assert {r[0] for r in rows(db, "SELECT DISTINCT courseid FROM moodle.enrolled_users")} == {THE_BIG_COURSE.id}
     assert DEMO_TOKEN not in repr(demo_server.calls)
 
 
@@ -147,7 +148,7 @@ def test_calendar_partitions_replace_exactly_their_window(demo_server, harvested
         if start <= e["timestart"] < end
         and (
             e["eventtype"] == "site"
-            or (e["eventtype"] == "user" and e["userid"] == 2)
+            or (e["eventtype"] == "user" and e["userid"] == ADMIN_ID)
             or (e["courseid"] in courses and e["eventtype"] != "group")
         )
     }
