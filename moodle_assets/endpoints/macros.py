@@ -103,13 +103,3 @@ def render(value: Any, ctx: MacroContext) -> Any:
     if isinstance(value, list):
         return [render(v, ctx) for v in value]
     return value
-
-
-def __getattr__(name: str):
-    """``lookup_refs`` and ``LookupRef`` moved to :mod:`moodle_assets.endpoints.lookups`, which
-    parses them once per spec (``spec.fan_out``); kept here for callers not yet moved."""
-    if name in ("lookup_refs", "LookupRef"):
-        from moodle_assets.endpoints import lookups
-
-        return getattr(lookups, name)
-    raise AttributeError(name)

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from moodle_assets.common import KEY_PREFIX, quote_identifier
-from moodle_assets.endpoints.macros import lookup_refs
+from moodle_assets.endpoints.lookups import QUERY
 from moodle_assets.endpoints.runner import LookupQuery, lookup_sql
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.warehouse.column_types import JSON, VARCHAR, type_of, widen
@@ -19,7 +19,8 @@ from moodle_assets.warehouse.column_types import JSON, VARCHAR, type_of, widen
 
 def data_upstream(spec: EndpointSpec) -> tuple[str, ...]:
     """The assets whose rows this one's calls are made from (lookups, an explode's parent)."""
-    names = [ref.asset for ref in lookup_refs(spec.params) if ref.asset != "lookup"]
+    fan_out = spec.fan_out
+    names = [asset for asset in (fan_out.assets if fan_out else ()) if asset != QUERY]
     if spec.lookup:
         names.extend(spec.lookup.deps)
     if spec.explode:
