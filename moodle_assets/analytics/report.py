@@ -151,12 +151,18 @@ def _course_table(data: DashboardData) -> str:
             c["assignments"],
             c["quizzes"],
         )
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
+        rows.append(cells)
+    return _html_table(head, rows)
+
+
+def _html_table(head: tuple[str, ...], rows: list[tuple]) -> str:
+    """A plain HTML table: the header cells, then one row per tuple of values (escaped)."""
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>" for cells in rows)
     return (
         "<table><thead><tr>"
         + "".join(f"<th>{h}</th>" for h in head)
         + "</tr></thead><tbody>"
-        + "".join(rows)
+        + body
         + "</tbody></table>"
     )
 
@@ -175,14 +181,8 @@ def _assessment_table(data: DashboardData) -> str:
             pct(a["pass_rate"]),
             "–" if a["late_submissions"] is None else a["late_submissions"],
         )
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
-    return (
-        "<table><thead><tr>"
-        + "".join(f"<th>{h}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
+        rows.append(cells)
+    return _html_table(head, rows)
 
 
 def summary(data: DashboardData) -> dict[str, Any]:

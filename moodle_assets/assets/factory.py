@@ -27,14 +27,9 @@ from dagster import (
 )
 
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
-from moodle_assets.assets.reporting import (
-    PARTITION_COLUMN,
-    Progress,
-    describe_columns,
-    preview_markdown,
-    table_description,
-)
+from moodle_assets.assets.reporting import PARTITION_COLUMN, Progress, describe_columns, table_description
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.common import preview_markdown
 from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
 from moodle_assets.endpoints.pipeline import KEY_PREFIX, HarvestError, HarvestResult, harvest_endpoint
 from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec

@@ -5,7 +5,6 @@ from collections.abc import Mapping, Sequence
 
 from dagster import AssetExecutionContext
 
-from moodle_assets.common import preview_markdown  # noqa: F401 (re-exported for the asset factory)
 from moodle_assets.endpoints.columns import (  # noqa: F401 (Field, field_history: re-exported)
     PARTITION_COLUMN,
     TIME_SCHEMA,
