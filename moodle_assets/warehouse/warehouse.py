@@ -2,8 +2,9 @@
 
 Every write is one short transaction over records already staged on disk, so no DuckDB
 connection (and no file lock) is held while Moodle is being called, and a failure at any
-step leaves the previous table exactly as it was. Other Dagster step processes wanting to
-write wait on the file lock (see :mod:`.locking`) for the few seconds a write takes.
+step leaves the previous table exactly as it was. Other processes wanting to write wait on the
+file lock (see :mod:`.locking`) for the few seconds a write takes; other threads of this process
+(steps running side by side) on the per-file writer lock (see :mod:`.writers`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from .notes import TableNotes, apply_notes
 from .paths import default_snapshot_path, ensure_parent_dir, is_local_file, resolve_database_path
 from .sql import TableName, quote
 from .staging import StagedRecords
+from .writers import reading, writing
 
 
 @dataclass
@@ -92,7 +94,17 @@ class Warehouse:
         here as in a client opened on the file. An in-memory database lives
         as long as this object, so every call sees the same data. A reader asking while this
         process has the file open for writing shares that connection's instance.
+
+        Inside this process a writer waits for any other thread's write to end first, and a
+        reader opens the file only between writes (:mod:`.writers`), so steps running side by
+        side as threads never have two write transactions in one DuckDB instance at once.
         """
+        gate = writing(self.path, self.lock_timeout) if not read_only else reading(self.path, self.lock_timeout)
+        with gate, self._connection(read_only) as con:
+            yield con
+
+    @contextmanager
+    def _connection(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         if self.path.startswith(":memory:"):
             if self._memory is None:
                 self._memory = duckdb.connect(self.path)
