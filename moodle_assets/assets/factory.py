@@ -26,6 +26,7 @@ from dagster import (
     asset,
 )
 
+from moodle_assets import clock
 from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.assets.reporting import PARTITION_COLUMN, Progress, describe_columns, table_description
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
@@ -181,6 +182,13 @@ def report(
         metadata["records_outside_window"] = target.outside
     if "mode" in target.meta:
         metadata["refresh_mode"] = target.meta["mode"]
+    if target.meta.get("oldest_verified_at") is not None:
+        # How stale the table can be where no signal looks: the item read from Moodle longest ago.
+        age = clock.now_ts() - target.meta["oldest_verified_at"]
+        metadata["oldest_item_age_days"] = round(max(age, 0) / 86400, 2)
+    for name in ("changed_items", "rotated_items", "kept_items"):
+        if name in target.meta:
+            metadata[name] = target.meta[name]
     if catalog and function == SITE_INFO_FUNCTION and preview:
         missing = unavailable(catalog, preview[0])
         metadata["functions_missing"] = MetadataValue.json(missing)

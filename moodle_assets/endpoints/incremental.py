@@ -1,22 +1,29 @@
 """Incremental refresh of fan-out assets: re-read only the items that may have changed.
 
 An item is one lookup row of a fan-out (course 2 x user 15). After every load the project
-remembers the items it knows (``moodle._items``) and the cut-off the load started from
-(``cutoff`` in the load's ``moodle._loads`` meta). The next run re-fetches:
+remembers the items it knows and when each was last read from Moodle (``moodle._items``),
+and the cut-off the load started from (``cutoff`` in the load's ``moodle._loads`` meta).
+The next run re-fetches:
 
-- the items the spec's ``incremental.changed`` query names since that cut-off (for example
-  the pairs whose user accessed the course: Moodle updates ``lastcourseaccess`` on every
-  visit, and every attempt, submission or self-completion needs one);
+- the items the spec's ``incremental.changed`` query names since that cut-off: the signals
+  Moodle exposes, chosen per asset and explained in docs/incremental.md (a visit moves
+  ``lastcourseaccess``; a grade moves the report's ``gradedategraded``; a renamed course its
+  ``timemodified``; an attempt the overdue task will close has a ``timecheckstate``);
 - new items (a new enrolment, a new quiz), and items that failed last time;
+- with ``incremental.rotate: N``, the 1/N of the items read longest ago, for the changes no
+  signal shows (a teacher overriding a completion, a badge awarded by hand): with nightly
+  runs nothing is older than N days, and every load says the age of its oldest item;
 
 and deletes the rows of items that are gone (an unenrolment). Everything else is kept.
-What no query can see — a teacher overriding a completion or a grade for a student who did
-not come back — is caught by the periodic full refresh (``full_refresh: true``).
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+import duckdb
 
 from moodle_assets.endpoints.runner import ITEM_COLUMN, item_key
 from moodle_assets.endpoints.spec import EndpointSpec
@@ -26,15 +33,21 @@ from moodle_assets.warehouse.sql import TableName
 
 ITEMS_TABLE = "moodle._items"
 ITEMS_NOTES = TableNotes(
-    "The fan-out items (lookup values) each incremental table's latest load covered: the next run "
-    "re-reads the changed and new ones and deletes the rows of those gone.",
+    "The fan-out items (lookup values) each incremental table's latest load covered, and when each "
+    "was last read from Moodle: the next run re-reads the changed, new and longest-unread ones and "
+    "deletes the rows of those gone.",
     {
         "table_name": "The table (schema.name) the item was loaded into.",
         "item": "The item: its lookup values joined by |, as in the table's _item column.",
+        "verified_at": "When the item's rows were last read from Moodle (unix seconds, the load's start).",
     },
 )
 # Moodle writes lastcourseaccess at most once a minute; keep a wide margin for clock skew.
 CUTOFF_MARGIN_SECONDS = 600
+
+
+class ChangedQueryError(Exception):
+    """The ``changed`` query itself is wrong (not a table that is merely missing)."""
 
 
 @dataclass
@@ -44,6 +57,15 @@ class IncrementalPlan:
     cutoff: int
     kept: int
     gone: int
+    changed: int = 0  # items a signal named
+    rotated: int = 0  # items re-read because they were read longest ago
+    oldest_verified: int | None = None  # after this run: when the item read longest ago was read
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.rows)} items to read ({self.changed} changed, {self.rotated} rotated, the rest new "
+            f"or failed last time), {self.kept} kept, {self.gone} gone"
+        )
 
 
 def last_cutoff(warehouse: Warehouse, table: str) -> int | None:
@@ -55,14 +77,51 @@ def last_cutoff(warehouse: Warehouse, table: str) -> int | None:
     return value
 
 
-def known_items(warehouse: Warehouse, table: str) -> set[str]:
+def known_items(warehouse: Warehouse, table: str) -> dict[str, int]:
+    """The items the table's last load covered, with when each was read (0 when not recorded)."""
     if not warehouse.table_exists(ITEMS_TABLE):
+        return {}
+    has_time = "verified_at" in {r[0] for r in warehouse.query(f"DESCRIBE {ITEMS_TABLE}")}
+    select = "item, coalesce(verified_at, 0)" if has_time else "item, 0"
+    return dict(warehouse.query(f"SELECT {select} FROM {ITEMS_TABLE} WHERE table_name = ?", [table]))
+
+
+def changed_items(spec: EndpointSpec, warehouse: Warehouse, cutoff: int, columns: Sequence[str]) -> set[str] | None:
+    """The items the spec's signals name, or None when a table the query reads is not there yet.
+
+    A missing table (an upstream never materialised here) means the run reads every item, which
+    is never wrong; any other failure of the query is the spec's mistake and is raised.
+    """
+    sql = spec.incremental.changed.replace("{cutoff}", str(int(cutoff)))
+    try:
+        return {item_key(r, columns) for r in warehouse.query_dicts(sql)}
+    except duckdb.CatalogException as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise ChangedQueryError(f"{spec.name}: the incremental changed query failed in DuckDB: {exc}") from None
+    except duckdb.Error as exc:
+        raise ChangedQueryError(f"{spec.name}: the incremental changed query failed in DuckDB: {exc}") from None
+
+
+def failed_items(warehouse: Warehouse, table: str) -> set[str]:
+    if not warehouse.table_exists("moodle._errors"):
         return set()
-    return {r[0] for r in warehouse.query(f"SELECT item FROM {ITEMS_TABLE} WHERE table_name = ?", [table])}
+    return {
+        r[0]
+        for r in warehouse.query(
+            "SELECT DISTINCT partition_key FROM moodle._errors WHERE table_name = ? AND partition_key IS NOT NULL",
+            [table],
+        )
+    }
 
 
 def plan(
-    spec: EndpointSpec, warehouse: Warehouse, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
+    spec: EndpointSpec,
+    warehouse: Warehouse,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    now: int,
+    log=lambda message: None,
 ) -> IncrementalPlan | None:
     """What to re-fetch, or None when there is no previous state (then everything is read)."""
     table = spec.table
@@ -73,44 +132,76 @@ def plan(
     previous = known_items(warehouse, table)
     if ITEM_COLUMN not in present or cutoff is None or not previous:
         return None
+    changed = changed_items(spec, warehouse, cutoff, columns)
+    if changed is None:
+        log(
+            f"{spec.name}: a table its incremental query reads ({', '.join(spec.incremental.deps) or 'upstream'}) "
+            "is not in the warehouse yet: reading every item"
+        )
+        return None
     current = {item_key(r, columns): r for r in rows}
-    changed_sql = spec.incremental.changed.replace("{cutoff}", str(int(cutoff)))
-    changed = {item_key(r, columns) for r in warehouse.query_dicts(changed_sql)}
-    failed = (
-        {
-            r[0]
-            for r in warehouse.query(
-                "SELECT DISTINCT partition_key FROM moodle._errors WHERE table_name = ? AND partition_key IS NOT NULL",
-                [table],
-            )
-        }
-        if warehouse.table_exists("moodle._errors")
-        else set()
-    )
-    fetch = [k for k in current if k in changed or k not in previous or k in failed]
-    gone = previous - current.keys()
+    failed = failed_items(warehouse, table)
+    fetch = {k for k in current if k in changed or k not in previous or k in failed}
+    rotated = rotation(spec.incremental.rotate, current.keys() - fetch, previous, len(current))
+    fetch |= rotated
+    gone = previous.keys() - current.keys()
+    kept = [previous[k] for k in current if k not in fetch]
     return IncrementalPlan(
-        rows=[current[k] for k in fetch],
-        replace=sorted(set(fetch) | gone),
+        rows=[current[k] for k in current if k in fetch],
+        replace=sorted(fetch | gone),
         cutoff=cutoff,
-        kept=len(current) - len(fetch),
+        kept=len(kept),
         gone=len(gone),
+        changed=len(fetch & changed),
+        rotated=len(rotated),
+        oldest_verified=min(kept, default=now),
     )
 
 
-def remember_items(warehouse: Warehouse, table: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    """Record the items a successful load covered.
+def rotation(share: int | None, candidates: set[str], verified: Mapping[str, int], total: int) -> set[str]:
+    """The 1/share of all items read longest ago, among those not read anyway (ties by item key).
 
-    Written after the data: if this write is lost, the next run only re-reads more than it
-    needed (items look new) or deletes again what is already gone — never less.
+    A share of the total, not of the candidates: a night with many changes does not shorten
+    the rotation, so with nightly runs no item goes unread longer than ``share`` days.
     """
-    keys = [item_key(r, columns) for r in rows]
+    if not share or not candidates:
+        return set()
+    quota = math.ceil(total / share)
+    return set(sorted(candidates, key=lambda k: (verified.get(k, 0), k))[:quota])
+
+
+def remember_items(
+    warehouse: Warehouse,
+    table: str,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    now: datetime,
+    read: Sequence[Mapping[str, Any]] | None = None,
+    outcome: Any = None,
+) -> None:
+    """Record the items a successful load covered, and when each was read.
+
+    ``read`` is the rows this run fetched (None: all of them); an item that failed (in the
+    outcome's errors) is not read. Written after the data: if this write is lost, the next run
+    only re-reads more than it needed (items look new) or deletes again what is already gone —
+    never less.
+    """
+    failed = {e["partition_key"] for e in (outcome.errors if outcome else ()) if e.get("partition_key")}
+    keys, now = [item_key(r, columns) for r in rows], int(now.timestamp())
+    fresh = set(keys) if read is None else {item_key(r, columns) for r in read}
+    previous = known_items(warehouse, table)
+    times = [now if k in fresh and k not in failed else previous.get(k, 0) for k in keys]
     with warehouse.connect() as con:
-        con.execute(f"CREATE TABLE IF NOT EXISTS {ITEMS_TABLE} (table_name VARCHAR, item VARCHAR)")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {ITEMS_TABLE} (table_name VARCHAR, item VARCHAR, verified_at BIGINT)")
+        con.execute(f"ALTER TABLE {ITEMS_TABLE} ADD COLUMN IF NOT EXISTS verified_at BIGINT")
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"DELETE FROM {ITEMS_TABLE} WHERE table_name = ?", [table])
-            con.execute(f"INSERT INTO {ITEMS_TABLE} SELECT ?, unnest(?::VARCHAR[])", [table, keys])
+            con.execute(
+                f"INSERT INTO {ITEMS_TABLE} (table_name, item, verified_at) SELECT ?, unnest(?::VARCHAR[]), "
+                "unnest(?::BIGINT[])",
+                [table, keys, times],
+            )
             apply_notes(con, TableName.parse(ITEMS_TABLE), ITEMS_NOTES)
             con.execute("COMMIT")
         except BaseException:

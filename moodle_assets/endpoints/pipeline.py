@@ -160,16 +160,19 @@ def read_lookup_rows(warehouse: Warehouse, query: LookupQuery) -> list[dict]:
         raise HarvestError(f"The lookup for {query.asset} failed in DuckDB: {exc}") from None
 
 
-def read_inputs(spec: EndpointSpec, resolved: Resolved, warehouse: Warehouse, full_refresh: bool) -> Inputs:
+def read_inputs(spec: EndpointSpec, resolved: Resolved, warehouse: Warehouse, full_refresh: bool, now, log) -> Inputs:
     """Lookup rows, the incremental plan and site info, in one open of the file."""
-    inputs = Inputs()
+    inputs, moment = Inputs(), int(now.timestamp())
     with locked_is_failure(spec), held(warehouse):
         for query in lookup_queries(resolved):
             inputs.rows = read_lookup_rows(warehouse, query)
             if spec.incremental:
                 inputs.item_columns = query.columns
         if inputs.item_columns is not None and not full_refresh:
-            inputs.step = incremental.plan(spec, warehouse, inputs.rows, inputs.item_columns)
+            try:
+                inputs.step = incremental.plan(spec, warehouse, inputs.rows, inputs.item_columns, moment, log)
+            except incremental.ChangedQueryError as exc:
+                raise HarvestError(str(exc)) from None
         if warehouse.table_exists("moodle.site_info"):  # the version and functions, read once stored
             inputs.site = (warehouse.query_dicts("SELECT version, functions FROM moodle.site_info") or [None])[0]
     return inputs
@@ -186,12 +189,15 @@ def plan_target(
     target.meta["mode"] = "full"
     step = inputs.step
     if step is None:
+        target.meta["oldest_verified_at"] = int(now.timestamp())
         return target, inputs.rows
     log(
         f"{spec.name}: incremental since {datetime.fromtimestamp(step.cutoff, UTC):%Y-%m-%d %H:%M} UTC: "
-        f"{len(step.rows)} items to read, {step.kept} kept, {step.gone} gone"
+        + step.summary()
     )
-    return Target(ITEM_COLUMN, step.replace, {**target.meta, "mode": "incremental"}), step.rows
+    meta = {**target.meta, "mode": "incremental", "oldest_verified_at": step.oldest_verified}
+    meta.update(changed_items=step.changed, rotated_items=step.rotated, kept_items=step.kept)
+    return Target(ITEM_COLUMN, step.replace, meta), step.rows
 
 
 def stage(spec: EndpointSpec, target: Target, inputs: Inputs, catalog: Sequence[EndpointSpec]) -> StagedRecords:
@@ -340,7 +346,7 @@ def harvest_endpoint(
     except SettingsError as exc:
         raise HarvestError(str(exc)) from None
     now = clock.now()  # the site's moment for macros and the incremental cut-off
-    inputs = read_inputs(spec, resolved, warehouse, full_refresh)
+    inputs = read_inputs(spec, resolved, warehouse, full_refresh, now, log)
     target, fetch_rows = plan_target(spec, inputs, placer, now, log)
     window = placer.window() if placer is not None else None
     calls = list(plan_calls(resolved, fetch_rows, now, window, inputs.item_columns))
@@ -367,7 +373,8 @@ def harvest_endpoint(
         table_rows = warehouse.query(f"SELECT count(*) FROM {spec.table}")[0][0]
         columns = loaded.columns if loaded else {r[0]: r[1] for r in warehouse.query(f"DESCRIBE {spec.table}")}
     if inputs.item_columns is not None:
-        incremental.remember_items(warehouse, spec.table, inputs.rows or [], inputs.item_columns)
+        read = fetch_rows if inputs.step is not None else None
+        incremental.remember_items(warehouse, spec.table, inputs.rows or [], inputs.item_columns, now, read, outcome)
     return HarvestResult(
         function=function,
         outcome=outcome,

@@ -218,7 +218,8 @@ class EndpointSpec(_Model):
         Says("must be a mapping with 'changed': a query of the lookup rows changed since {cutoff}"),
         _doc(
             "Refresh only the fan-out items that may have changed: `changed` is a query returning the lookup rows that "
-            "may have changed since `{cutoff}`, `deps` the assets it reads; see docs/architecture.md."
+            "may have changed since `{cutoff}`, `deps` the assets it reads, `rotate: N` also re-reads the 1/N of the "
+            "items read longest ago on every run; see docs/incremental.md."
         ),
     ] = None
     columns: Annotated[

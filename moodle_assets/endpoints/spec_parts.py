@@ -237,6 +237,12 @@ class Incremental(_Model):
 
     changed: StrictStr = Field(description="A query returning the lookup rows that may have changed since {cutoff}.")
     deps: tuple[str, ...] = Field((), description="The assets the query reads.")
+    rotate: StrictInt | None = Field(
+        None,
+        ge=1,
+        description="Also re-read, on every incremental run, 1/rotate of the items verified longest ago: "
+        "changes no query sees are then at most rotate runs old (rotate days with nightly runs).",
+    )
 
     @field_validator("changed")
     @classmethod
