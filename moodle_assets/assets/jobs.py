@@ -18,6 +18,7 @@ from dagster import (
     RunStatusSensorContext,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    Selector,
     define_asset_job,
     executor,
     multi_or_in_process_executor,
@@ -25,7 +26,11 @@ from dagster import (
     run_status_sensor,
     schedule,
 )
+from dagster._core.definitions.executor_definition import _core_in_process_executor_creation
+from dagster._core.execution.retries import RetryMode
+from dagster._core.execution.step_dependency_config import StepDependencyConfig
 
+from moodle_assets.assets.executor import ThreadedInProcessExecutor
 from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.endpoints.spec import EndpointSpec
 
@@ -36,31 +41,64 @@ def _requirements(config: Mapping[str, object]) -> Sequence[ExecutorRequirement]
     return multiple_process_executor_requirements() if "multiprocess" in config else []
 
 
+STEPS_AT_ONCE = 4
+_DAGSTER_MODES = multi_or_in_process_executor.config_schema.as_field().config_type.fields
+_IN_PROCESS = Field(
+    {
+        **_DAGSTER_MODES["in_process"].config_type.fields,
+        "max_concurrent": Field(
+            int,
+            default_value=STEPS_AT_ONCE,
+            is_required=False,
+            description="Steps running at once, as threads of the run's process (1: one after another). "
+            "They share the site's max_concurrency calls in flight and take turns writing to DuckDB, so more "
+            "only overlaps their fixed parts (lookups, loads, Dagster's events) on the run's CPUs.",
+        ),
+    },
+    description="Execute every step in the run's own process, up to max_concurrent at once.",
+)
+
+
 @executor(
     name="moodle_executor",
     # Dagster's default executor's choice of modes (same run config), with in_process as the default.
     config_schema=Field(
-        multi_or_in_process_executor.config_schema.as_field().config_type,
+        Selector({"in_process": _IN_PROCESS, "multiprocess": _DAGSTER_MODES["multiprocess"]}),
         default_value={"in_process": {}},
         is_required=False,
-        description="in_process (the default): every step in the run's own process. multiprocess: one "
-        "process per step (start_method forkserver with preload_modules makes a step start cheaper).",
+        description="in_process (the default): every step in the run's own process, up to max_concurrent at once. "
+        "multiprocess: one process per step (start_method forkserver with preload_modules makes a step start "
+        "cheaper).",
     ),
     requirements=_requirements,
 )
 def moodle_executor(init_context: InitExecutorContext) -> Executor:
-    """Every step of a run in the run's own process, one after another, unless run config asks for
-    ``execution: {config: {multiprocess: {...}}}``.
+    """The steps of a run in the run's own process, up to ``max_concurrent`` side by side as
+    threads (``assets/executor.py``), unless run config asks for
+    ``execution: {config: {multiprocess: {...}}}``; ``in_process: {max_concurrent: 1}`` is
+    Dagster's in-process executor, one step after another.
 
-    Why not a process per step (Dagster's default): one asset at ``max_concurrency`` calls in
-    flight already keeps a PHP site at its capacity, so steps side by side do not make a
-    harvest faster, while each step process imports Dagster, opens the instance and loads the
-    definitions again. Measured from process start on the benchmark's site model (2 CPUs,
-    docs/performance.md), the fan-out chain took 25 s in process against 30-32 s with a
-    forkserver and 2-3 steps at once, with half the CPU and a third of the memory; the full
-    harvest 72 s against 95 s. The ``moodle_api`` pool is claimed per step by either executor.
+    Why not a process per step (Dagster's default): each step process imports Dagster, opens
+    the instance and loads the definitions again. Measured from process start on the
+    benchmark's site model (2 CPUs, docs/performance.md), the fan-out chain took 25 s in
+    process against 30-32 s with a forkserver and 2-3 steps at once, with half the CPU and a
+    third of the memory; the full harvest 72 s against 95 s. Why side by side: one step at a
+    time leaves the site idle through every step's fixed part, and independent fan-outs
+    (activity_completion, quiz_attempts) never call it at once. Steps side by side share the
+    site's ``max_concurrency`` (``moodle/site_gate.py``) and take turns writing to DuckDB
+    (``warehouse/writers.py``); the ``moodle_api`` pool is claimed per step by every mode.
     """
-    return multi_or_in_process_executor.executor_creation_fn(init_context)
+    if "multiprocess" in init_context.executor_config:
+        return multi_or_in_process_executor.executor_creation_fn(init_context)
+    config = dict(init_context.executor_config["in_process"])
+    steps = config.pop("max_concurrent", STEPS_AT_ONCE)
+    if steps == 1:
+        return _core_in_process_executor_creation(config)
+    return ThreadedInProcessExecutor(
+        retries=RetryMode.from_config(config["retries"]),
+        max_concurrent=steps,
+        step_dependency_config=StepDependencyConfig.from_config(config.get("step_dependency_config")),
+    )
 
 
 harvest_job = define_asset_job(

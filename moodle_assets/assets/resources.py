@@ -21,7 +21,8 @@ class MoodleResource(ConfigurableResource):
     timeout_seconds: float = Field(default=60.0, description="Read timeout of one call.")
     max_concurrency: int = Field(
         default=4,
-        description="Calls in flight at once per asset. A PHP site serves a few at a time; 4-8 suits a small site.",
+        description="Calls in flight at once from a run (its steps running side by side share them). A PHP site serves "
+        "a few at a time; 4-8 suits a small site.",
     )
     max_retries: int = Field(default=4, description="Retries of transient failures (timeouts, 429, 5xx).")
     backoff_base_seconds: float = Field(default=0.5, description="First retry waits about this long, then doubles.")

@@ -5,6 +5,8 @@ so a whole fan-out (a thousand courses) shares a bounded number of connections: 
 serves only a few requests at once, and more concurrency only queues inside PHP-FPM. The
 limit starts at ``max_concurrency`` and is lowered while the site answers slower without
 answering more (or says it is overloaded), then raised back; it never exceeds the setting.
+Every client of one site in a process also shares that site's gate (:mod:`.site_gate`), so
+clients of steps running side by side hold ``max_concurrency`` calls in flight between them.
 
 The token travels in the POST body, never in the URL, so httpx's own error texts (which
 quote the URL) cannot leak it; every text this module stores or logs is redacted anyway.
@@ -40,6 +42,7 @@ from .errors import (
     redact_fields,
 )
 from .settings import CallStats, ClientSettings
+from .site_gate import site_gate
 from .tls import is_cleartext_remote, ssl_context
 from .urls import (
     PUBLIC_FOLDER_PAGE,
@@ -94,6 +97,9 @@ class MoodleClient:
         self._site_functions_lock = asyncio.Lock()
         self._site_functions_asked = False
         self.limit = AdaptiveLimit(settings.max_concurrency, adaptive=settings.adaptive_concurrency)
+        # Shared with every other client of this site in the process (steps running side by side):
+        # together they keep no more than max_concurrency calls in flight.
+        self._gate = site_gate(settings.endpoint)
         # Seams for tests: waiting and jitter without real time.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._random = random.Random()
@@ -232,6 +238,11 @@ class MoodleClient:
         """One HTTP attempt inside the concurrency bound; only the HTTP wait is timed, and
         reported to the adaptive limit with whether the site looked overloaded."""
         await self.limit.acquire()
+        try:
+            await self._gate.acquire(self.settings.max_concurrency)
+        except BaseException:
+            self.limit.release()
+            raise
         overloaded = True
         started = time.monotonic()
         try:
@@ -244,6 +255,7 @@ class MoodleClient:
         finally:
             elapsed = time.monotonic() - started
             self.stats.seconds += elapsed
+            self._gate.release()
             self.limit.release()
             self.limit.record(elapsed, overloaded)
 
