@@ -35,7 +35,8 @@ def generate(config: DemoConfig = DEFAULT_CONFIG) -> Dataset:
     7. question banks — Moodle 5.0 only, no draws: renumbers the module ids made in step 6,
        so it comes before anything refers to a module (grade items, completion).
     8. assignment work — submissions and grades of the enrolled students.
-    9. quiz work — attempts, finished and unfinished.
+    9. quiz work — attempts, finished and unfinished, then the few still running at ``now``
+       (no draws: demo/overdue.py closes them the next day).
     10. completion — activity completion of tracked modules, then course completion.
     11. grades — grade items of assignments and quizzes (steps 6-7) and the students' grades.
     12. forum work — discussions of every forum (THE_PAGED_FORUM has the most).

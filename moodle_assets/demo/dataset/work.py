@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from .model import DAY, Dataset
+from .model import DAY, Dataset, Record
 from .parts import ADMIN_ID, PAGED_FORUM_DISCUSSIONS, THE_PAGED_FORUM_ID
 
 
@@ -81,6 +81,78 @@ def add_quiz_work(data: Dataset, rng: random.Random) -> None:
                         "gradednotificationsenttime": None if unfinished else start + 900,
                     }
                 )
+    add_running_attempts(data)
+
+
+def add_running_attempts(data: Dataset) -> None:
+    """A few students are in the middle of a timed quiz at the site's moment (one per 12
+    courses): started ten minutes before ``now`` or so, ``timecheckstate`` at the end of the
+    time limit, after ``now``, so the next day's overdue task closes them (demo/overdue.py).
+
+    Starting an attempt is a visit: the student's ``lastaccess`` and ``lastcourseaccess`` are
+    at least its start. No random draws, and the attempts come after all others: every other
+    generated value stays as it was.
+    """
+    wanted = max(1, round(data.config.scale))
+    quizzes = [q for q in data.quizzes if _running(data, q)]
+    for n, quiz in enumerate(quizzes[:wanted]):
+        start = data.now - 600 - 60 * (n % 20)
+        tried = {a["userid"] for a in data.quiz_attempts if a["quiz"] == quiz["id"]}
+        enrolment = next(
+            (e for e in data.enrolments_of_course(quiz["course"]) if e["userid"] not in tried and _can_start(data, e)),
+            None,
+        )
+        if enrolment is None or not quiz["timeopen"] <= start < start + quiz["timelimit"] <= quiz["timeclose"]:
+            continue
+        attempt_id = len(data.quiz_attempts) + 1
+        data.quiz_attempts.append(
+            {
+                "id": attempt_id,
+                "quiz": quiz["id"],
+                "userid": enrolment["userid"],
+                "attempt": 1,
+                "uniqueid": attempt_id,
+                "layout": "1,2,0,3,0",
+                "currentpage": 0,
+                "preview": 0,
+                "state": "inprogress",
+                "timestart": start,
+                "timefinish": 0,
+                "timemodified": start,
+                "timemodifiedoffline": 0,
+                "timecheckstate": start + quiz["timelimit"],
+                "sumgrades": None,
+                "gradednotificationsenttime": None,
+            }
+        )
+        user = data.user(enrolment["userid"])
+        assert user is not None
+        user["lastaccess"] = max(user["lastaccess"], start)
+        enrolment["lastcourseaccess"] = max(enrolment["lastcourseaccess"], start)
+
+
+def _can_start(data: Dataset, enrolment: Record) -> bool:
+    """An active student a participant list shows, whose account is not suspended."""
+    user = data.user(enrolment["userid"])
+    return (
+        enrolment["role"] == "student"
+        and enrolment["status"] == 0
+        and user is not None
+        and not user["suspended"]
+        and user["id"] not in data.hidden_user_ids
+    )
+
+
+def _running(data: Dataset, quiz: Record) -> bool:
+    """A timed quiz of a running course whose attempts a harvest can read."""
+    course = data.course(quiz["course"])
+    return (
+        course is not None
+        and bool(quiz["timelimit"])
+        and course["visible"]
+        and course["startdate"] <= data.now < course["enddate"]
+        and course["id"] not in data.unreadable_course_ids
+    )
 
 
 def add_completion(data: Dataset, rng: random.Random) -> None:
