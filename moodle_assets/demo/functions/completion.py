@@ -9,7 +9,14 @@ from ..errors import MoodleException, not_enrolled
 from .common import readable_course, require_user, site_url
 from .contents import completion_data
 
+# The course completion criteria of a course with criteria: every page and url activity
+# ("all" aggregation), each with the requirement text the status answer gives it.
 _REQUIREMENT = {"page": "Viewing the page", "url": "Marking yourself complete"}
+
+
+def criteria_modules(data: Dataset, course_id: int) -> list[Record]:
+    """The activities whose completion the course's completion criteria require."""
+    return [m for m in data.modules_of_course(course_id) if m["modname"] in _REQUIREMENT]
 
 
 def get_activities_completion_status(data: Dataset, caller: int, params: dict[str, Any]) -> Record:
@@ -43,9 +50,7 @@ def get_course_completion_status(data: Dataset, caller: int, params: dict[str, A
         raise MoodleException("nocriteriaset", "No completion criteria set for this course")
     row = next((c for c in data.course_completion if c["courseid"] == course["id"] and c["userid"] == user_id), None)
     completions = []
-    for module in data.modules_of_course(course["id"]):
-        if module["modname"] not in _REQUIREMENT:
-            continue
+    for module in criteria_modules(data, course["id"]):
         state = next(
             (a for a in data.activity_completion if a["cmid"] == module["id"] and a["userid"] == user_id), None
         )

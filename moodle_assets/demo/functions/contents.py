@@ -54,7 +54,8 @@ def completion_data(data: Dataset, module: Record, user_id: int, tracked: bool) 
     return {
         "state": state,
         "timecompleted": row["timecompleted"] if row else 0,
-        "overrideby": None,
+        # a teacher's override (completion_info::update_state with $override) names them
+        "overrideby": row.get("overrideby") if row else None,
         "valueused": False,
         "hascompletion": True,
         "isautomatic": module["completion"] == 2,

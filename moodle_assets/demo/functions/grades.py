@@ -73,12 +73,15 @@ def _item_record(
         {
             "graderaw": number(raw),
             "gradedatesubmitted": None if course_total or not has_rows else _submitted(data, item, user_id),
-            "gradedategraded": grade["timemodified"] if grade and raw is not None else None,
+            # grade_grade::get_dategraded(): when overridden, the override's time
+            "gradedategraded": (grade.get("overridden") or grade["timemodified"])
+            if grade and raw is not None
+            else None,
             "gradehiddenbydate": False,
             "gradeneedsupdate": False,
             "gradeishidden": False,
             "gradeislocked": False,
-            "gradeisoverridden": False,
+            "gradeisoverridden": bool(grade and grade.get("overridden")),
             "gradeformatted": f"{raw:.2f}" if raw is not None else "-",
             "grademin": 0,
             "grademax": number(item["grademax"]),
