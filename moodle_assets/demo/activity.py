@@ -2,21 +2,42 @@
 
 Everything a learner does on a real Moodle goes with a visit, which updates the user's
 ``lastaccess`` and the enrolment's ``lastcourseaccess``: quiz attempts, submissions,
-self-completion, forum posts. Enrolment changes are made by staff and touch no learner's
-access time. The simulation keeps to those rules, so what an incremental harvest can
-detect is exactly what a real site would let it detect.
+self-completion, forum posts. A real site also changes without the learner's visit: staff
+enrol and unenrol, grade, override, award badges, rename and hide courses, add events, move
+due dates, change groups, suspend and edit accounts (demo/staff_day.py, demo/admin_day.py),
+and the quiz's overdue task closes attempts whose time ran out (demo/overdue.py). Those touch
+no learner's access time, only the acting teacher's or admin's. The simulation keeps to those
+rules, so what an incremental harvest can detect is exactly what a real site would let it
+detect.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from .admin_day import edit_users, hide_courses, suspend_users
+from .changes import Change
 from .dataset import DAY, ROLE_IDS, Dataset
+from .overdue import close_overdue_attempts
+from .staff_day import (
+    StaffDay,
+    add_course_events,
+    award_badges,
+    change_groups,
+    grade_submissions,
+    move_due_dates,
+    override_completions,
+    override_grades,
+    rename_courses,
+)
 
 
 @dataclass
 class DayReport:
+    """What the day changed. The learners' side counts; every change without a visit is a
+    :class:`~.changes.Change` naming its course, user, item, time and who made it."""
+
     active_users: list[int]
     attempts: int = 0
     submissions: int = 0
@@ -24,6 +45,19 @@ class DayReport:
     discussions: int = 0
     enrolled: tuple[int, int] | None = None  # (courseid, userid)
     unenrolled: tuple[int, int] | None = None
+    graded: list[Change] = field(default_factory=list)  # itemid: assignment; detail: the grade
+    grades_overridden: list[Change] = field(default_factory=list)  # itemid: grade item; detail: the grade
+    completions_overridden: list[Change] = field(default_factory=list)  # itemid: course module
+    courses_completed: list[Change] = field(default_factory=list)  # by an override completing the criteria
+    badges_issued: list[Change] = field(default_factory=list)  # itemid: badge; courseid 0: a site badge
+    events_added: list[Change] = field(default_factory=list)  # itemid: event
+    due_dates_moved: list[Change] = field(default_factory=list)  # itemid: assignment; detail: the new due date
+    group_changes: list[Change] = field(default_factory=list)  # itemid: group; detail: "added" or "removed"
+    courses_hidden: list[Change] = field(default_factory=list)
+    courses_renamed: list[Change] = field(default_factory=list)  # detail: the new full name
+    users_suspended: list[Change] = field(default_factory=list)
+    users_edited: list[Change] = field(default_factory=list)  # detail: the new full name
+    attempts_closed: list[Change] = field(default_factory=list)  # itemid: attempt; detail: its new state
 
 
 def simulate_day(data: Dataset, seed: int = 1, active_share: float = 0.05) -> DayReport:
@@ -33,6 +67,7 @@ def simulate_day(data: Dataset, seed: int = 1, active_share: float = 0.05) -> Da
     run "the next day" on a set clock moves it too: ``clock.set_now(data.now)``.
     """
     rng = random.Random(seed)
+    since = data.now
     data.now += DAY
     data.config = replace(data.config, now=data.now)
     students = sorted({e["userid"] for e in data.enrolments if e["role"] == "student"} - data.hidden_user_ids)
@@ -51,8 +86,28 @@ def simulate_day(data: Dataset, seed: int = 1, active_share: float = 0.05) -> Da
         report.discussions += _discuss(data, course_id, uid, visit)
     report.enrolled = _enrol(data, rng)
     report.unenrolled = _unenrol(data, rng, exclude=set(active))
+    _without_visits(data, rng, since, report)
     data._index.clear()
     return report
+
+
+def _without_visits(data: Dataset, rng: random.Random, since: int, report: DayReport) -> None:
+    """The overdue task's run over the day, then the staff's changes, each on students who did
+    not visit; a student's gradebook changes once at most, so every total has one regrade time."""
+    report.attempts_closed = close_overdue_attempts(data, rng, since, data.now)
+    day = StaffDay(data, rng, since, busy=set(report.active_users), graded={c.userid for c in report.attempts_closed})
+    count = day.per_site
+    report.graded = grade_submissions(day, 3 * count)
+    report.grades_overridden = override_grades(day, count)
+    report.completions_overridden, report.courses_completed = override_completions(day, count)
+    report.badges_issued = award_badges(day, count)
+    report.events_added = add_course_events(day, count)
+    report.due_dates_moved = move_due_dates(day, count)
+    report.group_changes = change_groups(day, count)
+    report.courses_hidden = hide_courses(day, count, exclude=set())
+    report.courses_renamed = rename_courses(day, count, exclude={c.courseid for c in report.courses_hidden})
+    report.users_suspended = suspend_users(day, count, exclude=set())
+    report.users_edited = edit_users(day, count, exclude={c.userid for c in report.users_suspended})
 
 
 def _attempt(data: Dataset, rng: random.Random, course_id: int, uid: int, visit: int) -> int:
