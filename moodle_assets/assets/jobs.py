@@ -109,11 +109,14 @@ harvest_job = define_asset_job(
 )
 
 
-def build_nightly_schedule(specs: Sequence[EndpointSpec], full_refresh_weekday: int = 6) -> ScheduleDefinition:
+def build_nightly_schedule(
+    specs: Sequence[EndpointSpec], full_refresh_weekday: int | None = None
+) -> ScheduleDefinition:
     """Every night at 02:00 UTC: all assets and today's calendar partition.
 
-    Fan-out assets refresh incrementally; once a week (Sunday by default) they re-read
-    everything, which catches what no incremental signal shows (a teacher's override).
+    Fan-out assets refresh incrementally: what Moodle's signals show, plus a rotating share
+    of their items (``incremental.rotate``), so nothing is older than a week without a weekly
+    full re-read's spike. ``full_refresh_weekday`` (0 = Monday) adds one anyway.
     """
     incremental = [s.name for s in specs if s.incremental]
 
@@ -123,7 +126,7 @@ def build_nightly_schedule(specs: Sequence[EndpointSpec], full_refresh_weekday: 
     def nightly_harvest(context: ScheduleEvaluationContext) -> RunRequest:
         moment = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
         day = moment.strftime("%Y-%m-%d")
-        full = moment.weekday() == full_refresh_weekday
+        full = full_refresh_weekday is not None and moment.weekday() == full_refresh_weekday
         ops = {f"moodle__{name}": {"config": {"full_refresh": True}} for name in incremental} if full else {}
         return RunRequest(
             run_key=day, partition_key=day, run_config={"ops": ops}, tags={"full_refresh": str(full).lower()}

@@ -142,7 +142,8 @@ def test_every_asset_alone_with_its_upstream_loaded(fresh_with_upstream, multipr
     db = str(tmp_path / "loaded.duckdb")
     shutil.copy(fresh_with_upstream[0], db)
     by_level = levels()
-    assert len(by_level) == 7 and SITE_INFO_KEY in by_level[0]
+    # incremental signals read tables refreshed earlier in the run (grade_items before course_grades, ...)
+    assert len(by_level) == 10 and SITE_INFO_KEY in by_level[0]
     runs = []
     for level in by_level:
         runs.append(([k for k in level if not is_partitioned(k)], {}))

@@ -49,22 +49,25 @@ def test_lineage_and_groups(defs):
     assert graph.get(AssetKey(["moodle", "users"])).group_name == "people"
 
 
-def test_nightly_schedule_takes_todays_partition_and_a_weekly_full_refresh(defs):
+def test_nightly_schedule_takes_todays_partition_and_refreshes_incrementally_every_night(defs):
     from datetime import datetime
 
     from dagster import build_schedule_context
 
-    repo = defs.get_repository_def()
-    schedule = repo.get_schedule_def("nightly_harvest")
+    from moodle_assets.assets.jobs import build_nightly_schedule
+    from moodle_assets.endpoints import load_specs
 
-    def tick(when: datetime):
+    repo = defs.get_repository_def()
+
+    def tick(schedule, when: datetime):
         return schedule.evaluate_tick(build_schedule_context(repository_def=repo, scheduled_execution_time=when))
 
-    weekday = tick(datetime(2026, 11, 26, 2, tzinfo=UTC))
-    [request] = weekday.run_requests
-    assert request.partition_key == "2026-11-26"
-    assert request.run_config == {"ops": {}}
-    sunday = tick(datetime(2026, 11, 29, 2, tzinfo=UTC))
-    [request] = sunday.run_requests
+    nightly = repo.get_schedule_def("nightly_harvest")
+    for day in (26, 29):  # a Thursday and a Sunday: the rotation bounds staleness, no weekly spike
+        [request] = tick(nightly, datetime(2026, 11, day, 2, tzinfo=UTC)).run_requests
+        assert request.partition_key == f"2026-11-{day}"
+        assert request.run_config == {"ops": {}}
+    weekly = build_nightly_schedule(load_specs(include_user=False), full_refresh_weekday=6)
+    [request] = tick(weekly, datetime(2026, 11, 29, 2, tzinfo=UTC)).run_requests
     assert request.run_config["ops"]["moodle__activity_completion"] == {"config": {"full_refresh": True}}
     assert "moodle__courses" not in request.run_config["ops"]
