@@ -155,6 +155,18 @@ def _running(data: Dataset, quiz: Record) -> bool:
     )
 
 
+def _before_now(data: Dataset, start: int, stamp: int, salt: int) -> int:
+    """``stamp``, or when it would fall after the site's moment, a time spread over the hours
+    since ``start`` (or over the last 30 days, for a course not started yet): a real site's
+    completions do not pile up in the minute before a harvest, where they would look like the
+    day's changes to an incremental refresh."""
+    if stamp <= data.now - 60:
+        return stamp
+    if start > data.now - DAY:
+        start = data.now - 30 * DAY
+    return start + (salt * 7919) % (data.now - 3600 - start)
+
+
 def add_completion(data: Dataset, rng: random.Random) -> None:
     for course in data.courses[1:]:
         tracked = [m for m in data.modules_of_course(course["id"]) if m["completion"]]
@@ -174,7 +186,12 @@ def add_completion(data: Dataset, rng: random.Random) -> None:
                             "courseid": course["id"],
                             "userid": uid,
                             "state": state,
-                            "timecompleted": min(data.now - 60, course["startdate"] + rng.randint(1, 30) * DAY),
+                            "timecompleted": _before_now(
+                                data,
+                                course["startdate"],
+                                course["startdate"] + rng.randint(1, 30) * DAY,
+                                uid + module["id"],
+                            ),
                         }
                     )
                 elif module["modname"] in ("page", "url"):
