@@ -117,10 +117,10 @@ class Site:
         self.close()
 
 
-def measure(site: Site, argv: list[str]) -> dict[str, Any]:
+def measure(site: Site, argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run one measured side in a child process; add the calls the site served meanwhile."""
     site.command("reset")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     done = subprocess.run(
         [sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, env=env, timeout=CHILD_TIMEOUT
     )
@@ -134,79 +134,50 @@ def measure(site: Site, argv: list[str]) -> dict[str, Any]:
     return result
 
 
-def project(site: Site, db: str, assets: str = "chain", concurrency: int | None = None) -> dict[str, Any]:
+def project(
+    site: Site, db: str, assets: str = "chain", concurrency: int | None = None, now: int | None = None
+) -> dict[str, Any]:
+    """The project's harvest of ``assets`` in a child process; ``now`` sets its clock (epoch seconds)."""
     argv = [str(ROOT / "bench" / "project_side.py"), site.url, db, "--assets", assets]
     if concurrency is not None:
         argv += ["--max-concurrency", str(concurrency)]
-    return measure(site, argv)
-
-
-def table_contents(db: str) -> dict[str, dict[str, list]]:
-    """Every moodle table's rows as sorted text tuples under ``rows``, and each column's
-    sorted values under its name; load bookkeeping columns left out."""
-    import duckdb
-
-    out: dict[str, dict[str, list]] = {}
-    with duckdb.connect(db, read_only=True) as con:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'moodle' "
-                "AND table_name NOT LIKE '\\_%' ESCAPE '\\'"
-            ).fetchall()
-        ]
-        for table in tables:
-            columns = sorted(
-                r[0]
-                for r in con.execute(f'DESCRIBE moodle."{table}"').fetchall()
-                if r[0] not in ("_loaded_at", "_item")
-            )
-            select = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns)
-            rows = con.execute(f'SELECT {select} FROM moodle."{table}"').fetchall()
-            out[table] = {"rows": sorted(rows, key=repr)}
-            for i, column in enumerate(columns):
-                out[table][column] = sorted((row[i] for row in rows), key=repr)
-    return out
-
-
-def differing_columns(left: dict[str, list] | None, right: dict[str, list]) -> list[str]:
-    """The columns whose values differ between two tables (all of them if one is missing)."""
-    if left is None:
-        return sorted(c for c in right if c != "rows")
-    return sorted(c for c in set(left) | set(right) if c != "rows" and left.get(c) != right.get(c))
+    return measure(site, argv, {"MOODLE_ASSETS_NOW": str(now)} if now is not None else None)
 
 
 def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) -> dict[str, Any]:
-    """Full harvest, a day of activity by ``share`` of the students, incremental run, full run.
+    """Full harvest, a realistic day (``share`` of the students active, plus the staff and
+    scheduled-task changes of ``simulate_day``), the incremental run the next night, and a full
+    harvest of the changed site into a new file; every table compared.
 
-    The site's dataset is anchored to this machine's clock: the incremental cut-off is
-    taken from it, as against a real site whose clock agrees with the harvester's.
+    The site's dataset is anchored to this machine's clock and the first harvest runs on it;
+    the next night's runs set the project's clock to the site's, a day later, as a real night
+    would be.
     """
+    from moodle_assets.warehouse.compare import compare
+
     with Site(scale, model, now=int(time.time())) as site:
-        first = project(site, f"{tmp}/inc.duckdb", "incremental")
+        first = project(site, f"{tmp}/inc.duckdb", "all")
         day = site.command(f"simulate {share}")
-        second = project(site, f"{tmp}/inc.duckdb", "incremental")
-        full = project(site, f"{tmp}/inc-full.duckdb", "incremental")
-    nightly, reference = table_contents(f"{tmp}/inc.duckdb"), table_contents(f"{tmp}/inc-full.duckdb")
-    same = {t: (nightly.get(t) or {}).get("rows") == reference[t]["rows"] for t in sorted(reference)}
-    differ = {t: differing_columns(nightly.get(t), reference[t]) for t, ok in same.items() if not ok}
+        second = project(site, f"{tmp}/inc.duckdb", "all", now=day["now"])
+        full = project(site, f"{tmp}/inc-full.duckdb", "all", now=day["now"])
+    differences = compare(f"{tmp}/inc.duckdb", f"{tmp}/inc-full.duckdb")
     return {
         "first": first,
         "day": day,
         "incremental": second,
         "full": full,
-        "same_tables": same,
-        "differing_columns": differ,
+        "same_tables": {t: not d for t, d in differences.items()},
+        "differing_columns": {t: d.columns for t, d in differences.items() if d},
+        "differing_rows": {t: len(d.only_left) + len(d.only_right) for t, d in differences.items() if d},
     }
 
 
 def print_incremental(inc: dict[str, Any], share: float) -> None:
     second, full, day = inc["incremental"], inc["full"], inc["day"]
+    changes = ", ".join(f"{k} {v}" for k, v in day["changes"].items())
     print(
-        f"\n== incremental refresh, {share:.0%} of students active "
-        f"({day['active_users']} of {day['students']}: {day['attempts']} attempts, {day['submissions']} "
-        f"submissions, {day['completions']} completions, {day['discussions']} discussions, "
-        "1 enrolment, 1 unenrolment)"
+        f"\n== incremental refresh, {share:.0%} of students active ({day['active_users']} of {day['students']}); "
+        f"the day's changes: {changes}"
     )
     print(f"{'':34s}{'first full':>14s}{'incremental':>14s}{'full again':>14s}")
     for label, fmt in [
@@ -224,7 +195,9 @@ def print_incremental(inc: dict[str, Any], share: float) -> None:
         + (f"; DIFFER: {', '.join(differ)}" if differ else "")
     )
     for table, columns in inc.get("differing_columns", {}).items():
-        print(f"  {table}: differing columns {', '.join(columns) or '(row multiplicity only)'}")
+        rows = inc.get("differing_rows", {}).get(table, "?")
+        print(f"  {table}: {rows} rows differ, in columns {', '.join(columns) or '(row multiplicity only)'}")
+    print(f"incremental calls: {second['calls']} of {full['calls']} ({second['calls'] / full['calls']:.1%})")
 
 
 def sequential(site: Site, db: str) -> dict[str, Any]:

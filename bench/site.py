@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import sys
@@ -27,6 +28,17 @@ from bench.common import DEMO_NOW, cpu_seconds  # noqa: E402
 from moodle_assets.demo.activity import simulate_day  # noqa: E402
 from moodle_assets.demo.dataset import DemoConfig, generate  # noqa: E402
 from moodle_assets.demo.server import DemoServer  # noqa: E402
+
+
+def day_summary(report, students: int, now: int) -> dict:
+    """The simulated day as counts per change type, and the site's new clock."""
+    changes = {}
+    for name, value in dataclasses.asdict(report).items():
+        if name != "active_users":
+            changes[name] = (
+                value if isinstance(value, int) else len(value) if isinstance(value, list) else int(bool(value))
+            )
+    return {"active_users": len(report.active_users), "students": students, "now": now, "changes": changes}
 
 
 def main() -> None:
@@ -52,21 +64,8 @@ def main() -> None:
             elif command.startswith("simulate"):
                 share = float(command.split()[1]) if len(command.split()) > 1 else 0.05
                 report = simulate_day(server.dataset, active_share=share)
-                print(
-                    json.dumps(
-                        {
-                            "active_users": len(report.active_users),
-                            "attempts": report.attempts,
-                            "submissions": report.submissions,
-                            "completions": report.completions,
-                            "discussions": report.discussions,
-                            "enrolled": report.enrolled,
-                            "unenrolled": report.unenrolled,
-                            "students": len({e["userid"] for e in server.dataset.enrolments if e["role"] == "student"}),
-                        }
-                    ),
-                    flush=True,
-                )
+                students = {e["userid"] for e in server.dataset.enrolments if e["role"] == "student"}
+                print(json.dumps(day_summary(report, len(students), server.dataset.now)), flush=True)
             elif command == "stats":
                 calls = collections.Counter(call.function for call in list(server.calls))
                 print(json.dumps({"calls": dict(calls), "cpu": cpu_seconds() - cpu0}), flush=True)
