@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetSelection,
@@ -27,10 +27,13 @@ from dagster import (
     schedule,
 )
 from dagster._core.definitions.executor_definition import _core_in_process_executor_creation
+from dagster._core.definitions.partitions.context import partition_loading_context
 from dagster._core.execution.retries import RetryMode
 from dagster._core.execution.step_dependency_config import StepDependencyConfig
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from moodle_assets.assets.executor import ThreadedInProcessExecutor
+from moodle_assets.assets.partitions import partitions_for
 from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.endpoints.spec import EndpointSpec
 
@@ -112,13 +115,16 @@ harvest_job = define_asset_job(
 def build_nightly_schedule(
     specs: Sequence[EndpointSpec], full_refresh_weekday: int | None = None
 ) -> ScheduleDefinition:
-    """Every night at 02:00 UTC: all assets and today's calendar partition.
+    """Every night at 02:00 UTC: all assets, and the calendar days from yesterday to the last
+    day its partitions reach (events added or moved for the coming weeks land the same night;
+    one call per course batch for the whole window).
 
     Fan-out assets refresh incrementally: what Moodle's signals show, plus a rotating share
     of their items (``incremental.rotate``), so nothing is older than a week without a weekly
     full re-read's spike. ``full_refresh_weekday`` (0 = Monday) adds one anyway.
     """
     incremental = [s.name for s in specs if s.incremental]
+    windows = [partitions_for(s.partition) for s in specs if s.partition]
 
     @schedule(
         name="nightly_harvest", job=harvest_job, cron_schedule="0 2 * * *", default_status=DefaultScheduleStatus.STOPPED
@@ -128,9 +134,16 @@ def build_nightly_schedule(
         day = moment.strftime("%Y-%m-%d")
         full = full_refresh_weekday is not None and moment.weekday() == full_refresh_weekday
         ops = {f"moodle__{name}": {"config": {"full_refresh": True}} for name in incremental} if full else {}
-        return RunRequest(
-            run_key=day, partition_key=day, run_config={"ops": ops}, tags={"full_refresh": str(full).lower()}
-        )
+        tags = {"full_refresh": str(full).lower()}
+        if windows and all(w == windows[0] for w in windows):  # one range for every partitioned asset
+            start = (moment - timedelta(days=1)).strftime("%Y-%m-%d")
+            with partition_loading_context(effective_dt=moment):  # the partitions as of the tick
+                last = windows[0].get_last_partition_key()
+            if last is not None and last >= day:
+                tags |= {ASSET_PARTITION_RANGE_START_TAG: max(start, windows[0].get_first_partition_key() or start)}
+                tags |= {ASSET_PARTITION_RANGE_END_TAG: last}
+                return RunRequest(run_key=day, run_config={"ops": ops}, tags=tags)
+        return RunRequest(run_key=day, partition_key=day, run_config={"ops": ops}, tags=tags)
 
     return nightly_harvest
 

@@ -49,7 +49,7 @@ def test_lineage_and_groups(defs):
     assert graph.get(AssetKey(["moodle", "users"])).group_name == "people"
 
 
-def test_nightly_schedule_takes_todays_partition_and_refreshes_incrementally_every_night(defs):
+def test_nightly_schedule_takes_the_calendar_window_and_refreshes_incrementally_every_night(defs):
     from datetime import datetime
 
     from dagster import build_schedule_context
@@ -65,7 +65,7 @@ def test_nightly_schedule_takes_todays_partition_and_refreshes_incrementally_eve
     nightly = repo.get_schedule_def("nightly_harvest")
     for day in (26, 29):  # a Thursday and a Sunday: the rotation bounds staleness, no weekly spike
         [request] = tick(nightly, datetime(2026, 11, day, 2, tzinfo=UTC)).run_requests
-        assert request.partition_key == f"2026-11-{day}"
+        assert request.tags["dagster/asset_partition_range_start"] == f"2026-11-{day - 1}"
         assert request.run_config == {"ops": {}}
     weekly = build_nightly_schedule(load_specs(include_user=False), full_refresh_weekday=6)
     [request] = tick(weekly, datetime(2026, 11, 29, 2, tzinfo=UTC)).run_requests
