@@ -38,7 +38,15 @@ def day_summary(report, students: int, now: int) -> dict:
             changes[name] = (
                 value if isinstance(value, int) else len(value) if isinstance(value, list) else int(bool(value))
             )
-    return {"active_users": len(report.active_users), "students": students, "now": now, "changes": changes}
+    # the (course, user) of the changes no signal shows: tables may differ there until the rotation
+    unseen = report.completions_overridden + report.courses_completed + report.badges_issued
+    return {
+        "active_users": len(report.active_users),
+        "students": students,
+        "now": now,
+        "changes": changes,
+        "unsignalled": sorted({(c.courseid, c.userid) for c in unseen}),
+    }
 
 
 def main() -> None:
