@@ -28,6 +28,7 @@ between them, as one step did alone.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import os
 import queue
 import sys
@@ -76,16 +77,17 @@ class _Escaped:
 _DONE = object()
 
 
-def _work(step_context, events: queue.SimpleQueue) -> None:
-    """A worker thread: the step's events into the queue, then what escaped, then _DONE."""
-    key = step_context.step.key
+def _work(ticket: int, step_context, events: queue.SimpleQueue) -> None:
+    """A worker thread: the step's events into the queue, then what escaped, then _DONE, each
+    under the ticket of this attempt (a retried step's next attempt may start before its
+    previous thread has said _DONE)."""
     try:
         for event in dagster_event_sequence_for_step(step_context):
-            events.put((key, event))
+            events.put((ticket, event))
     except BaseException as error:  # noqa: BLE001 - every exit is reported to the run's thread
-        events.put((key, _Escaped(error, serializable_error_info_from_exc_info(sys.exc_info()))))
+        events.put((ticket, _Escaped(error, serializable_error_info_from_exc_info(sys.exc_info()))))
     finally:
-        events.put((key, _DONE))
+        events.put((ticket, _DONE))
 
 
 class ThreadedInProcessExecutor(Executor):
@@ -159,7 +161,8 @@ class ThreadedInProcessExecutor(Executor):
         self, job_context: PlanExecutionContext, active: ActiveExecution, max_concurrent: int
     ) -> Iterator[DagsterEvent]:
         events: queue.SimpleQueue = queue.SimpleQueue()
-        running: dict[str, _Running] = {}
+        running: dict[int, _Running] = {}  # by ticket: one per attempt of a step
+        tickets = itertools.count()
         interrupted = False
         try:
             while running or not active.is_complete:
@@ -169,17 +172,18 @@ class ThreadedInProcessExecutor(Executor):
                     yield DagsterEvent.engine_event(
                         job_context,
                         "Interrupted: no more steps start; waiting for the running ones to stop",
-                        EngineEventData.interrupted(list(running)),
+                        EngineEventData.interrupted([r.context.step.key for r in running.values()]),
                     )
                     _interrupt(running)
                 if not interrupted:
                     for step in active.get_steps_to_execute(limit=max_concurrent - len(running)):
                         step_context = job_context.for_step(step, active.get_known_state())
+                        ticket = next(tickets)
                         work = contextvars.copy_context().run
                         thread = threading.Thread(
-                            target=work, args=(_work, step_context, events), name=f"step {step.key}", daemon=True
+                            target=work, args=(_work, ticket, step_context, events), name=step.key, daemon=True
                         )
-                        running[step.key] = _Running(step_context, thread)
+                        running[ticket] = _Running(step_context, thread)
                         thread.start()
                     yield from active.concurrency_event_iterator(job_context)
                 yield from active.plan_events_iterator(job_context)
@@ -189,8 +193,9 @@ class ThreadedInProcessExecutor(Executor):
                     if not active.is_complete:
                         active.sleep_til_ready()
                     continue
+                wait = active.sleep_interval()  # a retry or a pool claim due, else 0
                 try:
-                    item = events.get(timeout=active.sleep_interval() or _IDLE_WAIT)
+                    item = events.get(timeout=min(wait, _IDLE_WAIT) if wait > 0 else _IDLE_WAIT)
                 except queue.Empty:
                     continue
                 while True:
@@ -206,9 +211,14 @@ class ThreadedInProcessExecutor(Executor):
             raise DagsterExecutionInterruptedError("Execution was interrupted while steps were running in threads.")
 
     def _handle(
-        self, job_context: PlanExecutionContext, active: ActiveExecution, running: dict[str, _Running], key: str, item
+        self,
+        job_context: PlanExecutionContext,
+        active: ActiveExecution,
+        running: dict[int, _Running],
+        ticket: int,
+        item,
     ) -> Iterator[DagsterEvent]:
-        step = running[key]
+        step = running[ticket]
         if isinstance(item, DagsterEvent):
             step.events.append(item)
             if item.is_step_success or item.is_step_failure or item.is_step_up_for_retry:
@@ -226,12 +236,13 @@ class ThreadedInProcessExecutor(Executor):
                 raise item.error
         else:  # _DONE
             step.thread.join()
-            del running[key]
-            active.verify_complete(job_context, key)
+            del running[ticket]
+            if not step.finished:  # no success, failure or retry: Dagster marks it unknown and stops its downstream
+                active.verify_complete(job_context, step.context.step.key)
             yield from _trigger_hook(step.context, step.events)
 
 
-def _interrupt(running: dict[str, _Running]) -> None:
+def _interrupt(running: dict[int, _Running]) -> None:
     """Ask the running steps' threads to stop, as a signal stops a step in process: a
     DagsterExecutionInterruptedError raised in each at its next Python instruction."""
     import ctypes
