@@ -21,7 +21,8 @@ Sides are alternated round by round (A B C A B C ...) and medians reported, beca
 machine's 2 CPUs are shared. The Dagster instance is a fresh DAGSTER_HOME on disk (SQLite,
 as ``dagster dev`` makes), created before the clock starts, as a deployment has it.
 ``--user-executors`` adds the same chain/harvest/one-call runs under other executors
-(``multiprocess``: Dagster's default, a spawned process per step; ``forkserver``: forked
+(``steps1``: in process, one step after another, what runs got before steps ran side by
+side; ``multiprocess``: Dagster's default, a spawned process per step; ``forkserver``: forked
 from a server that preloaded the project and Dagster's storage) for comparison.
 """
 
@@ -48,21 +49,16 @@ TIMEOUT = 3600
 
 # What the forkserver preloads: the project and the modules a step imports to open a SQLite
 # instance (otherwise ~0.9 s per step).
-FORKSERVER_PRELOAD = [
-    "dagster._core.executor.multiprocess",
-    MODULE,
-    "dagster._core.instance.factory",
-    "dagster._core.storage.sqlite_storage",
-    "dagster._core.storage.runs",
-    "dagster._core.storage.event_log",
-    "dagster._core.storage.schedules",
-    "dagster._core.storage.local_compute_log_manager",
-    "dagster._core.run_coordinator",
-    "dagster._core.scheduler",
+FORKSERVER_PRELOAD = ["dagster._core.executor.multiprocess", MODULE] + [
+    f"dagster._core.{name}"
+    for name in "instance.factory storage.sqlite_storage storage.runs storage.event_log storage.schedules "
+    "storage.local_compute_log_manager run_coordinator scheduler".split()
 ]
 EXECUTORS: dict[str, dict | None] = {
     "default": None,  # the job's own executor, no run config
     "in_process": {"execution": {"config": {"in_process": {}}}},
+    "steps1": {"execution": {"config": {"in_process": {"max_concurrent": 1}}}},
+    "steps2": {"execution": {"config": {"in_process": {"max_concurrent": 2}}}},
     "multiprocess": {"execution": {"config": {"multiprocess": {}}}},
     "forkserver": {
         "execution": {
@@ -291,8 +287,8 @@ def user_view(
                 "async 4",
                 view.script("async4", "async_harvester.py", f"{tmp}/u-async4-{r}.duckdb", "--concurrency", "4"),
             )
-        if harvest:  # other executors once: a multiprocess harvest takes minutes
-            for ex in executors if r == 0 else executors[:1]:
+        if harvest:  # process-per-step executors once: their harvest takes minutes
+            for ex in executors if r == 0 else [e for e in executors if e not in ("multiprocess", "forkserver")]:
                 add(
                     f"harvest [{ex}]",
                     view.harvest(f"harvest-{ex}", f"{tmp}/u-harvest-{ex}-{r}.duckdb", ex),
