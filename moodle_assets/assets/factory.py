@@ -38,6 +38,7 @@ from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec
 POOL = "moodle_api"
 CHECK_NAME = "failed_items"
 FULL_REFRESH = "full_refresh"
+ROTATE = "rotate"
 
 
 def asset_key(name: str) -> AssetKey:
@@ -53,6 +54,13 @@ def config_schema(spec: EndpointSpec) -> dict[str, Field]:
             default_value=False,
             is_required=False,
             description="Re-read every item instead of only those that may have changed since the last load.",
+        )
+        schema[ROTATE] = Field(
+            int,
+            default_value=spec.incremental.rotate or 0,
+            is_required=False,
+            description="Also re-read the 1/rotate of the items read longest ago (0 = none): what no signal "
+            "shows is then at most rotate runs old. Lower bounds staleness tighter, higher saves calls.",
         )
     for s in spec.settings.values():
         help_text = s.help
@@ -114,6 +122,11 @@ def materialize_endpoint(
     """Run the endpoint's pipeline with the run's config and partitions, and report it to Dagster."""
     config = dict(context.op_execution_context.op_config or {})
     full_refresh = bool(config.pop(FULL_REFRESH, False))
+    if ROTATE in config:  # this run's rotation, in place of the spec's
+        rotate = int(config.pop(ROTATE))
+        if rotate < 0:
+            raise Failure(f"{spec.name}: rotate must be 0 (none) or a positive number of runs, not {rotate}.")
+        spec = spec.model_copy(update={"incremental": spec.incremental.model_copy(update={"rotate": rotate or None})})
     placer = None
     if context.assets_def.partitions_def is not None and (context.has_partition_key or context.has_partition_key_range):
         placer = PartitionPlacer(context.assets_def.partitions_def, context.partition_keys)

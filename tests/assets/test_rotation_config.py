@@ -1,0 +1,52 @@
+"""The rotation is run config: a run can re-read more, fewer or none of the items read longest
+ago than the spec's ``incremental.rotate`` says, from the Launchpad or a schedule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from moodle_assets.assets.factory import ROTATE
+from moodle_assets.demo.server import DEMO_TOKEN
+from tests.assets.helpers import endpoint_assets, materialization_metadata, resources, rows, run
+
+UPSTREAM = ["course_index", "courses", "enrolled_users", "quizzes"]
+
+
+@pytest.fixture(scope="module")
+def loaded(demo_server, tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("rotation") / "warehouse.duckdb")
+    res = resources(demo_server.url, DEMO_TOKEN, db)
+    assert run(endpoint_assets([*UPSTREAM, "quiz_attempts"]), res).success
+    [(items,)] = rows(db, "SELECT count(*) FROM moodle._items WHERE table_name = 'moodle.quiz_attempts'")
+    return res, items
+
+
+def attempts_run(res, rotate: int | None):
+    config = {"ops": {"moodle__quiz_attempts": {"config": {ROTATE: rotate}}}} if rotate is not None else None
+    result = run(endpoint_assets(["quiz_attempts"]), res, run_config=config)
+    return result, materialization_metadata(result).get("quiz_attempts", {})
+
+
+@pytest.mark.parametrize("rotate", [4, 0])
+def test_a_run_rotates_the_share_its_config_asks_for(loaded, rotate):
+    res, items = loaded
+    result, meta = attempts_run(res, rotate)
+    assert result.success and meta["refresh_mode"] == "incremental"
+    candidates = meta["rotated_items"] + meta["kept_items"]
+    assert meta["rotated_items"] == (min(math.ceil(items / rotate), candidates) if rotate else 0)
+
+
+def test_without_config_the_spec_rotation_applies(loaded):
+    res, items = loaded
+    _, meta = attempts_run(res, None)
+    assert meta["rotated_items"] == min(math.ceil(items / 28), meta["rotated_items"] + meta["kept_items"])
+
+
+def test_a_negative_rotation_is_one_clear_error(loaded):
+    res, _ = loaded
+    result, _ = attempts_run(res, -1)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "rotate must be 0 (none) or a positive number of runs, not -1" in failure.event_specific_data.error.message
