@@ -20,6 +20,8 @@ import tomllib
 from pathlib import Path
 
 PROJECT_DIR_ENV = "MOODLE_PROJECT_DIR"
+SITES_FILE_ENV = "MOODLE_SITES_FILE"
+DEFAULT_SITES_FILE = "moodle_sites.yaml"
 DEFINITIONS_MODULE = "moodle_assets.definitions"
 
 
@@ -63,3 +65,23 @@ def project_path(path: str | os.PathLike) -> Path:
     """``path`` with ``~`` expanded, relative paths taken from the project folder."""
     expanded = Path(path).expanduser()
     return expanded if expanded.is_absolute() else project_dir() / expanded
+
+
+def sites_file() -> Path | None:
+    """The sites file (:mod:`moodle_assets.sites`), None when there is none.
+
+    ``$MOODLE_SITES_FILE`` if set (it must exist: a setting naming a missing file is a
+    mistake, never a quiet fall-back to one site), else ``moodle_sites.yaml`` in the project
+    folder when it is there. Without a file there is one site, from MOODLE_URL/MOODLE_TOKEN.
+    """
+    setting = os.environ.get(SITES_FILE_ENV, "").strip()
+    if setting:
+        path = project_path(setting)
+        if not path.is_file():
+            raise SettingError(
+                f"{SITES_FILE_ENV} is {setting!r}, but there is no file {path}: point it at your sites file, "
+                f"or unset it to use {DEFAULT_SITES_FILE} in the project folder"
+            )
+        return path
+    path = project_dir() / DEFAULT_SITES_FILE
+    return path if path.is_file() else None
