@@ -66,7 +66,7 @@ def client_settings() -> ClientSettings:
         raise UsageError(f"{URL_ENV}: {exc}") from None
 
 
-def _run(command: str, work: Callable[[], int]) -> int:
+def run_command(command: str, work: Callable[[], int]) -> int:
     """Run a command body, turning every known failure into one line and an exit code.
 
     The client's retry notices and httpx's request lines are silenced meanwhile: the one
@@ -125,16 +125,16 @@ def run_test(args: argparse.Namespace) -> int:
         print(render.sample_json(sample) if args.json else render.sample_text(sample))
         return 0
 
-    return _run("test", work)
+    return run_command("test", work)
 
 
-def _preflight_specs() -> list[EndpointSpec]:
+def preflight_specs(command: str = "preflight") -> list[EndpointSpec]:
     """Built-ins and the user's endpoints; a broken user file is reported, not fatal here."""
     try:
         return load_specs()
     except SpecError as exc:
         _fail(
-            "preflight",
+            command,
             f"{user_file_path()} is not used ({len(exc.problems)} problem(s); run "
             f"'moodle-assets test' or fix {USER_FILE_ENV}): {exc.problems[0]}",
         )
@@ -148,13 +148,13 @@ def run_preflight(args: argparse.Namespace) -> int:
     def work() -> int:
         # A few sample calls at once, each bounded by the short CLI timeout.
         settings = replace(client_settings(), max_concurrency=SAMPLE_CONCURRENCY)
-        specs = _preflight_specs()
+        specs = preflight_specs()
         sample = not getattr(args, "functions_only", False)
         result = asyncio.run(_with_client(settings, lambda c: preflight(c, specs, sample=sample, timeout=CLI_TIMEOUT)))
         print(preflight_json(result) if args.json else preflight_text(result))
         return 0
 
-    return _run("preflight", work)
+    return run_command("preflight", work)
 
 
 def add_test_parser(sub: argparse._SubParsersAction) -> None:
@@ -201,4 +201,4 @@ def add_preflight_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_preflight)
 
 
-__all__ = ["add_preflight_parser", "add_test_parser", "run_preflight", "run_test"]
+__all__ = ["add_preflight_parser", "add_test_parser", "preflight_specs", "run_command", "run_preflight", "run_test"]
