@@ -54,10 +54,15 @@ def writing(path: str, timeout: float) -> Iterator[None]:
     """
     lock = _lock_for(path)
     started = time.monotonic()
-    if not lock.acquire(timeout=max(timeout, 0.0)):
-        raise WarehouseLockedError(
-            path, time.monotonic() - started, "another thread of this process is writing to the file"
-        )
+    # Polled rather than a timed acquire: a timed wait on a lock sleeps until an absolute
+    # deadline, which a shifted clock (libfaketime, used to run the suite on another day) turns
+    # into a wait of the shift's length; a short sleep is relative and always wakes.
+    while not lock.acquire(blocking=False):
+        if time.monotonic() - started >= timeout:
+            raise WarehouseLockedError(
+                path, time.monotonic() - started, "another thread of this process is writing to the file"
+            )
+        time.sleep(0.002)
     try:
         yield
     finally:
