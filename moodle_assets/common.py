@@ -58,3 +58,15 @@ def preview_markdown(
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def field_table(model: Any, required_column: bool = False) -> str:
+    """A pydantic model's fields as a markdown table, from their own descriptions, so the docs
+    that show it cannot drift from what the model accepts."""
+    head = "| field | required | meaning |" if required_column else "| field | meaning |"
+    lines = [head, "|---|---|---|" if required_column else "|---|---|"]
+    for name, field in model.model_fields.items():
+        text = (field.description or "").replace("|", "\\|")
+        required = f" {'yes' if field.is_required() else 'no'} |" if required_column else ""
+        lines.append(f"| `{name}` |{required} {text} |")
+    return "\n".join(lines) + "\n"

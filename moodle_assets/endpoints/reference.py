@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from moodle_assets.common import field_table as common_field_table
 from moodle_assets.endpoints.spec import EndpointSpec
 
 SCHEMA_FILE = Path(__file__).with_name("spec.schema.json")
@@ -45,11 +46,7 @@ def schema_text() -> str:
 
 def field_table() -> str:
     """The markdown table of every top-level field, in the model's order."""
-    lines = ["| field | meaning |", "|---|---|"]
-    for name, field in EndpointSpec.model_fields.items():
-        text = (field.description or "").replace("|", "\\|")
-        lines.append(f"| `{name}` | {text} |")
-    return "\n".join(lines) + "\n"
+    return common_field_table(EndpointSpec)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import asyncio
 import sys
 
 from moodle_assets.project import DEFAULT_SITES_FILE, SITES_FILE_ENV, SettingError
-from moodle_assets.tools.commands import EXIT_USAGE, preflight_specs, run_command
+from moodle_assets.tools.commands import EXIT_USAGE, add_preflight_options, preflight_specs, run_command
 
 from .check import check_sites, exit_code
 from .config import Sites, SitesError, load_sites
@@ -82,12 +82,7 @@ def add_sites_parser(sub: argparse._SubParsersAction) -> None:
         "URL, token variable and max_concurrency. A site that is down or refuses its token is reported and "
         "does not stop the others; the exit code is not 0 when any site cannot run.",
     )
-    check.add_argument("--json", action="store_true", help="Print the reports as JSON.")
-    check.add_argument(
-        "--functions-only",
-        action="store_true",
-        help="Only check each service's function list (one call per site); do not sample permissions.",
-    )
+    add_preflight_options(check)
     check.set_defaults(func=run_check)
 
 

@@ -6,16 +6,14 @@ cannot drift from what the sites file accepts (a test keeps the docs current).
 
 from __future__ import annotations
 
+from moodle_assets.common import field_table as common_field_table
+
 from .model import Site
 
 
 def field_table() -> str:
     """The markdown table of every field of a site, in the model's order."""
-    lines = ["| field | required | meaning |", "|---|---|---|"]
-    for name, field in Site.model_fields.items():
-        text = (field.description or "").replace("|", "\\|")
-        lines.append(f"| `{name}` | {'yes' if field.is_required() else 'no'} | {text} |")
-    return "\n".join(lines) + "\n"
+    return common_field_table(Site, required_column=True)
 
 
 if __name__ == "__main__":

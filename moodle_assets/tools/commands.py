@@ -192,13 +192,26 @@ def add_preflight_parser(sub: argparse._SubParsersAction) -> None:
         "nothing written) and report per asset: can run, function missing from the token's external service, "
         "or refused by Moodle, with the capability to grant.",
     )
+    add_preflight_options(p)
+    p.set_defaults(func=run_preflight)
+
+
+def add_preflight_options(p: argparse.ArgumentParser) -> None:
+    """The options of a preflight, for one site or every site of the sites file."""
     p.add_argument("--json", action="store_true", help="Print the result as JSON.")
     p.add_argument(
         "--functions-only",
         action="store_true",
-        help="Only check the service's function list (one call); do not sample the assets' permissions.",
+        help="Only check each service's function list (one call per site); do not sample the assets' permissions.",
     )
-    p.set_defaults(func=run_preflight)
 
 
-__all__ = ["add_preflight_parser", "add_test_parser", "preflight_specs", "run_command", "run_preflight", "run_test"]
+__all__ = [
+    "add_preflight_options",
+    "add_preflight_parser",
+    "add_test_parser",
+    "preflight_specs",
+    "run_command",
+    "run_preflight",
+    "run_test",
+]
