@@ -22,6 +22,7 @@ from pathlib import Path
 from moodle_assets import clock
 from moodle_assets.sites.command import add_sites_parser
 from moodle_assets.tools.commands import add_preflight_parser, add_test_parser
+from moodle_assets.tools.compare_command import add_compare_parser
 
 DEMO_PORT = 8081
 UI_PORT = 3000
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     add_test_parser(sub)
     add_preflight_parser(sub)
     add_sites_parser(sub)
+    add_compare_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
