@@ -27,6 +27,7 @@ from typing import Any
 from .dataset import ADMIN_ID, Dataset
 from .errors import MOODLE_EXCEPTION, REQUIRED_CAPABILITY, MoodleException
 from .functions import REGISTRY
+from .functions.common import VIEWING_CAPABILITIES
 from .releases import has_function
 
 DEMO_TOKEN = "demo-token-admin-0123456789abcdef"
@@ -96,26 +97,12 @@ class Token:
 
 # A read-only system role for a harvest account that was given too little: it can see
 # courses, participants, profiles, calendars and badges, but none of the capabilities below.
-LIMITED_ROLE = frozenset(
-    {
-        "webservice/rest:use",
-        "moodle/course:view",
-        "moodle/course:viewhiddencourses",
-        "moodle/course:viewparticipants",
-        "moodle/site:viewparticipants",
-        "moodle/user:viewdetails",
-        "moodle/user:viewhiddendetails",
-        "moodle/course:useremail",
-        "moodle/site:viewuseridentity",
-        "moodle/calendar:manageentries",
-        "moodle/site:accessallgroups",
-        "moodle/badges:viewotherbadges",
-        "moodle/grade:view",
-        "gradereport/user:view",
-        "mod/quiz:view",
-        "mod/forum:viewdiscussion",
-    }
-)
+LIMITED_ROLE = VIEWING_CAPABILITIES | {
+    "webservice/rest:use",
+    "gradereport/user:view",
+    "mod/quiz:view",
+    "mod/forum:viewdiscussion",
+}
 
 
 def tokens(data: Dataset) -> dict[str, Token]:

@@ -40,21 +40,28 @@ def site_url() -> str:
 
 # ------------------------------------------------------------------ access rules
 
+# What a read-only harvest account is given on any site: seeing courses, participants,
+# profiles, grades, calendars, groups and badges. Both demo roles below start from it.
+VIEWING_CAPABILITIES = frozenset(
+    {
+        "moodle/course:view",
+        "moodle/course:viewhiddencourses",
+        "moodle/course:viewparticipants",
+        "moodle/site:viewparticipants",
+        "moodle/user:viewdetails",
+        "moodle/user:viewhiddendetails",
+        "moodle/course:useremail",
+        "moodle/site:viewuseridentity",
+        "moodle/grade:view",
+        "moodle/calendar:manageentries",
+        "moodle/site:accessallgroups",
+        "moodle/badges:viewotherbadges",
+    }
+)
+
 # The custom system role of the recorded site's service account ("ingestion_readonly").
-_SERVICE_CAPABILITIES = {
-    "moodle/course:view",
-    "moodle/course:viewhiddencourses",
-    "moodle/course:viewparticipants",
-    "moodle/site:viewparticipants",
-    "moodle/user:viewdetails",
-    "moodle/user:viewhiddendetails",
-    "moodle/course:useremail",
-    "moodle/site:viewuseridentity",
+_SERVICE_CAPABILITIES = VIEWING_CAPABILITIES | {
     "moodle/grade:viewall",
-    "moodle/grade:view",
-    "moodle/calendar:manageentries",
-    "moodle/site:accessallgroups",
-    "moodle/badges:viewotherbadges",
     "report/completion:view",
     "moodle/competency:coursecompetencyview",
 }
