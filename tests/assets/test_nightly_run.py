@@ -34,12 +34,13 @@ def test_the_nightly_request_covers_yesterday_to_the_end_of_the_calendar_window(
 
 
 def test_the_nightly_run_as_dagster_launches_it_loads_every_asset_and_the_window(
-    multiprocess_env, project_folder, tmp_path
+    multiprocess_env, project_folder, tmp_path, demo_server
 ):
     moment = clock.now().replace(hour=2, minute=0, second=0, microsecond=0)
     request = nightly_request(moment)
     db = str(tmp_path / "warehouse.duckdb")
     config = {"resources": {"warehouse": {"config": {"path": db}}}}
+    first_call = len(demo_server.calls)
     with instance_for_test() as instance:
         with execute_job(
             reconstructable(harvest_job), instance=instance, run_config=config, tags=request.tags, raise_on_error=False
@@ -54,3 +55,6 @@ def test_the_nightly_run_as_dagster_launches_it_loads_every_asset_and_the_window
     )
     assert start.timestamp() <= first and last < (end + timedelta(days=1)).timestamp()
     assert days > 7  # events on many days of the window, not only today's
+    # the whole window in one call per batch of 200 courses: the demo's 12 courses are one batch
+    calendar = [c for c in demo_server.calls[first_call:] if c.function == "core_calendar_get_calendar_events"]
+    assert len(calendar) == 1
