@@ -189,7 +189,8 @@ def remember_items(
     failed = {e["partition_key"] for e in (outcome.errors if outcome else ()) if e.get("partition_key")}
     keys, now = [item_key(r, columns) for r in rows], int(now.timestamp())
     fresh = set(keys) if read is None else {item_key(r, columns) for r in read}
-    previous = known_items(warehouse, table)
+    # the earlier read times matter only for what this run did not read (none on a full read)
+    previous = known_items(warehouse, table) if read is not None or failed else {}
     times = [now if k in fresh and k not in failed else previous.get(k, 0) for k in keys]
     with warehouse.connect() as con:
         con.execute(f"CREATE TABLE IF NOT EXISTS {ITEMS_TABLE} (table_name VARCHAR, item VARCHAR, verified_at BIGINT)")
