@@ -218,3 +218,21 @@ def course_full(data: Dataset, course: Record) -> Record:
 
 def fail(errorcode: str | None, message: str, exception_class: str) -> MoodleException:
     return MoodleException(errorcode, message, exception_class)
+
+
+def user_identity(user: Record) -> Record:
+    """The fields every user answer starts with (user_get_user_details' order); institution and
+    idnumber only when set, as Moodle leaves empty optional fields out."""
+    record: Record = {
+        "id": user["id"],
+        "username": user["username"],
+        "firstname": user["firstname"],
+        "lastname": user["lastname"],
+        "fullname": user["fullname"],
+        "email": user["email"],
+        "department": user["department"],
+    }
+    for key in ("institution", "idnumber"):
+        if user[key]:
+            record[key] = user[key]
+    return record

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dataset import Dataset, Record
-from .common import escape, has_capability, picture_urls, readable_course
+from .common import escape, has_capability, picture_urls, readable_course, user_identity
 from .users import profile_fields
 
 # Capabilities only the teaching roles hold in a course, for the withcapability option.
@@ -40,18 +40,7 @@ def _int(text: str | None, default: int = 0) -> int:
 
 
 def _enrolled_record(data: Dataset, user: Record, enrolment: Record, course: Record) -> Record:
-    record: Record = {
-        "id": user["id"],
-        "username": user["username"],
-        "firstname": user["firstname"],
-        "lastname": user["lastname"],
-        "fullname": user["fullname"],
-        "email": user["email"],
-        "department": user["department"],
-    }
-    for key in ("institution", "idnumber"):
-        if user[key]:
-            record[key] = user[key]
+    record = user_identity(user)
     record.update(
         {
             "firstaccess": user["firstaccess"],

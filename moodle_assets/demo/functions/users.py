@@ -7,7 +7,7 @@ from typing import Any
 
 from ..dataset import Dataset, Record
 from ..errors import invalid_parameter
-from .common import picture_urls, warning
+from .common import picture_urls, user_identity, warning
 
 _SEARCHABLE = ("id", "lastname", "firstname", "idnumber", "username", "email", "auth")
 _EXACT = {"id", "idnumber", "username", "auth"}
@@ -15,18 +15,7 @@ _EXACT = {"id", "idnumber", "username", "auth"}
 
 def user_details(data: Dataset, user: Record, caller: int, *, displayvalue: bool = True) -> Record:
     """``user_get_user_details`` as an admin sees it: empty optional fields are left out."""
-    record: Record = {
-        "id": user["id"],
-        "username": user["username"],
-        "firstname": user["firstname"],
-        "lastname": user["lastname"],
-        "fullname": user["fullname"],
-        "email": user["email"],
-        "department": user["department"],
-    }
-    for key in ("institution", "idnumber"):
-        if user[key]:
-            record[key] = user[key]
+    record = user_identity(user)
     record.update(
         {
             "firstaccess": user["firstaccess"],
