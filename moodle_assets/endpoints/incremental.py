@@ -170,6 +170,49 @@ def rotation(share: int | None, candidates: set[str], verified: Mapping[str, int
     return set(sorted(candidates, key=lambda k: (verified.get(k, 0), k))[:quota])
 
 
+def follow(spec: EndpointSpec, warehouse: Warehouse, log=lambda message: None) -> int:
+    """Copy ``incremental.follow``'s columns from the followed table into the rows that differ.
+
+    Run after every incremental load: the rows re-read now already hold Moodle's values, the
+    kept ones take a renamed or hidden course's new values from ``courses``. Idempotent (it
+    touches only rows that differ), so a run that stops before it is mended by the next.
+    A column one side lacks (another Moodle release) is left as it is, and said so.
+    Returns the number of rows updated.
+    """
+    rule = spec.incremental.follow if spec.incremental else None
+    if rule is None:
+        return 0
+    source = f"moodle.{rule.asset}"
+    if not warehouse.table_exists(source):
+        raise ChangedQueryError(
+            f"{spec.name}: incremental.follow reads {source}, which is not in the warehouse: "
+            f"materialise asset moodle/{rule.asset} first."
+        )
+    have = {r[0] for r in warehouse.query(f"DESCRIBE {spec.table}")}
+    theirs = {r[0] for r in warehouse.query(f"DESCRIBE {source}")}
+    if not set(rule.match) <= have:
+        return 0  # no row has been loaded with the matching columns yet: nothing to copy
+    absent = [f"{source}.{c}" for c in rule.match.values() if c not in theirs]
+    if absent:
+        raise ChangedQueryError(f"{spec.name}: incremental.follow matches on {', '.join(absent)}, which is not there.")
+    pairs = [(mine, other) for mine, other in rule.columns.items() if mine in have and other in theirs]
+    skipped = [mine for mine in rule.columns if (mine, rule.columns[mine]) not in pairs]
+    if skipped:
+        log(f"{spec.name}: incremental.follow leaves {', '.join(skipped)} as read (not in both tables)")
+    if not pairs:
+        return 0
+    match = " AND ".join(f't."{mine}" = s."{other}"' for mine, other in rule.match.items())
+    sets = ", ".join(f'"{mine}" = s."{other}"' for mine, other in pairs)
+    differs = " OR ".join(f't."{mine}" IS DISTINCT FROM s."{other}"' for mine, other in pairs)
+    with warehouse.connect() as con:
+        [(count,)] = con.execute(
+            f"UPDATE {spec.table} AS t SET {sets} FROM {source} AS s WHERE {match} AND ({differs})"
+        ).fetchall()
+    if count:
+        log(f"{spec.name}: {count} kept rows took their {', '.join(m for m, _ in pairs)} from {source}")
+    return int(count)
+
+
 def remember_items(
     warehouse: Warehouse,
     table: str,

@@ -375,6 +375,12 @@ def harvest_endpoint(
     if inputs.item_columns is not None:
         read = fetch_rows if inputs.step is not None else None
         incremental.remember_items(warehouse, spec.table, inputs.rows or [], inputs.item_columns, now, read, outcome)
+        if inputs.step is not None:  # a full read holds Moodle's values already
+            with locked_is_failure(spec):
+                try:
+                    incremental.follow(spec, warehouse, log)
+                except incremental.ChangedQueryError as exc:
+                    raise HarvestError(str(exc)) from None
     return HarvestResult(
         function=function,
         outcome=outcome,

@@ -309,6 +309,8 @@ class EndpointSpec(_Model):
             names.append(self.explode.asset)
         if self.incremental:
             names.extend(self.incremental.deps)
+            if self.incremental.follow:
+                names.append(self.incremental.follow.asset)
         names.extend(self.deps)
         return tuple(dict.fromkeys(names))
 

@@ -227,6 +227,24 @@ class Explode(_Model):
     keys: dict[str, str] = Field(default_factory=dict, description="New column -> parent column, copied onto each row.")
 
 
+class Follow(_Model):
+    """Columns an incremental table copies from another table instead of re-reading its items.
+
+    A course renamed or hidden changes the same course fields in every enrolled user's
+    ``core_enrol_get_users_courses`` answer; the ``courses`` table, read in full each night,
+    already holds the new values, so the kept rows take them from there (Moodle formats
+    both answers the same way) instead of re-reading every user of the course.
+    """
+
+    asset: StrictStr = Field(description="The asset whose table holds the current values.")
+    match: dict[StrictStr, StrictStr] = Field(
+        min_length=1, description="How rows match: this table's column -> the followed table's column."
+    )
+    columns: dict[StrictStr, StrictStr] = Field(
+        min_length=1, description="The columns copied: this table's column -> the followed table's column."
+    )
+
+
 class Incremental(_Model):
     """How a fan-out refreshes only what may have changed.
 
@@ -242,6 +260,9 @@ class Incremental(_Model):
         ge=1,
         description="Also re-read, on every incremental run, 1/rotate of the items verified longest ago: "
         "changes no query sees are then at most rotate runs old (rotate days with nightly runs).",
+    )
+    follow: Follow | None = Field(
+        None, description="Columns the kept rows copy from another table after each incremental load."
     )
 
     @field_validator("changed")
