@@ -1,6 +1,7 @@
 """Measured side (a): the project materialises assets through Dagster, in this process.
 
-    python bench/project_side.py URL DB_PATH --assets chain|all|incremental [--max-concurrency 4] [--profile OUT.prof]
+    python bench/project_side.py URL DB_PATH --assets chain|all|incremental [--max-concurrency 4]
+        [--profile OUT.prof] [--rotate N]
 
 ``incremental`` is every asset with incremental refresh and the assets they read from.
 
@@ -43,6 +44,9 @@ def main() -> None:
     parser.add_argument("--assets", choices=["chain", "all", "incremental"], default="chain")
     parser.add_argument("--max-concurrency", type=int, default=None)
     parser.add_argument("--profile", metavar="PATH", help="write a cProfile of the materialisation to PATH")
+    parser.add_argument(
+        "--rotate", type=int, default=None, help="run config rotate for every incremental asset (default: the specs')"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.INFO)
@@ -62,6 +66,7 @@ def main() -> None:
         specs = [s for s in specs if s.name in incremental_closure(specs)]
     assets = [build_endpoint_asset(s) for s in specs]
     # Partitioned assets (calendar_events) need a partition key: left out of "all".
+    kept_specs = [s for s, a in zip(specs, assets, strict=True) if a.partitions_def is None]
     assets = [a for a in assets if a.partitions_def is None]
     moodle_kwargs = {} if args.max_concurrency is None else {"max_concurrency": args.max_concurrency}
     resources = {
@@ -71,6 +76,15 @@ def main() -> None:
     # Dagster's ephemeral instance (its SQLite storage, ~0.5 s of imports and migrations) is
     # made before the clock starts, like the imports: a deployment has its instance already.
     from dagster import DagsterInstance
+
+    run_config = {}
+    if args.rotate is not None:
+        ops = {
+            a.op.name: {"config": {"rotate": args.rotate}}
+            for a, s in zip(assets, kept_specs, strict=True)
+            if s.incremental
+        }
+        run_config = {"ops": ops}
 
     instance = DagsterInstance.ephemeral()
     rss_before = rss_mb()
@@ -82,7 +96,9 @@ def main() -> None:
     with Stopwatch() as watch:
         if profiler is not None:
             profiler.enable()
-        result = materialize(assets, resources=resources, instance=instance, raise_on_error=False)
+        result = materialize(
+            assets, resources=resources, instance=instance, raise_on_error=False, run_config=run_config
+        )
         if profiler is not None:
             profiler.disable()
     if profiler is not None:
@@ -95,6 +111,7 @@ def main() -> None:
             "rows": meta.get("dagster/row_count"),
             "calls": meta.get("api_calls"),
             "seconds": meta.get("duration_s"),
+            **{k: meta[k] for k in ("changed_items", "rotated_items", "kept_items") if k in meta},
         }
     step_seconds = {}
     for event in result.all_events:

@@ -135,16 +135,25 @@ def measure(site: Site, argv: list[str], env: dict[str, str] | None = None) -> d
 
 
 def project(
-    site: Site, db: str, assets: str = "chain", concurrency: int | None = None, now: int | None = None
+    site: Site,
+    db: str,
+    assets: str = "chain",
+    concurrency: int | None = None,
+    now: int | None = None,
+    rotate: int | None = None,
 ) -> dict[str, Any]:
     """The project's harvest of ``assets`` in a child process; ``now`` sets its clock (epoch seconds)."""
     argv = [str(ROOT / "bench" / "project_side.py"), site.url, db, "--assets", assets]
     if concurrency is not None:
         argv += ["--max-concurrency", str(concurrency)]
+    if rotate is not None:
+        argv += ["--rotate", str(rotate)]
     return measure(site, argv, {"MOODLE_ASSETS_NOW": str(now)} if now is not None else None)
 
 
-def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) -> dict[str, Any]:
+def incremental_refresh(
+    model: SiteModel, scale: float, share: float, tmp: str, rotate: int | None = None
+) -> dict[str, Any]:
     """Full harvest, a realistic day (``share`` of the students active, plus the staff and
     scheduled-task changes of ``simulate_day``), the incremental run the next night, and a full
     harvest of the changed site into a new file; every table compared.
@@ -158,7 +167,7 @@ def incremental_refresh(model: SiteModel, scale: float, share: float, tmp: str) 
     with Site(scale, model, now=int(time.time())) as site:
         first = project(site, f"{tmp}/inc.duckdb", "all")
         day = site.command(f"simulate {share}")
-        second = project(site, f"{tmp}/inc.duckdb", "all", now=day["now"])
+        second = project(site, f"{tmp}/inc.duckdb", "all", now=day["now"], rotate=rotate)
         full = project(site, f"{tmp}/inc-full.duckdb", "all", now=day["now"])
     differences = compare(f"{tmp}/inc.duckdb", f"{tmp}/inc-full.duckdb")
     return {
@@ -211,6 +220,13 @@ def print_incremental(inc: dict[str, Any], share: float) -> None:
     print("calls by function (incremental / full again)")
     for fn in sorted(full["server_calls"], key=lambda f: -full["server_calls"][f]):
         print(f"  {fn:50s}{second['server_calls'].get(fn, 0):>8d}{full['server_calls'][fn]:>8d}")
+    print("incremental assets' plans (calls: changed + rotated + new or failed items; kept)")
+    for name, a in sorted(second["assets"].items()):
+        if "kept_items" in a:
+            print(
+                f"  {name:34s}{a['calls'] or 0:>6d} calls: {a.get('changed_items', 0)} changed, "
+                f"{a.get('rotated_items', 0)} rotated, {a['kept_items']} kept"
+            )
     differ = [t for t, ok in inc["same_tables"].items() if not ok]
     print(
         f"tables equal a full harvest: {len(inc['same_tables']) - len(differ)} of {len(inc['same_tables'])}"
@@ -361,6 +377,9 @@ def main() -> None:
         help="share of students active during the simulated day (incremental measurement)",
     )
     parser.add_argument("--only-incremental", action="store_true", help="run only the incremental measurement")
+    parser.add_argument(
+        "--rotate", type=int, default=None, help="the incremental run's rotate for every asset (default: the specs')"
+    )
     parser.add_argument("--user-rounds", type=int, default=3, help="rounds of the user view (alternated sides)")
     parser.add_argument(
         "--user-executors",
@@ -386,7 +405,7 @@ def main() -> None:
     )
     tmp = tempfile.mkdtemp(prefix="moodle-bench-")
     if args.only_incremental:
-        inc = out["incremental"] = incremental_refresh(model, args.scale, args.active_share, tmp)
+        inc = out["incremental"] = incremental_refresh(model, args.scale, args.active_share, tmp, args.rotate)
         print_incremental(inc, args.active_share)
         print("\n== targets (project)")
         report_incremental(inc)
