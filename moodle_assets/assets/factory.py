@@ -23,6 +23,7 @@ from dagster import (
     MetadataValue,
     TableColumn,
     TableSchema,
+    TimeWindowPartitionsDefinition,
     asset,
 )
 
@@ -120,6 +121,9 @@ def materialize_endpoint(
     catalog: Sequence[EndpointSpec] = (),
 ) -> MaterializeResult:
     """Run the endpoint's pipeline with the run's config and partitions, and report it to Dagster."""
+    partitions_def = context.assets_def.partitions_def
+    if partitions_def is not None and not (context.has_partition_key or context.has_partition_key_range):
+        raise Failure(missing_partition(spec, partitions_def))
     config = dict(context.op_execution_context.op_config or {})
     full_refresh = bool(config.pop(FULL_REFRESH, False))
     if ROTATE in config:  # this run's rotation, in place of the spec's
@@ -127,9 +131,7 @@ def materialize_endpoint(
         if rotate < 0:
             raise Failure(f"{spec.name}: rotate must be 0 (none) or a positive number of runs, not {rotate}.")
         spec = spec.model_copy(update={"incremental": spec.incremental.model_copy(update={"rotate": rotate or None})})
-    placer = None
-    if context.assets_def.partitions_def is not None and (context.has_partition_key or context.has_partition_key_range):
-        placer = PartitionPlacer(context.assets_def.partitions_def, context.partition_keys)
+    placer = PartitionPlacer(partitions_def, context.partition_keys) if partitions_def is not None else None
     try:
         result = harvest_endpoint(
             spec,
@@ -145,6 +147,21 @@ def materialize_endpoint(
     except HarvestError as exc:
         raise Failure(str(exc)) from None
     return report(spec, context, result, moodle.max_failed_share, catalog)
+
+
+def missing_partition(spec: EndpointSpec, partitions_def: TimeWindowPartitionsDefinition) -> str:
+    """Why a partitioned asset launched without a partition does not run, and how to launch one."""
+    # The partition holding today (or the first, if today is before it): a key that exists, in its format.
+    today = partitions_def.get_partition_key_for_timestamp(clock.now().timestamp())
+    example = max(today, partitions_def.get_first_partition_key() or today)
+    name = "/".join(asset_key(spec.name).path)
+    return (
+        f"{name} is partitioned ({spec.partition.type}): each run loads one partition or a range of them, "
+        f"and this run has none. Pass a partition: `dagster asset materialize -m moodle_assets.definitions "
+        f"--select {name} --partition {example}`, or for `dagster job execute` add "
+        f"""`--tags '{{"dagster/partition": "{example}"}}'`; in the UI, pick a partition in the """
+        f"Materialize dialog or launch a backfill of a range of partitions."
+    )
 
 
 def report(
