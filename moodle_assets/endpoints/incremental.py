@@ -94,7 +94,13 @@ def changed_items(spec: EndpointSpec, warehouse: Warehouse, cutoff: int, columns
     """
     sql = spec.incremental.changed.replace("{cutoff}", str(int(cutoff)))
     try:
-        return {item_key(r, columns) for r in warehouse.query_dicts(sql)}
+        found = warehouse.query_dicts(sql)
+        if found and not set(columns) <= set(found[0]):
+            raise ChangedQueryError(
+                f"{spec.name}: the incremental changed query returns the columns {', '.join(found[0])}, "
+                f"not the lookup's {', '.join(columns)}: name them so (AS ...) in its first SELECT."
+            )
+        return {item_key(r, columns) for r in found}
     except duckdb.CatalogException as exc:
         if "does not exist" in str(exc):
             return None

@@ -253,7 +253,9 @@ class Incremental(_Model):
     e.g. the course x user pairs whose user accessed the course since then.
     """
 
-    changed: StrictStr = Field(description="A query returning the lookup rows that may have changed since {cutoff}.")
+    changed: StrictStr = Field(
+        description="A query returning the lookup rows that may have changed since {cutoff} (unix seconds)."
+    )
     deps: tuple[str, ...] = Field((), description="The assets the query reads.")
     rotate: StrictInt | None = Field(
         None,
@@ -267,7 +269,10 @@ class Incremental(_Model):
 
     @field_validator("changed")
     @classmethod
-    def _cutoff(cls, value: str) -> str:
-        if "{cutoff}" not in value:
-            raise ValueError("no {cutoff}")
+    def _macros(cls, value: str) -> str:
+        # {cutoff} is the only macro; a query may also go without it (rows that differ
+        # between two tables need no time), but a misspelt one would reach DuckDB as text.
+        unknown = sorted(set(re.findall(r"\{([a-z_]+)\}", value)) - {"cutoff"})
+        if unknown:
+            raise ValueError(f"unknown macro {{{unknown[0]}}}: the query may use {{cutoff}} only")
         return value

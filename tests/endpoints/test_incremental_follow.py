@@ -1,4 +1,5 @@
-"""incremental.follow: the kept rows of a table take a followed table's current values.
+"""incremental.follow: the kept rows of a table take a followed table's current values (and the
+changed query's own checks).
 
 Hand-built tables: user_courses rows with a course's old name and visibility, the courses
 table with the new ones. The expectations are the rows as a full re-read would give them,
@@ -73,3 +74,13 @@ def test_a_match_column_the_followed_table_lacks_is_an_error(warehouse):
     rule = RULE.model_copy(update={"match": {"id": "courseid"}})
     with pytest.raises(incremental.ChangedQueryError, match="moodle.courses.courseid"):
         incremental.follow(spec(rule), warehouse)
+
+
+def test_the_changed_query_refuses_a_misspelt_macro():
+    from pydantic import ValidationError
+
+    from moodle_assets.endpoints.spec_parts import Incremental
+
+    with pytest.raises(ValidationError, match=r"unknown macro \{cutof\}"):
+        Incremental(changed="SELECT id FROM moodle.users WHERE lastaccess >= {cutof}")
+    assert Incremental(changed="SELECT id FROM moodle.a EXCEPT SELECT id FROM moodle.b").changed

@@ -117,6 +117,21 @@ def test_a_wrong_changed_query_is_an_error_naming_the_asset(warehouse):
         incremental.plan(spec("SELECT nope FROM moodle.signal WHERE t >= {cutoff}"), warehouse, items("a"), ["id"], NOW)
 
 
+def test_a_changed_query_naming_other_columns_is_an_error_saying_which(warehouse):
+    seed(warehouse, {"a": NOW}, {"a": NOW})
+    with pytest.raises(incremental.ChangedQueryError, match="returns the columns userid, not the lookup's id"):
+        incremental.plan(
+            spec("SELECT id AS userid FROM moodle.signal WHERE t >= {cutoff}"), warehouse, items("a"), ["id"], NOW
+        )
+
+
+def test_a_changed_query_without_cutoff_compares_tables(warehouse):
+    # e.g. rows whose value differs from another table's: no time involved
+    seed(warehouse, {"a": NOW, "b": NOW}, {"b": 1})
+    plan = incremental.plan(spec("SELECT id FROM moodle.signal WHERE t = 1"), warehouse, items("a", "b"), ["id"], NOW)
+    assert planned(plan) == ["b"]
+
+
 def test_remember_items_stamps_what_was_read_but_not_what_failed(warehouse):
     seed(warehouse, {"a": NOW - 9 * DAY, "b": NOW - 9 * DAY, "c": NOW - 9 * DAY}, {}, with_time=False)
     failed = SimpleNamespace(errors=[{"partition_key": "b"}])
