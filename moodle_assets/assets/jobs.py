@@ -112,16 +112,17 @@ harvest_job = define_asset_job(
 )
 
 
-def build_nightly_schedule(
-    specs: Sequence[EndpointSpec], full_refresh_weekday: int | None = None
-) -> ScheduleDefinition:
+def build_nightly_schedule(specs: Sequence[EndpointSpec], full_refresh_weekday: int | None = 6) -> ScheduleDefinition:
     """Every night at 02:00 UTC: all assets, and the calendar days from yesterday to the last
     day its partitions reach (events added or moved for the coming weeks land the same night;
     one call per course batch for the whole window).
 
-    Fan-out assets refresh incrementally: what Moodle's signals show, plus a rotating share
-    of their items (``incremental.rotate``), so nothing is older than a week without a weekly
-    full re-read's spike. ``full_refresh_weekday`` (0 = Monday) adds one anyway.
+    Fan-out assets refresh incrementally: the items Moodle's signals show (about a tenth of a
+    full harvest's calls after a day with 5 % of learners active). On ``full_refresh_weekday``
+    (0 = Monday; default Sunday) they are read in full, which bounds what no signal shows (a
+    completion overridden, a badge awarded by hand) to a week. None leaves that bound to a
+    rotation (``incremental.rotate`` in the spec or run config), which spreads the same
+    week's re-read over the nights instead (docs/incremental.md).
     """
     incremental = [s.name for s in specs if s.incremental]
     windows = [partitions_for(s.partition) for s in specs if s.partition]

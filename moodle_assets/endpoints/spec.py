@@ -219,7 +219,9 @@ class EndpointSpec(_Model):
         _doc(
             "Refresh only the fan-out items that may have changed: `changed` is a query returning the lookup rows that "
             "may have changed since `{cutoff}`, `deps` the assets it reads, `rotate: N` also re-reads the 1/N of the "
-            "items read longest ago on every run; see docs/incremental.md."
+            "items read longest ago on every run (none by default: the nightly schedule reads everything on "
+            "Sundays), `follow: {asset, match, columns}` copies columns from another table into the kept rows "
+            "after each incremental load; see docs/incremental.md."
         ),
     ] = None
     columns: Annotated[

@@ -21,7 +21,11 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule(defs):
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"moodle/site_info", "moodle/courses", "moodle/enrolled_users", "moodle/calendar_events"} <= keys
     checks = repo.asset_graph.asset_check_keys
-    assert {c.name for c in checks if c.asset_key.path[0] == "moodle"} == {"failed_items", "function_available"}
+    assert {c.name for c in checks if c.asset_key.path[0] == "moodle"} == {
+        "failed_items",
+        "function_available",
+        "items_read_within_a_week",
+    }
     analytics = {k for k in keys if k.startswith("analytics/")}
     assert {"analytics/course_overview", "analytics/learner_progress", "analytics/at_risk_learners"} <= analytics
     assert {c.asset_key.to_user_string() for c in checks if c.name == "keys_unique"} >= analytics - {
@@ -32,6 +36,9 @@ def test_every_template_is_an_asset_with_a_check_job_and_schedule(defs):
     assert {c.asset_key.to_user_string() for c in checks if c.name == "function_available"} == raw - {
         "moodle/site_info"
     }
+    incremental = {c.asset_key.to_user_string() for c in checks if c.name == "items_read_within_a_week"}
+    assert incremental == {f"moodle/{s.name}" for s in load_specs(include_user=False) if s.incremental}
+    assert len(incremental) == 9
     assert len(raw) == 28
     job = repo.get_job("moodle_harvest")
     assert job is not None
@@ -63,11 +70,16 @@ def test_nightly_schedule_takes_the_calendar_window_and_refreshes_incrementally_
         return schedule.evaluate_tick(build_schedule_context(repository_def=repo, scheduled_execution_time=when))
 
     nightly = repo.get_schedule_def("nightly_harvest")
-    for day in (26, 29):  # a Thursday and a Sunday: the rotation bounds staleness, no weekly spike
+    for day in (26, 29):  # a Thursday and a Sunday
         [request] = tick(nightly, datetime(2026, 11, day, 2, tzinfo=UTC)).run_requests
         assert request.tags["dagster/asset_partition_range_start"] == f"2026-11-{day - 1}"
-        assert request.run_config == {"ops": {}}
-    weekly = build_nightly_schedule(load_specs(include_user=False), full_refresh_weekday=6)
-    [request] = tick(weekly, datetime(2026, 11, 29, 2, tzinfo=UTC)).run_requests
-    assert request.run_config["ops"]["moodle__activity_completion"] == {"config": {"full_refresh": True}}
-    assert "moodle__courses" not in request.run_config["ops"]
+    [thursday] = tick(nightly, datetime(2026, 11, 26, 2, tzinfo=UTC)).run_requests
+    assert thursday.run_config == {"ops": {}}  # incremental: the signals only
+    # Sunday reads the fan-outs in full: what no signal shows is at most a week old
+    [sunday] = tick(nightly, datetime(2026, 11, 29, 2, tzinfo=UTC)).run_requests
+    assert sunday.run_config["ops"]["moodle__activity_completion"] == {"config": {"full_refresh": True}}
+    assert sunday.tags["full_refresh"] == "true"
+    assert "moodle__courses" not in sunday.run_config["ops"]  # read in full every night anyway
+    rotating = build_nightly_schedule(load_specs(include_user=False), full_refresh_weekday=None)
+    [request] = tick(rotating, datetime(2026, 11, 29, 2, tzinfo=UTC)).run_requests
+    assert request.run_config == {"ops": {}}

@@ -1,13 +1,15 @@
-"""The rotation is run config: a run can re-read more, fewer or none of the items read longest
-ago than the spec's ``incremental.rotate`` says, from the Launchpad or a schedule."""
+"""The rotation is run config: a run can re-read a share of the items read longest ago (or none,
+the templates' default), from the Launchpad or a schedule."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from dagster import AssetCheckSeverity
 
-from moodle_assets.assets.factory import ROTATE
+from moodle_assets import clock
+from moodle_assets.assets.factory import FRESH_CHECK_NAME, ROTATE
 from moodle_assets.demo.server import DEMO_TOKEN
 from tests.assets.helpers import endpoint_assets, materialization_metadata, resources, rows, run
 
@@ -39,9 +41,10 @@ def test_a_run_rotates_the_share_its_config_asks_for(loaded, rotate):
 
 
 def test_without_config_the_spec_rotation_applies(loaded):
-    res, items = loaded
+    res, _ = loaded
     _, meta = attempts_run(res, None)
-    assert meta["rotated_items"] == min(math.ceil(items / 28), meta["rotated_items"] + meta["kept_items"])
+    assert meta["rotated_items"] == 0  # the templates rotate nothing: the weekly full refresh bounds staleness
+    assert meta["refresh_mode"] == "incremental"
 
 
 def test_a_negative_rotation_is_one_clear_error(loaded):
@@ -50,3 +53,26 @@ def test_a_negative_rotation_is_one_clear_error(loaded):
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert "rotate must be 0 (none) or a positive number of runs, not -1" in failure.event_specific_data.error.message
+
+
+def check_evaluation(result):
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == FRESH_CHECK_NAME]
+    return evaluation
+
+
+def test_an_item_kept_longer_than_a_week_warns_until_a_full_refresh(demo_server, tmp_path):
+    """Eight nights of incremental runs with no full refresh and no rotation: the check warns and
+    says what to do; a full refresh reads everything again and it passes."""
+    res = resources(demo_server.url, DEMO_TOKEN, str(tmp_path / "w.duckdb"))
+    start = clock.now_ts()
+    with clock.frozen(start):
+        assert run(endpoint_assets([*UPSTREAM, "quiz_attempts"]), res).success
+    with clock.frozen(start + 8 * 86400):
+        result, meta = attempts_run(res, 0)
+        assert meta["oldest_item_age_days"] == 8.0
+        stale = check_evaluation(result)
+        assert not stale.passed and stale.severity == AssetCheckSeverity.WARN
+        assert "8 days ago" in stale.description and "full_refresh: true" in stale.description
+        config = {"ops": {"moodle__quiz_attempts": {"config": {"full_refresh": True}}}}
+        fresh = run(endpoint_assets(["quiz_attempts"]), res, run_config=config)
+    assert check_evaluation(fresh).passed
