@@ -38,6 +38,10 @@ from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec
 
 POOL = "moodle_api"
 CHECK_NAME = "failed_items"
+# What no signal shows stays at most this old with the nightly schedule's weekly full refresh
+# (or a rotation of 7 or fewer): an older kept item means neither is running.
+FRESH_CHECK_NAME = "items_read_within_a_week"
+MAX_ITEM_AGE_DAYS = 7
 FULL_REFRESH = "full_refresh"
 ROTATE = "rotate"
 
@@ -101,7 +105,20 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
                 CHECK_NAME,
                 asset=key,
                 description="Share of fan-out items (courses, users, ...) Moodle refused is within moodle.max_failed_share.",
-            )
+            ),
+            *(
+                [
+                    AssetCheckSpec(
+                        FRESH_CHECK_NAME,
+                        asset=key,
+                        description=f"No item an incremental run kept was last read from Moodle more than "
+                        f"{MAX_ITEM_AGE_DAYS} days ago: what no signal shows (a completion overridden, a badge "
+                        "awarded by hand) is at most a week old.",
+                    )
+                ]
+                if spec.incremental
+                else []
+            ),
         ],
         **extra,
     )
@@ -179,7 +196,10 @@ def report(
         result.function,
         result.preview,
     )
-    failed_share = len(outcome.errors) / outcome.items if outcome.items else 0.0
+    # An incremental run re-reads every item that failed last time but keeps the good ones:
+    # the share is of all the items the table covers, or two failures would look like 100 %.
+    covered = outcome.items + int(target.meta.get("kept_items", 0))
+    failed_share = len(outcome.errors) / covered if covered else 0.0
     metadata: dict[str, Any] = {
         "dagster/row_count": result.table_rows,
         "dagster/table_name": spec.table,
@@ -242,9 +262,28 @@ def report(
         severity=AssetCheckSeverity.WARN,
         metadata={
             "failed_items": len(outcome.errors),
-            "items": outcome.items,
+            "items": covered,
             "failed_share": round(failed_share, 4),
             "max_failed_share": max_failed_share,
         },
     )
-    return MaterializeResult(metadata=metadata, check_results=[check])
+    checks = [check]
+    if spec.incremental:
+        checks.append(freshness_check(spec, metadata.get("oldest_item_age_days", 0.0)))
+    return MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def freshness_check(spec: EndpointSpec, age_days: float) -> AssetCheckResult:
+    """Warns when a kept item is older than a week: the weekly full refresh (or a rotation) is not running."""
+    return AssetCheckResult(
+        check_name=FRESH_CHECK_NAME,
+        asset_key=asset_key(spec.name),
+        passed=age_days <= MAX_ITEM_AGE_DAYS,
+        severity=AssetCheckSeverity.WARN,
+        description=None
+        if age_days <= MAX_ITEM_AGE_DAYS
+        else f"{spec.table} keeps items last read from Moodle {age_days:g} days ago; changes no signal shows "
+        "(docs/incremental.md) may be missing. Run it with full_refresh: true, turn on the nightly_harvest "
+        "schedule (it reads everything on Sundays), or set rotate in its run config.",
+        metadata={"oldest_item_age_days": age_days, "max_item_age_days": MAX_ITEM_AGE_DAYS},
+    )
