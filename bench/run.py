@@ -409,7 +409,8 @@ def main() -> None:
         print_incremental(inc, args.active_share)
         print("\n== targets (project)")
         report_incremental(inc)
-        write_results(out, f"incremental-scale{int(args.scale)}")
+        suffix = "" if args.rotate is None else f"-rotate{args.rotate}"
+        write_results(out, f"incremental-scale{int(args.scale)}{suffix}")
         return
     with Site(1.0, model) as site:
         probe = probe_sweep(site.url, DEMO_TOKEN, (1, 2, 4, 8, 16), args.probe_seconds)
