@@ -18,14 +18,19 @@ from .factory import model_key, sources_problem
 from .models import Model
 from .sources import last_build, missing_tables
 
+SITE_COLUMN = "site"
+
 
 def _missing(model: Model) -> AssetCheckResult:
     return AssetCheckResult(passed=False, metadata={"reason": f"{model.table} does not exist yet"})
 
 
-def keys_unique_check(model: Model) -> AssetChecksDefinition:
-    keys = ", ".join(quote(k) for k in model.key)
+def _has_site(wh, table: str) -> bool:
+    """A table of the shared warehouse of several sites: ``site`` is part of every key."""
+    return SITE_COLUMN in {r[0] for r in wh.query(f"DESCRIBE {table}")}
 
+
+def keys_unique_check(model: Model) -> AssetChecksDefinition:
     @asset_check(
         asset=model_key(model.name),
         name="keys_unique",
@@ -36,6 +41,7 @@ def keys_unique_check(model: Model) -> AssetChecksDefinition:
         wh = warehouse.get()
         if not wh.table_exists(model.table):
             return _missing(model)
+        keys = ", ".join(quote(k) for k in ([SITE_COLUMN] if _has_site(wh, model.table) else []) + list(model.key))
         [(duplicates, nulls)] = wh.query(
             f"SELECT (SELECT count(*) FROM (SELECT {keys} FROM {model.table} GROUP BY ALL HAVING count(*) > 1)), "
             f"(SELECT count(*) FROM {model.table} WHERE " + " OR ".join(f"{quote(k)} IS NULL" for k in model.key) + ")"
@@ -87,11 +93,12 @@ def courses_exist_check(model: Model) -> AssetChecksDefinition:
             return _missing(model)
         if not wh.table_exists("moodle.courses"):
             return AssetCheckResult(passed=False, metadata={"reason": "moodle.courses does not exist yet"})
+        same_site = " AND c.site = m.site" if _has_site(wh, model.table) else ""
         unknown = [
             row[0]
             for row in wh.query(
-                f"SELECT DISTINCT m.{column} FROM {model.table} AS m "
-                f"WHERE m.{column} IS NULL OR m.{column} NOT IN (SELECT id FROM moodle.courses) ORDER BY 1"
+                f"SELECT DISTINCT m.{column} FROM {model.table} AS m WHERE m.{column} IS NULL OR NOT EXISTS "
+                f"(SELECT 1 FROM moodle.courses AS c WHERE c.id = m.{column}{same_site}) ORDER BY 1"
             )
         ]
         return AssetCheckResult(

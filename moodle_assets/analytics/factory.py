@@ -7,6 +7,7 @@ yesterday's table in place. Lineage comes from ``deps`` on the raw assets the SQ
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -68,10 +69,17 @@ def sources_problem(model: Model, absent: list[str], inherited: Mapping[str, lis
     )
 
 
-def build_model_asset(model: Model) -> AssetsDefinition:
-    """The asset ``analytics/<name>`` that (re)builds table ``analytics.<name>``."""
+def build_model_asset(model: Model, sites: Any = None) -> AssetsDefinition:
+    """The asset ``analytics/<name>`` that (re)builds table ``analytics.<name>``.
+
+    With ``sites`` (a sites file's), it is partitioned by site: each run builds the model in
+    that site's own file and publishes its rows, with ``site``, to the shared warehouse
+    (:mod:`moodle_assets.sites.analytics`).
+    """
+    from moodle_assets.sites.partitions import site_partitions
 
     @asset(
+        partitions_def=site_partitions(sites) if sites is not None else None,
         key=model_key(model.name),
         description=model.description,
         group_name=GROUP,
@@ -82,6 +90,10 @@ def build_model_asset(model: Model) -> AssetsDefinition:
     def _model_asset(
         context: AssetExecutionContext, warehouse: WarehouseResource, analytics: AnalyticsSettings
     ) -> MaterializeResult:
+        if sites is not None:
+            from moodle_assets.sites.analytics import materialize_site_model
+
+            return materialize_site_model(model, context, warehouse, analytics, sites)
         return materialize_model(model, context, warehouse, analytics)
 
     return _model_asset

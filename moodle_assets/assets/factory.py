@@ -35,6 +35,10 @@ from moodle_assets.common import preview_markdown
 from moodle_assets.endpoints.availability import SITE_INFO_FUNCTION, unavailable
 from moodle_assets.endpoints.pipeline import KEY_PREFIX, HarvestError, HarvestResult, harvest_endpoint
 from moodle_assets.endpoints.spec import SETTING_TYPES, EndpointSpec
+from moodle_assets.sites.config import Sites
+from moodle_assets.sites.partitions import SiteRunError, partitions_for_spec
+from moodle_assets.sites.runtime import SiteRun, SiteSettingsError
+from moodle_assets.warehouse import WarehouseLockedError
 
 POOL = "moodle_api"
 CHECK_NAME = "failed_items"
@@ -77,16 +81,23 @@ def config_schema(spec: EndpointSpec) -> dict[str, Field]:
     return schema
 
 
-def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = ()) -> AssetsDefinition:
+def build_endpoint_asset(
+    spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (), sites: Sites | None = None
+) -> AssetsDefinition:
     """The Dagster asset for one endpoint spec.
 
-    ``catalog`` (all specs) lets site_info report which assets this token cannot run.
+    ``catalog`` (all specs) lets site_info report which assets this token cannot run. With
+    ``sites`` (a sites file), the asset is partitioned by site (site x day when time-partitioned)
+    and each run loads one site (:mod:`moodle_assets.sites.runtime`).
     """
-    partitions_def = partitions_for(spec.partition) if spec.partition else None
+    if sites is not None:
+        partitions_def = partitions_for_spec(spec, sites)
+    else:
+        partitions_def = partitions_for(spec.partition) if spec.partition else None
     key = asset_key(spec.name)
 
     extra: dict[str, Any] = {}
-    if partitions_def is not None:
+    if partitions_def is not None and sites is None:
         # One call covers a whole range of days, so a backfill is one run, not one per day.
         extra["backfill_policy"] = BackfillPolicy.single_run()
 
@@ -125,7 +136,7 @@ def build_endpoint_asset(spec: EndpointSpec, catalog: Sequence[EndpointSpec] = (
     def _endpoint_asset(
         context: AssetExecutionContext, moodle: MoodleResource, warehouse: WarehouseResource
     ) -> MaterializeResult:
-        return materialize_endpoint(spec, context, moodle, warehouse, catalog)
+        return materialize_endpoint(spec, context, moodle, warehouse, catalog, sites)
 
     return _endpoint_asset
 
@@ -136,10 +147,14 @@ def materialize_endpoint(
     moodle: MoodleResource,
     warehouse_res: WarehouseResource,
     catalog: Sequence[EndpointSpec] = (),
+    sites: Sites | None = None,
 ) -> MaterializeResult:
     """Run the endpoint's pipeline with the run's config and partitions, and report it to Dagster."""
     partitions_def = context.assets_def.partitions_def
-    if partitions_def is not None and not (context.has_partition_key or context.has_partition_key_range):
+    has_partition = context.has_partition_key or context.has_partition_key_range
+    if partitions_def is not None and not has_partition:
+        if sites is not None:
+            raise Failure(f"{spec.name}: {missing_site()}")
         raise Failure(missing_partition(spec, partitions_def))
     config = dict(context.op_execution_context.op_config or {})
     full_refresh = bool(config.pop(FULL_REFRESH, False))
@@ -148,12 +163,20 @@ def materialize_endpoint(
         if rotate < 0:
             raise Failure(f"{spec.name}: rotate must be 0 (none) or a positive number of runs, not {rotate}.")
         spec = spec.model_copy(update={"incremental": spec.incremental.model_copy(update={"rotate": rotate or None})})
-    placer = PartitionPlacer(partitions_def, context.partition_keys) if partitions_def is not None else None
+    warehouse, settings, site_run = warehouse_res.get(), moodle.client_settings, None
+    if sites is not None:
+        try:
+            site_run = SiteRun.for_run(spec, context.partition_keys, sites, warehouse, moodle)
+        except SiteRunError as exc:
+            raise Failure(f"{spec.name}: {exc}") from None
+        warehouse, settings, placer = site_run.warehouse, site_run.settings, site_run.placer
+    else:
+        placer = PartitionPlacer(partitions_def, context.partition_keys) if partitions_def is not None else None
     try:
         result = harvest_endpoint(
             spec,
-            warehouse_res.get(),
-            moodle.client_settings,
+            warehouse,
+            settings,
             config=config,
             full_refresh=full_refresh,
             placer=placer,
@@ -161,9 +184,29 @@ def materialize_endpoint(
             log=context.log.info,
             progress=lambda total, client: Progress(context, total, client),
         )
-    except HarvestError as exc:
+    except (HarvestError, SiteSettingsError) as exc:
         raise Failure(str(exc)) from None
+    if site_run is not None:
+        publish(spec, site_run, result, context)
     return report(spec, context, result, moodle.max_failed_share, catalog)
+
+
+def missing_site() -> str:
+    return (
+        "each run loads one site of moodle_sites.yaml: pick a site partition in the Materialize dialog or "
+        "launch a backfill of sites (`dagster asset materialize ... --partition <site>`; for a calendar asset "
+        "`--partition <site>|<day>`)"
+    )
+
+
+def publish(spec: EndpointSpec, site_run: SiteRun, result: HarvestResult, context: AssetExecutionContext) -> None:
+    """The site's rows into the shared warehouse; a failure here fails the step, the site's file keeps the load."""
+    column = result.target.partition_column if result.target.partition_column == PARTITION_COLUMN else None
+    try:
+        rows = site_run.publish(spec.table, column)
+    except WarehouseLockedError as exc:
+        raise Failure(f"{spec.name}: publishing site {site_run.site.name}: {exc}") from None
+    context.log.info(f"{spec.name}: {rows} rows of site {site_run.site.name} published to {site_run.shared.path}")
 
 
 def missing_partition(spec: EndpointSpec, partitions_def: TimeWindowPartitionsDefinition) -> str:

@@ -44,8 +44,19 @@ def stored_site_info(warehouse: Warehouse) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def build_site_check(specs: Sequence[EndpointSpec]) -> AssetChecksDefinition:
-    """One check per asset, evaluated from the stored site info (no Moodle call)."""
+def stored_site_infos(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
+    """Each site's stored site_info row by site name (the shared warehouse of several sites)."""
+    table = f"moodle.{SITE_INFO}"
+    if not warehouse.table_exists(table):
+        return {}
+    return {row["site"]: row for row in warehouse.query_dicts(f"SELECT * FROM {table} ORDER BY site")}
+
+
+def build_site_check(specs: Sequence[EndpointSpec], sites: Any = None) -> AssetChecksDefinition:
+    """One check per asset, evaluated from the stored site info (no Moodle call).
+
+    With several sites it passes when every site whose site_info is stored offers the
+    function, and otherwise names the sites that do not."""
     check_specs = [
         AssetCheckSpec(
             CHECK_NAME,
@@ -64,6 +75,9 @@ def build_site_check(specs: Sequence[EndpointSpec]) -> AssetChecksDefinition:
     def site_functions_available(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         selected = {k.asset_key for k in context.selected_asset_check_keys}
         wanted = [s for s in specs if s.name != SITE_INFO and asset_key(s.name) in selected]
+        if sites is not None:
+            yield from per_site_results(wanted, specs, stored_site_infos(warehouse.get()), context)
+            return
         site = stored_site_info(warehouse.get())
         if site is None:
             # No result is yielded: Dagster shows the checks as skipped, not failed.
@@ -90,3 +104,28 @@ def build_site_check(specs: Sequence[EndpointSpec]) -> AssetChecksDefinition:
             )
 
     return site_functions_available
+
+
+def per_site_results(wanted, specs, infos: dict[str, dict[str, Any]], context):
+    """The checks of several sites: a function one site's token lacks fails its asset's check."""
+    if not infos:
+        context.log.warning(
+            f"{CHECK_NAME} {NOT_EVALUATED} (for each site); skipped for "
+            + ", ".join(asset_key(s.name).to_user_string() for s in wanted)
+        )
+        return
+    missing = {site: unavailable(specs, info) for site, info in infos.items()}
+    for spec in wanted:
+        lacking = {site: m[spec.name] for site, m in missing.items() if spec.name in m}
+        yield AssetCheckResult(
+            asset_key=asset_key(spec.name),
+            check_name=CHECK_NAME,
+            passed=not lacking,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                "; ".join(f"site {site}: add {fn} to its token's external service" for site, fn in lacking.items())
+                if lacking
+                else None
+            ),
+            metadata={"function": spec.function or "(no call)", "sites": ", ".join(infos)},
+        )

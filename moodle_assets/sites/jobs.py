@@ -1,0 +1,92 @@
+"""Jobs and the nightly schedule when sites are a partition dimension.
+
+``moodle_harvest`` materialises one site per run (its partition): every site-partitioned
+asset and the analytics built on them. ``moodle_calendar`` loads the site x day assets.
+The nightly schedule asks for one harvest run per site and one calendar run per site and
+day of the window: runs of different sites go side by side (each its own file, its own
+in-flight limit), and the run queue's ``moodle/site`` tag limit keeps two runs of one site
+from overlapping when the instance sets it (docs/sites.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    MultiPartitionKey,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
+
+from moodle_assets.assets.factory import FULL_REFRESH, asset_key
+from moodle_assets.assets.jobs import HARVEST_JOB, moodle_executor
+from moodle_assets.endpoints.spec import EndpointSpec
+
+from .config import Sites
+from .partitions import DAY_DIMENSION, SITE_DIMENSION
+
+CALENDAR_JOB = "moodle_calendar"
+SITE_TAG = "moodle/site"
+# Days before and after the tick the nightly calendar runs load (events added or moved soon).
+CALENDAR_DAYS_BACK, CALENDAR_DAYS_AHEAD = 1, 1
+
+
+def time_partitioned(specs: Sequence[EndpointSpec]) -> AssetSelection:
+    return AssetSelection.assets(*[asset_key(s.name) for s in specs if s.partition])
+
+
+def site_jobs(specs: Sequence[EndpointSpec]) -> list:
+    everything = AssetSelection.key_prefixes(["moodle"], ["analytics"])
+    return [
+        define_asset_job(
+            HARVEST_JOB,
+            selection=everything - time_partitioned(specs),
+            description="Materialise one site's Moodle assets and its analytics (one run per site partition).",
+            executor_def=moodle_executor,
+        ),
+        define_asset_job(
+            CALENDAR_JOB,
+            selection=time_partitioned(specs),
+            description="Load the time-partitioned assets (calendar events) of one site and day per run.",
+            executor_def=moodle_executor,
+        ),
+    ]
+
+
+def build_site_schedule(specs: Sequence[EndpointSpec], sites: Sites, full_refresh_weekday: int | None = 6):
+    """Every night at 02:00 UTC: a harvest run per site, and calendar runs per site around the tick."""
+    incremental = [s.name for s in specs if s.incremental]
+    has_calendar = any(s.partition for s in specs)
+
+    @schedule(
+        name="nightly_harvest",
+        job_name=HARVEST_JOB,
+        cron_schedule="0 2 * * *",
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    def nightly_harvest(context: ScheduleEvaluationContext):
+        moment = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
+        day = moment.strftime("%Y-%m-%d")
+        full = full_refresh_weekday is not None and moment.weekday() == full_refresh_weekday
+        ops = {f"moodle__{name}": {"config": {FULL_REFRESH: True}} for name in incremental} if full else {}
+        for site in sites.sites:
+            tags = {SITE_TAG: site.name, "full_refresh": str(full).lower()}
+            yield RunRequest(run_key=f"{site.name}-{day}", partition_key=site.name, run_config={"ops": ops}, tags=tags)
+            if not has_calendar:
+                continue
+            for offset in range(-CALENDAR_DAYS_BACK, CALENDAR_DAYS_AHEAD + 1):
+                when = (moment + timedelta(days=offset)).strftime("%Y-%m-%d")
+                key = MultiPartitionKey({SITE_DIMENSION: site.name, DAY_DIMENSION: when})
+                yield RunRequest(
+                    run_key=f"{site.name}-{when}-calendar-{day}",
+                    job_name=CALENDAR_JOB,
+                    partition_key=key,
+                    tags={SITE_TAG: site.name},
+                )
+
+    return nightly_harvest

@@ -1,0 +1,228 @@
+"""Several sites, one warehouse: two emulated sites of different sizes over real HTTP.
+
+Each site's run loads its own file and publishes its rows, with ``site``, to the shared
+warehouse. Expectations come from elsewhere than the code under test: each site's rows in
+the shared tables are compared with a plain single-site harvest of the same server (the
+established path, tested on its own), the per-site counts with the emulated datasets, and
+the cross-site figures are counted here from the raw tables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import MultiPartitionKey, instance_for_test, materialize
+
+from moodle_assets.assets.factory import build_endpoint_asset
+from moodle_assets.assets.resources import MoodleResource, WarehouseResource
+from moodle_assets.definitions import build_definitions
+from moodle_assets.endpoints import load_specs
+from moodle_assets.sites import load_sites
+from moodle_assets.sites.demo import start_demo_sites, sites_yaml
+
+SPECS = load_specs(include_user=False)
+CHAIN = ["site_info", "course_index", "courses", "enrolled_users", "quizzes", "quiz_attempts"]
+
+
+@pytest.fixture(scope="module")
+def two_sites(tmp_path_factory):
+    sites = start_demo_sites(2, scale=0.3, seed=11)
+    folder = tmp_path_factory.mktemp("sites")
+    file = folder / "moodle_sites.yaml"
+    text = sites_yaml(sites)
+    # the second site keeps to 2 calls in flight, the first to the default (4)
+    text = text.replace(
+        f"    token_env: {sites[1].token_env}", f"    token_env: {sites[1].token_env}\n    max_concurrency: 2"
+    )
+    file.write_text(text)
+    saved = {s.token_env: os.environ.get(s.token_env) for s in sites}
+    for s in sites:
+        os.environ[s.token_env] = s.token
+    yield sites, file, folder
+    for s in sites:
+        s.server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def run_site(defs, job: str, key, db: str, instance, selection=None):
+    return defs.resolve_job_def(job).execute_in_process(
+        partition_key=key,
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=selection,
+        run_config={"resources": {"warehouse": {"config": {"path": db}}}},
+    )
+
+
+@pytest.fixture(scope="module")
+def harvested(two_sites):
+    sites, file, folder = two_sites
+    defs = build_definitions(SPECS, load_sites(file))
+    shared = str(folder / "warehouse.duckdb")
+    peaks = {}
+    with instance_for_test() as instance:
+        for site in sites:
+            site.server.reset_calls()
+            result = run_site(defs, "moodle_harvest", site.name, shared, instance)
+            assert result.success, [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+            peaks[site.name] = site.server.peak_in_flight
+    return sites, defs, shared, folder, peaks
+
+
+def query(db: str, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(db, read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def single_site_harvest(site, db: str) -> None:
+    """The plain single-site path, as a user without a sites file runs it."""
+    assets = [build_endpoint_asset(s, SPECS) for s in SPECS if s.name in CHAIN]
+    resources = {
+        "moodle": MoodleResource(url=site.server.url, token=site.token),
+        "warehouse": WarehouseResource(path=db, lock_timeout_seconds=10),
+    }
+    assert materialize(assets, resources=resources, raise_on_error=False).success
+
+
+def test_the_definitions_partition_every_moodle_asset_by_site(harvested):
+    sites, defs, *_ = harvested
+    graph = defs.resolve_asset_graph()
+    names = [s.name for s in sites]
+    for key in graph.get_all_asset_keys():
+        partitions = graph.get(key).partitions_def
+        if key.path[0] == "moodle" and key.path[1] != "calendar_events":
+            assert partitions.get_partition_keys() == names, key
+    calendar = graph.get(next(k for k in graph.get_all_asset_keys() if k.path[-1] == "calendar_events"))
+    assert {d.name for d in calendar.partitions_def.partitions_defs} == {"site", "day"}
+
+
+@pytest.mark.parametrize("table", ["courses", "enrolled_users", "quiz_attempts", "quizzes", "site_info"])
+def test_each_sites_rows_equal_a_single_site_harvest_of_it(harvested, tmp_path, table):
+    sites, _, shared, _, _ = harvested
+    keys = {"courses": "id", "enrolled_users": "courseid, id", "quiz_attempts": "id", "quizzes": "id", "site_info": 1}
+    for site in sites:
+        alone = str(tmp_path / f"{site.name}.duckdb")
+        single_site_harvest(site, alone)
+        expected = query(alone, f"SELECT * EXCLUDE (_loaded_at) FROM moodle.{table} ORDER BY {keys[table]}")
+        with duckdb.connect(alone) as con:  # compare in one database: attach the shared file
+            con.execute(f"ATTACH '{shared}' AS shared (READ_ONLY)")
+            got = con.execute(
+                f"SELECT * EXCLUDE (_loaded_at, site) FROM shared.moodle.{table} WHERE site = ? ORDER BY {keys[table]}",
+                [site.name],
+            ).fetchall()
+        assert got == expected and expected, (site.name, table)
+
+
+def readable_attempts(dataset) -> int:
+    """Attempts the site lets the token read: not in the course it refuses, by enrolled users it shows."""
+    course_of = {q["id"]: q["course"] for q in dataset.quizzes}
+    enrolled = {(e["courseid"], e["userid"]) for e in dataset.enrolments}
+    return sum(
+        1
+        for a in dataset.quiz_attempts
+        if course_of[a["quiz"]] not in dataset.unreadable_course_ids
+        and a["userid"] not in dataset.hidden_user_ids
+        and (course_of[a["quiz"]], a["userid"]) in enrolled
+    )
+
+
+def test_the_sites_differ_and_match_their_datasets(harvested):
+    sites, _, shared, _, _ = harvested
+    counts = dict(query(shared, "SELECT site, count(*) FROM moodle.quiz_attempts GROUP BY site"))
+    for site in sites:
+        assert counts[site.name] == readable_attempts(site.server.dataset), site.name
+    assert counts[sites[0].name] != counts[sites[1].name]
+    assert query(shared, "SELECT count(DISTINCT siteurl) FROM moodle.site_info") == [(2,)]
+
+
+def test_rerunning_one_site_replaces_only_its_rows(harvested):
+    sites, defs, shared, _, _ = harvested
+    before = query(shared, "SELECT site, count(*), max(_loaded_at) FROM moodle.courses GROUP BY site ORDER BY site")
+    with instance_for_test() as instance:
+        result = run_site(defs, "moodle_harvest", sites[0].name, shared, instance, selection=None)
+    assert result.success
+    after = query(shared, "SELECT site, count(*), max(_loaded_at) FROM moodle.courses GROUP BY site ORDER BY site")
+    first = {r[0]: r for r in before}, {r[0]: r for r in after}
+    assert first[1][sites[0].name][1] == first[0][sites[0].name][1]  # no duplicates
+    assert first[1][sites[0].name][2] > first[0][sites[0].name][2]  # reloaded
+    assert first[1][sites[1].name] == first[0][sites[1].name]  # the other site untouched
+
+
+def test_each_site_keeps_to_its_own_in_flight_limit(harvested):
+    *_, peaks = harvested
+    sites = harvested[0]
+    assert 1 <= peaks[sites[1].name] <= 2
+    assert peaks[sites[0].name] <= 4
+
+
+def test_one_site_down_fails_only_its_own_run(two_sites, tmp_path):
+    sites, file, _ = two_sites
+    broken = (
+        file.read_text() + "  - name: offline\n    url: http://127.0.0.1:9\n    token_env: MOODLE_SITE_OFFLINE_TOKEN\n"
+    )
+    (tmp_path / "moodle_sites.yaml").write_text(broken)
+    defs = build_definitions(SPECS, load_sites(tmp_path / "moodle_sites.yaml"))
+    db = str(tmp_path / "w.duckdb")
+    selection = None
+    with instance_for_test() as instance:
+        job = defs.resolve_job_def("moodle_harvest")
+        keys = [
+            k
+            for k in job.asset_layer.asset_graph.get_all_asset_keys()
+            if k.path[-1] in ("site_info", "courses", "course_index")
+        ]
+        selection = keys
+        ok = run_site(defs, "moodle_harvest", sites[0].name, db, instance, selection)
+        os.environ.pop("MOODLE_SITE_OFFLINE_TOKEN", None)
+        unset = run_site(defs, "moodle_harvest", "offline", db, instance, selection)
+        os.environ["MOODLE_SITE_OFFLINE_TOKEN"] = "not-a-real-token"
+        try:
+            down = run_site(defs, "moodle_harvest", "offline", db, instance, selection)
+        finally:
+            os.environ.pop("MOODLE_SITE_OFFLINE_TOKEN", None)
+    assert ok.success and not unset.success and not down.success
+    messages = [e.event_specific_data.error.message for e in unset.all_events if e.is_step_failure]
+    assert messages and all("MOODLE_SITE_OFFLINE_TOKEN is not set" in m for m in messages)
+    down_messages = " ".join(e.event_specific_data.error.message for e in down.all_events if e.is_step_failure)
+    assert "127.0.0.1:9" in down_messages or "connect" in down_messages.lower()
+    assert "not-a-real-token" not in down_messages
+    assert query(db, "SELECT DISTINCT site FROM moodle.courses") == [(sites[0].name,)]
+
+
+def test_the_calendar_is_loaded_by_site_and_day(harvested):
+    sites, defs, shared, _, _ = harvested
+    day = next(iter(sorted({e["timestart"] for e in sites[0].server.dataset.events})))
+    from datetime import UTC, datetime
+
+    key = datetime.fromtimestamp(day, UTC).strftime("%Y-%m-%d")
+    with instance_for_test() as instance:
+        result = run_site(
+            defs, "moodle_calendar", MultiPartitionKey({"site": sites[0].name, "day": key}), shared, instance
+        )
+    assert result.success
+    rows = query(shared, "SELECT DISTINCT site, _partition FROM moodle.calendar_events")
+    assert rows == [(sites[0].name, key)]
+
+
+def test_analytics_carry_the_site_and_a_cross_site_view_is_one_query(harvested):
+    sites, _, shared, _, _ = harvested
+    # courses per site in the overview, counted independently from the raw courses table
+    overview = dict(query(shared, "SELECT site, count(*) FROM analytics.course_overview GROUP BY site"))
+    raw = dict(query(shared, "SELECT site, count(*) FROM moodle.courses GROUP BY site"))
+    assert overview == raw and len(overview) == 2
+    learners = dict(query(shared, "SELECT site, count(DISTINCT userid) FROM analytics.learner_progress GROUP BY site"))
+    assert set(learners) == {s.name for s in sites} and learners[sites[0].name] != learners[sites[1].name]
+
+
+def test_no_token_in_the_shared_warehouse(harvested):
+    sites, _, shared, folder, _ = harvested
+    for site in sites:
+        assert site.token.encode() not in Path(shared).read_bytes()
+        assert site.token not in (folder / "moodle_sites.yaml").read_text()
