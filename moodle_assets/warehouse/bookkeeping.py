@@ -105,7 +105,8 @@ def replace_errors(
         return
     columns = [[row[name] for row in rows] for name in _ERROR_FIELDS]
     con.execute(
-        f'INSERT INTO {ERRORS_TABLE} SELECT ?, partition_key, item::JSON, "function", errorcode, message, '
+        f'INSERT INTO {ERRORS_TABLE} (table_name, partition_key, item, "function", errorcode, message, _loaded_at) '
+        'SELECT ?, partition_key, item::JSON, "function", errorcode, message, '
         "?::TIMESTAMPTZ FROM (SELECT unnest(?::VARCHAR[]) AS partition_key, unnest(?::VARCHAR[]) AS item, "
         'unnest(?::VARCHAR[]) AS "function", unnest(?::VARCHAR[]) AS errorcode, '
         "unnest(?::VARCHAR[]) AS message)",
@@ -125,7 +126,9 @@ def record_loads(
     keys = list(row_counts)
     counts = [int(row_counts[key]) for key in keys]
     con.execute(
-        f"INSERT INTO {LOADS_TABLE} SELECT ?, partition_key, row_count, ?::TIMESTAMPTZ, ?::JSON "
+        # by name: a shared warehouse of several sites adds a site column (warehouse.publish)
+        f"INSERT INTO {LOADS_TABLE} (table_name, partition_key, row_count, loaded_at, meta) "
+        "SELECT ?, partition_key, row_count, ?::TIMESTAMPTZ, ?::JSON "
         "FROM (SELECT unnest(?::VARCHAR[]) AS partition_key, unnest(?::BIGINT[]) AS row_count)",
         [table, loaded_at, meta_json, keys, counts],
     )
