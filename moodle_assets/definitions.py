@@ -23,7 +23,7 @@ from moodle_assets.endpoints import load_specs
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.sites import Sites, load_sites
 from moodle_assets.sites.analytics import site_analytics_assets, site_analytics_checks
-from moodle_assets.sites.jobs import build_site_schedule, site_jobs
+from moodle_assets.sites.jobs import build_site_schedules, site_jobs
 
 SITES_URL = "(per site: moodle_sites.yaml)"
 
@@ -53,7 +53,7 @@ def build_definitions(specs: Sequence[EndpointSpec], sites: Sites | None = None)
         asset_checks=[build_site_check(specs, sites), *site_analytics_checks(sites)],
         jobs=site_jobs(specs),
         executor=moodle_executor,
-        schedules=[build_site_schedule(specs, sites)],
+        schedules=build_site_schedules(specs, sites),
         sensors=[refresh_snapshot_after_harvest],
         resources={
             # each site's URL and token come from the sites file and the variable it names

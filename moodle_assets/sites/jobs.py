@@ -2,10 +2,11 @@
 
 ``moodle_harvest`` materialises one site per run (its partition): every site-partitioned
 asset and the analytics built on them. ``moodle_calendar`` loads the site x day assets.
-The nightly schedule asks for one harvest run per site and one calendar run per site and
-day of the window: runs of different sites go side by side (each its own file, its own
-in-flight limit), and the run queue's ``moodle/site`` tag limit keeps two runs of one site
-from overlapping when the instance sets it (docs/sites.md).
+Two schedules (a schedule targets one job): ``nightly_harvest`` asks for one harvest run per
+site, ``nightly_calendar`` for one calendar run per site and day around the tick. Runs of
+different sites go side by side (each its own file, its own in-flight limit); each carries
+the ``moodle/site`` tag, so a run queue limit on that tag (docs/sites.md) keeps two runs of
+one site from overlapping.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ def site_jobs(specs: Sequence[EndpointSpec]) -> list:
     ]
 
 
-def build_site_schedule(specs: Sequence[EndpointSpec], sites: Sites, full_refresh_weekday: int | None = 6):
-    """Every night at 02:00 UTC: a harvest run per site, and calendar runs per site around the tick."""
+def build_site_schedules(specs: Sequence[EndpointSpec], sites: Sites, full_refresh_weekday: int | None = 6) -> list:
+    """Every night at 02:00 UTC: a harvest run per site (``nightly_harvest``), and calendar runs
+    per site for the days around the tick (``nightly_calendar``; a schedule targets one job)."""
     incremental = [s.name for s in specs if s.incremental]
-    has_calendar = any(s.partition for s in specs)
 
     @schedule(
         name="nightly_harvest",
@@ -77,16 +78,21 @@ def build_site_schedule(specs: Sequence[EndpointSpec], sites: Sites, full_refres
         for site in sites.sites:
             tags = {SITE_TAG: site.name, "full_refresh": str(full).lower()}
             yield RunRequest(run_key=f"{site.name}-{day}", partition_key=site.name, run_config={"ops": ops}, tags=tags)
-            if not has_calendar:
-                continue
+
+    @schedule(
+        name="nightly_calendar",
+        job_name=CALENDAR_JOB,
+        cron_schedule="0 2 * * *",
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    def nightly_calendar(context: ScheduleEvaluationContext):
+        moment = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
+        for site in sites.sites:
             for offset in range(-CALENDAR_DAYS_BACK, CALENDAR_DAYS_AHEAD + 1):
                 when = (moment + timedelta(days=offset)).strftime("%Y-%m-%d")
                 key = MultiPartitionKey({SITE_DIMENSION: site.name, DAY_DIMENSION: when})
                 yield RunRequest(
-                    run_key=f"{site.name}-{when}-calendar-{day}",
-                    job_name=CALENDAR_JOB,
-                    partition_key=key,
-                    tags={SITE_TAG: site.name},
+                    run_key=f"{site.name}-{when}-{moment:%Y-%m-%d}", partition_key=key, tags={SITE_TAG: site.name}
                 )
 
-    return nightly_harvest
+    return [nightly_harvest, nightly_calendar] if any(s.partition for s in specs) else [nightly_harvest]

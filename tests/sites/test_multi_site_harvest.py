@@ -21,7 +21,7 @@ from moodle_assets.assets.resources import MoodleResource, WarehouseResource
 from moodle_assets.definitions import build_definitions
 from moodle_assets.endpoints import load_specs
 from moodle_assets.sites import load_sites
-from moodle_assets.sites.demo import start_demo_sites, sites_yaml
+from moodle_assets.sites.demo import sites_yaml, start_demo_sites
 
 SPECS = load_specs(include_user=False)
 CHAIN = ["site_info", "course_index", "courses", "enrolled_users", "quizzes", "quiz_attempts"]
@@ -226,3 +226,92 @@ def test_no_token_in_the_shared_warehouse(harvested):
     for site in sites:
         assert site.token.encode() not in Path(shared).read_bytes()
         assert site.token not in (folder / "moodle_sites.yaml").read_text()
+
+
+def test_a_second_run_of_a_site_is_incremental_on_its_own_items(harvested):
+    sites, defs, shared, folder, _ = harvested
+    with instance_for_test() as instance:
+        result = run_site(defs, "moodle_harvest", sites[1].name, shared, instance)
+    assert result.success
+    modes = {}
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        if "refresh_mode" in meta:
+            modes[event.materialization.asset_key.path[-1]] = meta["refresh_mode"].value
+    assert modes and set(modes.values()) == {"incremental"}, modes
+    # the items are the site's own: the other site's file and rows are not read
+    own = query(str(folder / "sites" / f"{sites[1].name}.duckdb"), "SELECT count(*) FROM moodle._items")
+    assert own[0][0] > 0
+
+
+def test_sites_harvested_by_processes_at_once_land_consistently(two_sites, tmp_path):
+    """Two `dagster asset materialize --partition <site>` processes into one fresh warehouse at once."""
+    import subprocess
+    import sys
+
+    sites, file, _ = two_sites
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "moodle_sites.yaml").write_text(file.read_text())
+    env = {k: v for k, v in os.environ.items() if k not in ("MOODLE_URL", "MOODLE_TOKEN", "MOODLE_SITES_FILE")}
+    env |= {"MOODLE_PROJECT_DIR": str(project), "DAGSTER_HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    dagster = str(Path(sys.executable).parent / "dagster")
+    select = "moodle/site_info,moodle/course_index,moodle/courses,moodle/enrolled_users"
+    procs = [
+        subprocess.Popen(
+            [
+                dagster,
+                "asset",
+                "materialize",
+                "-m",
+                "moodle_assets.definitions",
+                "--select",
+                select,
+                "--partition",
+                s.name,
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for s in sites
+    ]
+    outputs = [p.communicate(timeout=240)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outputs]
+    shared = str(project / "data" / "warehouse.duckdb")
+    for site in sites:
+        own = str(project / "data" / "sites" / f"{site.name}.duckdb")
+        for table in ("courses", "enrolled_users"):
+            [(expected,)] = query(own, f"SELECT count(*) FROM moodle.{table}")
+            [(got,)] = query(shared, f"SELECT count(*) FROM moodle.{table} WHERE site = ?", [site.name])
+            assert got == expected > 0, (site.name, table)
+    for output in outputs:
+        assert all(s.token not in output for s in sites)
+
+
+def test_the_nightly_schedule_asks_for_one_run_per_site(harvested):
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context
+
+    sites, defs, *_ = harvested
+    repo = defs.get_repository_def()
+    nightly = repo.get_schedule_def("nightly_harvest")
+    context = build_schedule_context(
+        repository_def=repo, scheduled_execution_time=datetime(2026, 11, 29, 2, tzinfo=UTC)
+    )
+    requests = nightly.evaluate_tick(context).run_requests
+    harvests = list(requests)
+    assert sorted(r.partition_key for r in harvests) == sorted(s.name for s in sites)
+    assert all(r.tags["moodle/site"] == r.partition_key for r in harvests)
+    # Sunday: the fan-outs are read in full on every site
+    assert all(
+        r.run_config["ops"]["moodle__activity_completion"] == {"config": {"full_refresh": True}} for r in harvests
+    )
+    calendar = repo.get_schedule_def("nightly_calendar").evaluate_tick(context).run_requests
+    assert {
+        (r.partition_key.keys_by_dimension["site"], r.partition_key.keys_by_dimension["day"]) for r in calendar
+    } == {(s.name, d) for s in sites for d in ("2026-11-28", "2026-11-29", "2026-11-30")}
