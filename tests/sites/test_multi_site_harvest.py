@@ -315,3 +315,37 @@ def test_the_nightly_schedule_asks_for_one_run_per_site(harvested):
     assert {
         (r.partition_key.keys_by_dimension["site"], r.partition_key.keys_by_dimension["day"]) for r in calendar
     } == {(s.name, d) for s in sites for d in ("2026-11-28", "2026-11-29", "2026-11-30")}
+
+
+def test_a_site_on_another_moodle_release_loads_next_to_the_others(two_sites, tmp_path):
+    """A Moodle 5.0 site beside a 4.5 one: each run picks the functions its own site offers."""
+    from moodle_assets.demo.dataset import DemoConfig, generate
+    from moodle_assets.demo.server import DemoServer
+
+    sites, file, _ = two_sites
+    newer = DemoServer(
+        generate(DemoConfig(seed=5, scale=0.15, moodle_version="5.0")), token="demo-token-newer-0123456789"
+    )
+    newer.start()
+    try:
+        text = file.read_text() + f"  - name: newer\n    url: {newer.url}\n    token_env: MOODLE_SITE_NEWER_TOKEN\n"
+        (tmp_path / "moodle_sites.yaml").write_text(text)
+        os.environ["MOODLE_SITE_NEWER_TOKEN"] = "demo-token-newer-0123456789"
+        defs = build_definitions(SPECS, load_sites(tmp_path / "moodle_sites.yaml"))
+        graph = defs.resolve_asset_graph()
+        selection = [k for k in graph.get_all_asset_keys() if k.path[0] == "moodle" and k.path[-1] in CHAIN]
+        db = str(tmp_path / "w.duckdb")
+        with instance_for_test() as instance:
+            for name in (sites[0].name, "newer"):
+                result = run_site(defs, "moodle_harvest", name, db, instance, selection)
+                assert result.success, name
+    finally:
+        os.environ.pop("MOODLE_SITE_NEWER_TOKEN", None)
+        newer.stop()
+    assert "mod_quiz_get_user_quiz_attempts" in {c.function for c in newer.calls}
+    releases = dict(query(db, "SELECT site, release FROM moodle.site_info"))
+    assert releases["newer"].startswith("5.0") and releases[sites[0].name].startswith("4.5")
+    assert dict(query(db, "SELECT site, count(*) > 0 FROM moodle.quiz_attempts GROUP BY site")) == {
+        sites[0].name: True,
+        "newer": True,
+    }
