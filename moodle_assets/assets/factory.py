@@ -39,6 +39,7 @@ from moodle_assets.sites.config import Sites
 from moodle_assets.sites.partitions import SiteRunError, partitions_for_spec
 from moodle_assets.sites.runtime import SiteRun, SiteSettingsError
 from moodle_assets.warehouse import WarehouseLockedError
+from moodle_assets.warehouse.publish import PublishError
 
 POOL = "moodle_api"
 CHECK_NAME = "failed_items"
@@ -170,6 +171,8 @@ def materialize_endpoint(
         except SiteRunError as exc:
             raise Failure(f"{spec.name}: {exc}") from None
         warehouse, settings, placer = site_run.warehouse, site_run.settings, site_run.placer
+        if spec.partition is not None and site_run.before_calendar_start():
+            return skipped_before_start(spec, site_run, context)
     else:
         placer = PartitionPlacer(partitions_def, context.partition_keys) if partitions_def is not None else None
     try:
@@ -191,6 +194,17 @@ def materialize_endpoint(
     return report(spec, context, result, moodle.max_failed_share, catalog)
 
 
+def skipped_before_start(spec: EndpointSpec, site_run: SiteRun, context: AssetExecutionContext) -> MaterializeResult:
+    """A day before the site's calendar_start: nothing is read or replaced, and the log says why."""
+    why = (
+        f"{spec.name}: {', '.join(site_run.days)} is before site {site_run.site.name}'s calendar_start "
+        f"({site_run.site.calendar_start}, moodle_sites.yaml): nothing loaded, nothing replaced"
+    )
+    context.log.info(why)
+    checks = [AssetCheckResult(check_name=CHECK_NAME, asset_key=asset_key(spec.name), passed=True)]
+    return MaterializeResult(metadata={"skipped": why, "dagster/row_count": 0}, check_results=checks)
+
+
 def missing_site() -> str:
     return (
         "each run loads one site of moodle_sites.yaml: pick a site partition in the Materialize dialog or "
@@ -204,7 +218,7 @@ def publish(spec: EndpointSpec, site_run: SiteRun, result: HarvestResult, contex
     column = result.target.partition_column if result.target.partition_column == PARTITION_COLUMN else None
     try:
         rows = site_run.publish(spec.table, column)
-    except WarehouseLockedError as exc:
+    except (WarehouseLockedError, PublishError) as exc:
         raise Failure(f"{spec.name}: publishing site {site_run.site.name}: {exc}") from None
     context.log.info(f"{spec.name}: {rows} rows of site {site_run.site.name} published to {site_run.shared.path}")
 

@@ -21,6 +21,7 @@ from moodle_assets.analytics.factory import build_model_asset, materialize_model
 from moodle_assets.analytics.models import MODELS, Model
 from moodle_assets.analytics.settings import AnalyticsSettings
 from moodle_assets.warehouse import Warehouse, WarehouseLockedError
+from moodle_assets.warehouse.publish import PublishError
 
 from .config import Sites
 from .partitions import SiteRunError
@@ -47,7 +48,7 @@ def materialize_site_model(
     result = materialize_model(model, context, _OwnFile(run.warehouse), settings)
     try:
         rows = run.publish(model.table)
-    except WarehouseLockedError as exc:
+    except (WarehouseLockedError, PublishError) as exc:
         raise Failure(f"analytics/{model.name}: publishing site {run.site.name}: {exc}") from None
     context.log.info(f"{model.name}: {rows} rows of site {run.site.name} published to {run.shared.path}")
     return result

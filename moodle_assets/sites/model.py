@@ -93,9 +93,10 @@ class Site(BaseModel):
         BeforeValidator(_iso_date),
         Field(
             default=None,
-            description="Optional. The first day of this site's calendar partitions (ISO date, "
-            "`2025-01-01`); unset: the endpoint spec's start. Checked and listed today; used once "
-            "sites are a partition dimension of the harvest.",
+            description="Optional. The first day of this site's calendar (ISO date, `2025-01-01`): its "
+            "calendar partitions before that day load nothing (the run says so); unset: every day of the "
+            "endpoint spec's partitions. The day dimension is shared by all sites, so its start stays the "
+            "spec's.",
         ),
     ] = None
 

@@ -77,6 +77,11 @@ class SiteRun:
 
         return cls(site, own, shared, days, placer, lambda: client_settings_for(site, moodle))
 
+    def before_calendar_start(self) -> bool:
+        """Every day of this run precedes the site's ``calendar_start``: nothing to load for it."""
+        start = self.site.calendar_start
+        return bool(start and self.days and all(day < start.isoformat() for day in self.days))
+
     def publish(self, table: str, partition_column: str | None = None) -> int:
         """The site's rows of ``table`` (and its load and error records) into the shared warehouse."""
         partitions = self.days if partition_column else None

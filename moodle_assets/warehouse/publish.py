@@ -191,6 +191,14 @@ def _write(
     if not existing:
         con.execute(f"CREATE TABLE {name.sql} ({', '.join(f'{quote(c)} {t}' for c, t in wanted.items())})")
         existing = _describe(con, name)
+    elif SITE not in existing:
+        [(rows,)] = con.execute(f"SELECT count(*) FROM {name.sql}").fetchall()
+        if rows:  # its rows would stay beside every site's with no site: refused, never mixed
+            raise PublishError(
+                f"{name} in the shared warehouse was loaded without sites (it has no site column and "
+                f"{rows} rows): several sites need a warehouse of their own. Point MOODLE_DUCKDB_PATH at a "
+                "new file and backfill every site."
+            )
     target_types = _evolve(con, name, existing, wanted)
     delete, params = f"DELETE FROM {name.sql} WHERE {quote(SITE)} = ?", [site]
     if filter_column is not None:

@@ -349,3 +349,23 @@ def test_a_site_on_another_moodle_release_loads_next_to_the_others(two_sites, tm
         sites[0].name: True,
         "newer": True,
     }
+
+
+def test_calendar_days_before_a_sites_calendar_start_load_nothing(two_sites, tmp_path):
+    sites, file, _ = two_sites
+    text = file.read_text().replace(
+        f"    token_env: {sites[0].token_env}\n",
+        f"    token_env: {sites[0].token_env}\n    calendar_start: 2026-01-01\n",
+    )
+    (tmp_path / "moodle_sites.yaml").write_text(text)
+    defs = build_definitions(SPECS, load_sites(tmp_path / "moodle_sites.yaml"))
+    db = str(tmp_path / "w.duckdb")
+    with instance_for_test() as instance:
+        early = MultiPartitionKey({"site": sites[0].name, "day": "2025-06-01"})
+        result = run_site(defs, "moodle_calendar", early, db, instance)
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    assert "before site north's calendar_start (2026-01-01" in event.materialization.metadata["skipped"].value
+    assert not Path(db).exists() or query(
+        db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'calendar_events'"
+    ) == [(0,)]

@@ -371,3 +371,22 @@ def test_bookkeeping_of_a_table_is_published_per_site(tmp_path, warehouse, stage
 def test_bookkeeping_is_skipped_when_the_site_has_none_yet(tmp_path, north, warehouse) -> None:
     assert publish_bookkeeping(north, warehouse, "north", COURSES) == {}
     assert not warehouse.table_exists("moodle._errors")
+
+
+def test_a_table_loaded_without_sites_is_refused_not_mixed(tmp_path):
+    """A warehouse a single-site setup loaded: its rows have no site, so a site's rows are not added."""
+    import duckdb as _duckdb
+
+    from moodle_assets.warehouse import Warehouse
+    from moodle_assets.warehouse.publish import PublishError, publish_site_rows
+
+    source, target = tmp_path / "north.duckdb", tmp_path / "shared.duckdb"
+    for path in (source, target):
+        with _duckdb.connect(str(path)) as con:
+            con.execute(
+                "CREATE SCHEMA moodle; CREATE TABLE moodle.courses (id BIGINT); INSERT INTO moodle.courses VALUES (2)"
+            )
+    with pytest.raises(PublishError, match="loaded without sites.*MOODLE_DUCKDB_PATH"):
+        publish_site_rows(Warehouse(str(source)), Warehouse(str(target)), "moodle.courses", "north")
+    with _duckdb.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT * FROM moodle.courses").fetchall() == [(2,)]
