@@ -25,12 +25,22 @@ NAME = "course_dashboard"
 REPORT_FILE = "course_dashboard.html"
 READS = ("course_overview", "engagement_weekly", "at_risk_learners", "assessment_results")
 
-AT_RISK_SQL = f"""
+
+def _table(name: str, site: str | None) -> str:
+    """An analytics table, or one site's rows of it (site names are identifiers: moodle_sites.yaml)."""
+    if site is None:
+        return f"{SCHEMA}.{name}"
+    return f"(SELECT * EXCLUDE (site) FROM {SCHEMA}.{name} WHERE site = '{site}')"
+
+
+def at_risk_sql(site: str | None = None) -> str:
+    source = _table("at_risk_learners", site)
+    return f"""
 SELECT courseid, reason, count(*) AS learners
-FROM (SELECT courseid, unnest(reasons) AS reason FROM {SCHEMA}.at_risk_learners)
+FROM (SELECT courseid, unnest(reasons) AS reason FROM {source})
 GROUP BY ALL
 UNION ALL
-SELECT courseid, '*', count(*) FROM {SCHEMA}.at_risk_learners GROUP BY ALL
+SELECT courseid, '*', count(*) FROM {source} GROUP BY ALL
 ORDER BY 1, 2
 """
 
@@ -42,16 +52,20 @@ def report_path(database_path: str) -> Path | None:
     return Path(resolve_local_path(database_path)).resolve().parent / "reports" / REPORT_FILE
 
 
-def read_dashboard_data(warehouse: Warehouse, now: int) -> DashboardData:
+def read_dashboard_data(warehouse: Warehouse, now: int, site: str | None = None) -> DashboardData:
+    """The dashboard's rows; with ``site``, that site's share of a shared warehouse of several."""
+
     def rows(sql: str) -> list[dict]:
         return warehouse.query_dicts(sql)
 
     return DashboardData(
-        courses=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {SCHEMA}.course_overview ORDER BY courseid"),
-        weekly=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {SCHEMA}.engagement_weekly ORDER BY courseid, week_start"),
-        at_risk=rows(AT_RISK_SQL),
+        courses=rows(f"SELECT * EXCLUDE (_loaded_at) FROM {_table('course_overview', site)} ORDER BY courseid"),
+        weekly=rows(
+            f"SELECT * EXCLUDE (_loaded_at) FROM {_table('engagement_weekly', site)} ORDER BY courseid, week_start"
+        ),
+        at_risk=rows(at_risk_sql(site)),
         assessments=rows(
-            f"SELECT * EXCLUDE (_loaded_at, by_state) FROM {SCHEMA}.assessment_results "
+            f"SELECT * EXCLUDE (_loaded_at, by_state) FROM {_table('assessment_results', site)} "
             "ORDER BY courseid, activity_type DESC, activity_id"
         ),
         now=now,

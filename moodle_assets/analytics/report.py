@@ -52,7 +52,7 @@ def _figure_html(fig: go.Figure, first: bool) -> str:
     )
 
 
-def _charts(data: DashboardData) -> list[str]:
+def _charts(data: DashboardData, with_plotly: bool = True) -> list[str]:
     names = [c["shortname"] for c in data.courses]
     figures = []
     completion = go.Figure(
@@ -120,7 +120,7 @@ def _charts(data: DashboardData) -> list[str]:
             title="Learners at risk, by reason (a learner may have several)",
         )
     )
-    return [_figure_html(fig, first=i == 0) for i, fig in enumerate(figures)]
+    return [_figure_html(fig, first=with_plotly and i == 0) for i, fig in enumerate(figures)]
 
 
 def _course_table(data: DashboardData) -> str:
@@ -230,9 +230,9 @@ th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: l
 """
 
 
-def render(data: DashboardData) -> str:
+def render_body(data: DashboardData, with_plotly: bool = True) -> str:
+    """The cards, tables and charts of one warehouse (or one site's share of it)."""
     s = summary(data)
-    when = datetime.fromtimestamp(data.now, UTC).strftime("%Y-%m-%d %H:%M UTC")
     cards = [
         ("Courses", s["courses"]),
         ("Learner enrolments", s["learners"]),
@@ -240,13 +240,8 @@ def render(data: DashboardData) -> str:
         ("Completion", pct(s["completion_rate"])),
         ("At risk", s["at_risk"]),
     ]
-    charts = _charts(data)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Course dashboard</title><style>{_STYLE}</style></head>
-<body>
-<h1>Course dashboard</h1>
-<p class="muted">Figures as of {when}, from the analytics tables of the Moodle warehouse.</p>
-<div class="cards">{"".join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)}</div>
+    charts = _charts(data, with_plotly)
+    return f"""<div class="cards">{"".join(f'<div class="card">{html.escape(k)}<b>{html.escape(str(v))}</b></div>' for k, v in cards)}</div>
 <h2>Courses</h2>
 {_course_table(data)}
 <div class="grid"><div>{charts[0]}</div><div>{charts[1]}</div></div>
@@ -256,5 +251,15 @@ def render(data: DashboardData) -> str:
 {charts[3]}
 <h2>Assessments</h2>
 {_assessment_table(data)}
-</body></html>
+"""
+
+
+def render(data: DashboardData, body: str | None = None, controls: str = "") -> str:
+    when = datetime.fromtimestamp(data.now, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Course dashboard</title><style>{_STYLE}</style></head>
+<body>
+<h1>Course dashboard</h1>
+<p class="muted">Figures as of {when}, from the analytics tables of the Moodle warehouse.</p>
+{controls}{render_body(data) if body is None else body}</body></html>
 """

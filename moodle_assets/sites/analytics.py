@@ -6,8 +6,8 @@ warehouse with a ``site`` column: ``analytics.course_overview`` there holds ever
 a cross-site view (courses, learners, completion per site) is one GROUP BY site. The checks
 read the shared tables and count ``site`` as part of every key.
 
-The HTML course dashboard is built from one warehouse; with sites it is not built yet
-(docs/sites.md).
+The HTML course dashboard reads the shared warehouse: one section per site and a site filter
+(:mod:`.dashboard`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def materialize_site_model(
 
 
 def site_analytics_assets(sites: Sites) -> list:
-    return [build_model_asset(model, sites) for model in MODELS]
+    from .dashboard import site_course_dashboard
+
+    return [*(build_model_asset(model, sites) for model in MODELS), site_course_dashboard]
 
 
 def site_analytics_checks(sites: Sites) -> list:

@@ -369,3 +369,23 @@ def test_calendar_days_before_a_sites_calendar_start_load_nothing(two_sites, tmp
     assert not Path(db).exists() or query(
         db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'calendar_events'"
     ) == [(0,)]
+
+
+def test_the_dashboard_has_a_section_per_site_and_a_site_filter(harvested):
+    import re
+
+    sites, _, shared, folder, _ = harvested
+    page = (folder / "reports" / "course_dashboard.html").read_text()
+    assert re.findall(r'<option value="([a-z_0-9]+)">', page) == sorted(s.name for s in sites)
+    sections = dict(re.findall(r'<section class="site" data-site="([a-z_0-9]+)">(.*?)</section>', page, re.S))
+    assert sorted(sections) == sorted(s.name for s in sites)
+    for site in sites:
+        names = [r[0] for r in query(shared, "SELECT shortname FROM moodle.courses WHERE site = ?", [site.name])]
+        others = [
+            r[0]
+            for r in query(shared, "SELECT shortname FROM moodle.courses WHERE site <> ?", [site.name])
+            if r[0] not in names
+        ]
+        assert names and all(n in sections[site.name] for n in names), site.name
+        assert not any(f">{n}<" in sections[site.name] for n in others), site.name
+    assert page.count("plotly.js v") <= 2  # the library once, not per site
