@@ -113,6 +113,12 @@ def run_demo_harvest(days_back: int = 100, days_ahead: int = 30) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from moodle_assets.demo.dataset import DemoConfig, generate
     from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
+    from moodle_assets.sites.demo_harvest import demo_sites_command, single_site_demo_notice
+
+    if args.sites is not None:
+        return demo_sites_command(args)
+    if notice := single_site_demo_notice():
+        print(notice, flush=True)
 
     home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -193,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--no-ui", action="store_true", help="Stop after the harvest.")
+    p.add_argument(
+        "--sites",
+        type=int,
+        metavar="N",
+        help="Serve N demo sites of different sizes (the first of --scale, then smaller) and harvest them all "
+        "into one warehouse, data/demo_sites/warehouse.duckdb, with a site column (docs/sites.md).",
+    )
     p.set_defaults(func=_demo)
 
     add_test_parser(sub)

@@ -22,6 +22,8 @@ from pathlib import Path
 PROJECT_DIR_ENV = "MOODLE_PROJECT_DIR"
 SITES_FILE_ENV = "MOODLE_SITES_FILE"
 DEFAULT_SITES_FILE = "moodle_sites.yaml"
+# MOODLE_SITES_FILE=none: no sites file, even with moodle_sites.yaml in the project folder.
+SITES_FILE_OFF = "none"
 DEFINITIONS_MODULE = "moodle_assets.definitions"
 
 
@@ -73,8 +75,12 @@ def sites_file() -> Path | None:
     ``$MOODLE_SITES_FILE`` if set (it must exist: a setting naming a missing file is a
     mistake, never a quiet fall-back to one site), else ``moodle_sites.yaml`` in the project
     folder when it is there. Without a file there is one site, from MOODLE_URL/MOODLE_TOKEN.
+    ``MOODLE_SITES_FILE=none`` switches the file off: one site, whatever the project folder
+    holds (the single-site ``moodle-assets demo`` runs so).
     """
     setting = os.environ.get(SITES_FILE_ENV, "").strip()
+    if setting.lower() == SITES_FILE_OFF:
+        return None
     if setting:
         path = project_path(setting)
         if not path.is_file():
