@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 from moodle_assets import clock
 from moodle_assets.sites.command import add_sites_parser
@@ -113,21 +112,14 @@ def run_demo_harvest(days_back: int = 100, days_ahead: int = 30) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from moodle_assets.demo.dataset import DemoConfig, generate
     from moodle_assets.demo.server import DEMO_TOKEN, DemoServer
-    from moodle_assets.sites.demo_harvest import demo_sites_command, single_site_demo_notice
+    from moodle_assets.sites.demo_harvest import demo_dagster_home, demo_sites_command, single_site_demo_notice
 
     if args.sites is not None:
         return demo_sites_command(args)
     if notice := single_site_demo_notice():
         print(notice, flush=True)
 
-    home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    settings = home / "dagster.yaml"
-    if not settings.exists():
-        # One Moodle asset at a time across all runs (each keeps a few calls in flight), so
-        # a backfill launched from the UI next to a full run cannot flood the site.
-        settings.write_text("concurrency:\n  pools:\n    default_limit: 1\n")
+    demo_dagster_home()
     server = DemoServer(generate(DemoConfig(seed=args.seed, scale=args.scale)), port=args.port).start()
     os.environ["MOODLE_URL"] = server.url
     os.environ["MOODLE_TOKEN"] = DEMO_TOKEN

@@ -232,8 +232,12 @@ def report(path: str, site_names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _dagster_home() -> None:
-    """DAGSTER_HOME as the single-site demo sets it (the same instance, so the UI shows both)."""
+def demo_dagster_home() -> None:
+    """DAGSTER_HOME for both demos (the same instance, so the UI shows every run).
+
+    One Moodle asset at a time across all runs (each keeps a few calls in flight), so a
+    backfill launched from the UI next to a full run cannot flood the site.
+    """
     home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -270,7 +274,7 @@ def run_demo_sites(sites: Sequence[DemoSite], *, instance: Any = None, say: Call
 
 def demo_sites_command(args: argparse.Namespace) -> int:
     """``moodle-assets demo --sites N``."""
-    _dagster_home()
+    demo_dagster_home()
     try:
         sites = start_demo_sites(args.sites, port=args.port, seed=args.seed, scale=args.scale)
     except (ValueError, OSError) as exc:
