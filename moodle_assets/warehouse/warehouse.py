@@ -10,7 +10,7 @@ file lock (see :mod:`.locking`) for the few seconds a write takes; other threads
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -335,7 +335,7 @@ class Warehouse:
         """Copy the database to the snapshot file that analysts keep open; return its path.
 
         The copy is taken under the write lock after a CHECKPOINT (so the file holds every
-        committed change and nothing moves mid-copy), written beside the snapshot and moved
+        committed change and nothing moves mid-copy), by a child process (see below), written beside the snapshot and moved
         over it with ``os.replace``: a reader never sees a half-written file, and an open
         reader keeps its old copy until it reconnects. Returns None for ``md:``/``:memory:``
         databases, when snapshots are disabled, or before the database exists.
@@ -348,7 +348,9 @@ class Warehouse:
         with self.connect() as con:
             con.execute("CHECKPOINT")  # the file's catalog: the connection's current one
             try:
-                shutil.copyfile(self.path, partial)
+                # Copied by another process: closing a descriptor of the file in this one
+                # would drop this process's POSIX lock on it, letting another writer in.
+                subprocess.run(["cp", "--", self.path, str(partial)], check=True, capture_output=True)
                 # A stale WAL beside the old snapshot would be replayed onto the new one.
                 Path(f"{target}.wal").unlink(missing_ok=True)
                 os.replace(partial, target)

@@ -46,3 +46,17 @@ def test_custom_and_disabled_snapshots(tmp_path: Path, stage) -> None:
 
     disabled = Warehouse(str(tmp_path / "db.duckdb"), snapshot_path=None)
     assert disabled.refresh_snapshot() is None
+
+
+def test_taking_a_snapshot_keeps_this_process_lock_on_the_file(warehouse: Warehouse, stage) -> None:
+    """Closing a descriptor of the file in this process would drop its POSIX lock: another
+    process could then open the database for writing while this one still has it open."""
+    import subprocess
+    import sys
+
+    warehouse.replace_table("moodle.courses", stage([{"id": 1}]))
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close(); print('opened')"
+    with warehouse.connect():  # this process keeps the file open, as a run between writes does
+        assert warehouse.refresh_snapshot()
+        other = subprocess.run([sys.executable, "-c", probe, warehouse.path], capture_output=True, text=True)
+    assert "opened" not in other.stdout and "lock" in other.stderr.lower(), other.stdout + other.stderr
