@@ -60,8 +60,9 @@ def site_jobs(specs: Sequence[EndpointSpec]) -> list:
 
 
 def build_site_schedules(specs: Sequence[EndpointSpec], sites: Sites, full_refresh_weekday: int | None = 6) -> list:
-    """Every night at 02:00 UTC: a harvest run per site (``nightly_harvest``), and calendar runs
-    per site for the days around the tick (``nightly_calendar``; a schedule targets one job)."""
+    """Every night: calendar runs per site for the days around the tick at 01:30 UTC
+    (``nightly_calendar``; a schedule targets one job), then a harvest run per site at 02:00
+    (``nightly_harvest``), whose analytics read the calendar just loaded."""
     incremental = [s.name for s in specs if s.incremental]
 
     @schedule(
@@ -82,7 +83,7 @@ def build_site_schedules(specs: Sequence[EndpointSpec], sites: Sites, full_refre
     @schedule(
         name="nightly_calendar",
         job_name=CALENDAR_JOB,
-        cron_schedule="0 2 * * *",
+        cron_schedule="30 1 * * *",  # before the harvest, whose engagement model reads the calendar
         default_status=DefaultScheduleStatus.STOPPED,
     )
     def nightly_calendar(context: ScheduleEvaluationContext):

@@ -18,7 +18,7 @@ from moodle_assets.assets.partitions import PartitionPlacer, partitions_for
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.moodle import ClientSettings
 from moodle_assets.warehouse import Warehouse
-from moodle_assets.warehouse.publish import publish_bookkeeping, publish_site_rows
+from moodle_assets.warehouse.publish import publish_site
 
 from .config import Sites
 from .model import Site
@@ -83,10 +83,9 @@ class SiteRun:
         return bool(start and self.days and all(day < start.isoformat() for day in self.days))
 
     def publish(self, table: str, partition_column: str | None = None) -> int:
-        """The site's rows of ``table`` (and its load and error records) into the shared warehouse."""
+        """The site's rows of ``table`` and its load and error records into the shared warehouse,
+        in one transaction."""
         partitions = self.days if partition_column else None
-        rows = publish_site_rows(
+        return publish_site(
             self.warehouse, self.shared, table, self.site.name, partition_column=partition_column, partitions=partitions
         )
-        publish_bookkeeping(self.warehouse, self.shared, self.site.name, table)
-        return rows

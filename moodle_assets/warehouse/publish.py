@@ -126,6 +126,42 @@ def publish_bookkeeping(source: Warehouse, target: Warehouse, site: str, table: 
         return {str(rows.name): _write(con, site, rows, "table_name", [name]) for rows in found}
 
 
+def publish_site(
+    source: Warehouse,
+    target: Warehouse,
+    table: str,
+    site: str,
+    *,
+    partition_column: str | None = None,
+    partitions: Sequence[str] | None = None,
+) -> int:
+    """:func:`publish_site_rows` and :func:`publish_bookkeeping` in ONE transaction of the
+    target: a run that stops half-way never leaves a site's rows without their load record
+    (or the other way round). Returns the rows of ``table`` inserted."""
+    name = TableName.parse(table)
+    keys = None if partitions is None else [str(p) for p in partitions]
+    if (partition_column is None) != (keys is None) or keys == []:
+        raise ValueError(f"publish_site({table!r}) needs partition_column and partitions together, or neither.")
+    _check(source, target, site)
+    with source.connect(read_only=True) as con:
+        found = _read(con, name, source, site, partition_column, keys)
+        books = [
+            rows
+            for book in (bookkeeping.ERRORS_TABLE, bookkeeping.LOADS_TABLE)
+            if (rows := _read(con, TableName.parse(book), source, site, "table_name", [str(name)])) is not None
+        ]
+    if found is None:
+        raise PublishError(
+            f"Cannot publish {name} of site {site!r}: the site's file {source.path} has no table {name} "
+            f"(materialise asset {name.asset_key} for that site first)."
+        )
+    with target._transaction() as con:
+        inserted = _write(con, site, found, partition_column, keys)
+        for rows in books:
+            _write(con, site, rows, "table_name", [str(name)])
+    return inserted
+
+
 def _check(source: Warehouse, target: Warehouse, site: str) -> None:
     """Refuse what would fail later or publish under a wrong name, before either file is opened."""
     if not isinstance(site, str) or not site.strip():

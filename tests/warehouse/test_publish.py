@@ -390,3 +390,31 @@ def test_a_table_loaded_without_sites_is_refused_not_mixed(tmp_path):
         publish_site_rows(Warehouse(str(source)), Warehouse(str(target)), "moodle.courses", "north")
     with _duckdb.connect(str(target), read_only=True) as con:
         assert con.execute("SELECT * FROM moodle.courses").fetchall() == [(2,)]
+
+
+def test_publish_site_writes_rows_and_load_records_in_one_transaction(tmp_path, monkeypatch):
+    """A failure after the rows are written leaves neither the rows nor the load record."""
+    from moodle_assets.warehouse import Warehouse as _Warehouse
+    from moodle_assets.warehouse import publish as publish_module
+
+    source = _Warehouse(str(tmp_path / "north.duckdb"), snapshot_path=None)
+    source.create_table_as("moodle.courses", "SELECT 2 AS id", [], meta={})
+    target = _Warehouse(str(tmp_path / "shared.duckdb"), snapshot_path=None)
+    assert publish_module.publish_site(source, target, "moodle.courses", "north") == 1
+    assert target.query("SELECT site, count(*) FROM moodle._loads GROUP BY site") == [("north", 1)]
+
+    source.create_table_as("moodle.courses", "SELECT 3 AS id UNION ALL SELECT 4", [], meta={})
+    real_write, calls = publish_module._write, []
+
+    def fail_on_the_load_records(con, site, found, column, values):
+        calls.append(str(found.name))
+        if str(found.name) == "moodle._loads":
+            raise RuntimeError("stopped between the rows and their load record")
+        return real_write(con, site, found, column, values)
+
+    monkeypatch.setattr(publish_module, "_write", fail_on_the_load_records)
+    with pytest.raises(RuntimeError):
+        publish_module.publish_site(source, target, "moodle.courses", "north")
+    assert "moodle.courses" in calls  # the rows were written before the failure...
+    assert target.query("SELECT id FROM moodle.courses") == [(2,)]  # ...and rolled back with it
+    assert target.query("SELECT count(*) FROM moodle._loads") == [(1,)]
