@@ -82,22 +82,9 @@ def publish_site_rows(
     Returns the number of rows inserted. Raises :class:`PublishError` when the source has no
     such table, has its own ``site`` column, or lacks ``partition_column``; nothing is written then.
     """
-    name = TableName.parse(table)
-    if (partition_column is None) != (partitions is None):
-        raise ValueError("publish_site_rows needs partition_column and partitions together, or neither.")
-    keys = None if partitions is None else [str(p) for p in partitions]
-    if keys is not None and not keys:
-        raise ValueError(f"publish_site_rows({table!r}) was given no partitions to replace.")
-    _check(source, target, site)
-    with source.connect(read_only=True) as con:
-        found = _read(con, name, source, site, partition_column, keys)
-    if found is None:
-        raise PublishError(
-            f"Cannot publish {name} of site {site!r}: the site's file {source.path} has no table {name} "
-            f"(materialise asset {name.asset_key} for that site first)."
-        )
-    with target._transaction() as con:
-        return _write(con, site, found, partition_column, keys)
+    return publish_site(
+        source, target, table, site, partition_column=partition_column, partitions=partitions, with_bookkeeping=False
+    )
 
 
 def publish_bookkeeping(source: Warehouse, target: Warehouse, site: str, table: str) -> dict[str, int]:
@@ -134,6 +121,7 @@ def publish_site(
     *,
     partition_column: str | None = None,
     partitions: Sequence[str] | None = None,
+    with_bookkeeping: bool = True,
 ) -> int:
     """:func:`publish_site_rows` and :func:`publish_bookkeeping` in ONE transaction of the
     target: a run that stops half-way never leaves a site's rows without their load record
@@ -147,7 +135,7 @@ def publish_site(
         found = _read(con, name, source, site, partition_column, keys)
         books = [
             rows
-            for book in (bookkeeping.ERRORS_TABLE, bookkeeping.LOADS_TABLE)
+            for book in ((bookkeeping.ERRORS_TABLE, bookkeeping.LOADS_TABLE) if with_bookkeeping else ())
             if (rows := _read(con, TableName.parse(book), source, site, "table_name", [str(name)])) is not None
         ]
     if found is None:
