@@ -36,12 +36,15 @@ class MoodleResource(ConfigurableResource):
         description="Share of fan-out items (courses, users...) allowed to fail before an asset's check fails.",
     )
 
-    def client_settings(self) -> ClientSettings:
+    def client_settings(
+        self, url: str | None = None, token: str | None = None, max_concurrency: int | None = None
+    ) -> ClientSettings:
+        """This resource's settings; with a site of the sites file, its URL, token and limit instead."""
         return ClientSettings(
-            url=self.url,
-            token=self.token,
+            url=self.url if url is None else url,
+            token=self.token if token is None else token,
             timeout=self.timeout_seconds,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=max_concurrency or self.max_concurrency,
             max_retries=self.max_retries,
             backoff_base=self.backoff_base_seconds,
             backoff_max=self.backoff_max_seconds,

@@ -13,7 +13,6 @@ this module only chooses each site's settings and collects the verdicts.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from moodle_assets.moodle import ClientSettings, MoodleClient, MoodleError
 from moodle_assets.tools.commands import CLI_RETRIES, CLI_TIMEOUT, EXIT_MOODLE, EXIT_USAGE
 from moodle_assets.tools.preflight import SAMPLE_CONCURRENCY, PreflightResult, preflight
 
-from .config import TOKEN_ENV, URL_ENV
+from .config import TOKEN_ENV, URL_ENV, token_of
 from .model import Site
 
 EXIT_OK = 0
@@ -61,15 +60,9 @@ def concurrency_of(site: Site) -> int:
 def settings_for(site: Site, environ: Mapping[str, str] | None = None) -> ClientSettings:
     """The site's client settings, its token read from its own variable. Raises ValueError
     with a message naming the variable (never its value) when something is missing."""
-    environ = os.environ if environ is None else environ
     if not site.url:
         raise ValueError(f"{URL_ENV} is not set: export {URL_ENV}=https://your.moodle (the site root)")
-    token = environ.get(site.token_env, "").strip()
-    if not token:
-        raise ValueError(
-            f"{site.token_env} is not set: export {site.token_env}=<this site's web-service token> "
-            "(Site administration > Server > Web services > Manage tokens)"
-        )
+    token = token_of(site, environ)
     try:
         return ClientSettings(
             url=site.url,

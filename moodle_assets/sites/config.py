@@ -86,6 +86,18 @@ def implicit_site() -> Site:
     )
 
 
+def token_of(site: Site, environ: Mapping[str, str] | None = None) -> str:
+    """The site's token, from the variable the sites file names; ValueError naming the variable
+    (never a value) when it is not set."""
+    token = (os.environ if environ is None else environ).get(site.token_env, "").strip()
+    if not token:
+        raise ValueError(
+            f"{site.token_env} is not set: export {site.token_env}=<this site's web-service token> "
+            "(Site administration > Server > Web services > Manage tokens)"
+        )
+    return token
+
+
 def load_sites(path: str | os.PathLike | None = None) -> Sites:
     """The sites of ``path``, else of the project's sites file, else the implicit ``default`` site.
 

@@ -38,9 +38,10 @@ def published_sites(warehouse: Warehouse) -> list[str]:
 
 def render_sites(warehouse: Warehouse, now: int, sites: list[str]) -> tuple[str, dict[str, dict]]:
     """The page and each site's headline figures."""
-    sections, headlines = [], {}
+    sections, headlines, first = [], {}, None
     for i, site in enumerate(sites):
         data = read_dashboard_data(warehouse, now, site)
+        first = first or data
         headlines[site] = summary(data)
         name = html.escape(site)
         sections.append(
@@ -51,7 +52,6 @@ def render_sites(warehouse: Warehouse, now: int, sites: list[str]) -> tuple[str,
     controls = (
         f'<p><label>Site <select id="site-filter"><option value="">every site</option>{options}</select></label></p>\n'
     )
-    first = read_dashboard_data(warehouse, now, sites[0])
     return render(first, body="".join(sections), controls=controls + FILTER_SCRIPT), headlines
 
 

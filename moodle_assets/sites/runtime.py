@@ -9,7 +9,6 @@ transaction (:mod:`moodle_assets.warehouse.publish`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from moodle_assets.moodle import ClientSettings
 from moodle_assets.warehouse import Warehouse
 from moodle_assets.warehouse.publish import publish_site
 
-from .config import Sites
+from .config import Sites, token_of
 from .model import Site
 from .partitions import site_file, site_of
 
@@ -32,23 +31,8 @@ class SiteSettingsError(ValueError):
 def client_settings_for(site: Site, moodle: Any) -> ClientSettings:
     """The site's URL, its token from its own variable and its in-flight limit; timeouts,
     retries and TLS from the run's ``moodle`` resource. The token goes only to this site's URL."""
-    token = os.environ.get(site.token_env, "").strip()
-    if not token:
-        raise SiteSettingsError(
-            f"site {site.name}: {site.token_env} is not set: export {site.token_env}=<this site's web-service "
-            "token> where Dagster runs (the sites file names the variable, never the token)"
-        )
     try:
-        return ClientSettings(
-            url=site.url,
-            token=token,
-            timeout=moodle.timeout_seconds,
-            max_concurrency=site.max_concurrency or moodle.max_concurrency,
-            max_retries=moodle.max_retries,
-            backoff_base=moodle.backoff_base_seconds,
-            backoff_max=moodle.backoff_max_seconds,
-            verify=moodle.ca_bundle or moodle.verify_tls,
-        )
+        return moodle.client_settings(url=site.url, token=token_of(site), max_concurrency=site.max_concurrency)
     except ValueError as exc:
         raise SiteSettingsError(f"site {site.name}: {exc}") from None
 

@@ -53,6 +53,9 @@ def test_the_helm_values_run_this_code_location_with_a_pod_per_run_and_a_limit_p
     assert {"key": SITE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
     # tokens come from a secret, never from the values
     assert deployment["envSecrets"] == [{"name": "moodle-site-tokens"}]
+    # each site's working file survives the pod of the run that wrote it
+    mounts = values["runLauncher"]["config"]["k8sRunLauncher"]["volumeMounts"]
+    assert [m["mountPath"] for m in mounts] == ["/opt/dagster/app/data/sites"]
     env = {e["name"] for e in deployment["env"]}
     assert not any(re.search("TOKEN", name) for name in env)
 

@@ -99,6 +99,8 @@ def test_the_definitions_partition_every_moodle_asset_by_site(harvested):
         partitions = graph.get(key).partitions_def
         if key.path[0] == "moodle" and key.path[1] != "calendar_events":
             assert partitions.get_partition_keys() == names, key
+            # no single-run policy: a backfill of several sites is one run per site
+            assert graph.get(key).backfill_policy is None, key
     calendar = graph.get(next(k for k in graph.get_all_asset_keys() if k.path[-1] == "calendar_events"))
     assert {d.name for d in calendar.partitions_def.partitions_defs} == {"site", "day"}
 
@@ -404,3 +406,24 @@ def test_the_dashboard_has_a_section_per_site_and_a_site_filter(harvested):
         assert names and all(n in sections[site.name] for n in names), site.name
         assert not any(f">{n}<" in sections[site.name] for n in others), site.name
     assert page.count("plotly.js v") <= 2  # the library once, not per site
+
+
+def test_a_function_one_sites_token_lacks_fails_that_assets_check_naming_the_site():
+    """function_available with several sites, from stored site_info rows written here by hand."""
+    from types import SimpleNamespace
+
+    from moodle_assets.assets.site_checks import per_site_results
+
+    every = [{"name": s.function, "version": "2024100700"} for s in SPECS if s.function]
+    lacking = [f for f in every if f["name"] != "core_enrol_get_enrolled_users"]
+    infos = {
+        "north": {"functions": every, "version": 2024100700},
+        "south": {"functions": lacking, "version": 2024100700},
+    }
+    wanted = [s for s in SPECS if s.name in ("enrolled_users", "courses")]
+    results = {r.asset_key.path[-1]: r for r in per_site_results(wanted, SPECS, infos, SimpleNamespace(log=None))}
+    assert results["courses"].passed
+    assert not results["enrolled_users"].passed
+    assert results["enrolled_users"].description == (
+        "site south: add core_enrol_get_enrolled_users to its token's external service"
+    )
