@@ -22,7 +22,7 @@ from moodle_assets.assets.site_checks import build_site_check
 from moodle_assets.endpoints import load_specs
 from moodle_assets.endpoints.spec import EndpointSpec
 from moodle_assets.sites import Sites, load_sites
-from moodle_assets.sites.analytics import site_analytics_assets, site_analytics_checks
+from moodle_assets.sites.analytics import site_analytics_assets
 from moodle_assets.sites.jobs import build_site_schedules, site_jobs
 
 SITES_URL = "(per site: moodle_sites.yaml)"
@@ -50,7 +50,7 @@ def build_definitions(specs: Sequence[EndpointSpec], sites: Sites | None = None)
         )
     return Definitions(
         assets=[*(build_endpoint_asset(spec, specs, sites) for spec in specs), *site_analytics_assets(sites)],
-        asset_checks=[build_site_check(specs, sites), *site_analytics_checks(sites)],
+        asset_checks=[build_site_check(specs, sites), *analytics_checks],  # they count site in keys
         jobs=site_jobs(specs),
         executor=moodle_executor,
         schedules=build_site_schedules(specs, sites),

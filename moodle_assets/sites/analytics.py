@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult
 
-from moodle_assets.analytics.checks import build_model_checks
 from moodle_assets.analytics.factory import build_model_asset, materialize_model
 from moodle_assets.analytics.models import MODELS, Model
 from moodle_assets.analytics.settings import AnalyticsSettings
@@ -58,7 +57,3 @@ def site_analytics_assets(sites: Sites) -> list:
     from .dashboard import site_course_dashboard
 
     return [*(build_model_asset(model, sites) for model in MODELS), site_course_dashboard]
-
-
-def site_analytics_checks(sites: Sites) -> list:
-    return [check for model in MODELS for check in build_model_checks(model)]
