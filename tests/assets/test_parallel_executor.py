@@ -111,3 +111,55 @@ def test_one_step_at_a_time_when_asked():
     success, kinds = _run(steps=1)
     assert not success and _state["peak"] == 1
     assert kinds["flaky"][-1] == "STEP_SUCCESS" and kinds["broken"][-1] == "STEP_FAILURE"
+
+
+@op
+def a_leaf() -> None:
+    time.sleep(0.2)
+
+
+@op
+def b_leaf() -> None:
+    time.sleep(0.2)
+
+
+@op
+def z_head() -> None:
+    time.sleep(0.2)
+
+
+@op(ins={"after": In(Nothing)})
+def z_middle() -> None:
+    pass
+
+
+@op(ins={"after": In(Nothing)}, tags={"dagster/priority": "5"})
+def z_tail() -> None:
+    pass
+
+
+@op(tags={"dagster/priority": "1"})
+def y_urgent_leaf() -> None:
+    time.sleep(0.2)
+
+
+@job(executor_def=moodle_executor)
+def chain_and_leaves():
+    a_leaf()
+    b_leaf()
+    y_urgent_leaf()
+    z_tail(after=z_middle(after=z_head()))
+
+
+def test_the_longest_chain_starts_first_after_the_priority_tag():
+    """Two slots for four ready steps: the priority tag first, then the head of the longest
+    chain; the leaves wait (Dagster's own order would take a leaf: they come first in the plan)."""
+    config = {"execution": {"config": {"in_process": {"max_concurrent": 2}}}}
+    with (
+        DagsterInstance.ephemeral() as instance,
+        execute_job(reconstructable(chain_and_leaves), instance, run_config=config) as result,
+    ):
+        started = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert result.success
+    assert set(started[:2]) == {"y_urgent_leaf", "z_head"}
+    assert sorted(started) == sorted(["a_leaf", "b_leaf", "y_urgent_leaf", "z_head", "z_middle", "z_tail"])
