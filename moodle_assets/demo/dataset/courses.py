@@ -31,9 +31,10 @@ def add_enrolments(data: Dataset, rng: random.Random) -> None:
         else:
             chosen = sorted(rng.sample(students, min(len(students), rng.randint(24, 27))))
             staff = sorted(rng.sample(teachers, min(len(teachers), rng.randint(1, 3))))
+        students_here = set(chosen)
         for uid in chosen + staff:
             enrol_id += 1
-            is_student = uid in chosen
+            is_student = uid in students_here
             start = course["startdate"] - rng.randint(0, 10) * DAY if course["startdate"] else 0
             accessed = rng.random() < 0.6 and course["visible"]
             data.enrolments.append(

@@ -227,10 +227,9 @@ def add_grades(data: Dataset, rng: random.Random) -> None:
         )
         mods = [("assign", a) for a in data.assignments if a["course"] == course["id"]]
         mods += [("quiz", q) for q in data.quizzes if q["course"] == course["id"]]
-        own_items = []
+        own_items: dict[int, Record] = {}  # id -> grade item
         for modname, instance in mods:
             item_id += 1
-            own_items.append(item_id)
             data.grade_items.append(
                 {
                     "id": item_id,
@@ -244,12 +243,12 @@ def add_grades(data: Dataset, rng: random.Random) -> None:
                     "categoryid": total_id,
                 }
             )
+            own_items[item_id] = data.grade_items[-1]
         for enrolment in data.enrolments_of_course(course["id"]):
             if enrolment["role"] != "student":
                 continue
             values = []
-            for iid in own_items:
-                item = next(i for i in data.grade_items if i["id"] == iid)
+            for iid, item in own_items.items():
                 if rng.random() < 0.5:
                     value = round(rng.uniform(0.3, 1.0) * item["grademax"], 2)
                     values.append(value / item["grademax"])
