@@ -1,0 +1,107 @@
+"""Indexed look-ups for the benchmark's demo site, so its own CPU per call does not grow with the site.
+
+The site model (bench/common.py ``SiteModel``) says a call costs 32-40 ms of a PHP worker,
+whatever the site's size, as on a real Moodle whose tables are indexed. The emulator's
+handlers add their own Python CPU inside that slot, and three of them scan a whole table
+per call:
+
+* ``core_completion_get_activities_completion_status``: ``completion_state`` walks every
+  activity completion row for each module of the course (5 ms a call at 10x, ~33 ms at
+  100x, where the rows number ~330,000);
+* ``mod_quiz_get_user_attempts``: every quiz attempt (0.4 ms at 10x, 2 ms at 100x);
+* ``core_enrol_get_enrolled_users``: ``Dataset.groups_of_user`` walks every group for each
+  user of the page.
+
+At 100x that would make the emulator, not the modelled workers, the bound of the fan-out
+chain (its ~55,000 completion calls alone ~30 minutes of the site's one interpreter), and
+the chain's calls/s would measure the emulator. :func:`install` replaces these scans, in
+the benchmark's site process only, by look-ups that give the same answers: the first row
+of a (cmid, userid) for completion, and the same rows in the same order for the other two
+(the handler still filters them itself). The dataset's own tables and handlers are not
+changed.
+
+An index is kept in ``Dataset._index`` (which every mutation of the demo's simulated day
+clears) and is rebuilt when its table is another list or has another length: the demo's
+tables are only appended to, or replaced by a filtered copy, never edited in their keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from moodle_assets.demo.dataset import Dataset, Record
+from moodle_assets.demo.functions import REGISTRY, contents
+
+_ATTEMPTS = "mod_quiz_get_user_attempts"
+# One key per table (an index is cached under the table's name).
+KEYS: dict[str, Callable[[Record], Hashable]] = {
+    "activity_completion": lambda a: (a["cmid"], a["userid"]),
+    "quiz_attempts": lambda a: a["userid"],
+    "groups": lambda g: g["id"],
+}
+
+
+def rows_by(data: Dataset, table: str) -> dict[Hashable, list[tuple[int, Record]]]:
+    """The rows of ``table`` grouped by its key (``KEYS``) as (position, row), in table
+    order; rebuilt when the table changed."""
+    rows = getattr(data, table)
+    name = f"bench.rows_by:{table}"
+    cached = data._index.get(name)
+    if cached is None or cached[0] is not rows or cached[1] != len(rows):
+        key = KEYS[table]
+        grouped: dict[Hashable, list[tuple[int, Record]]] = {}
+        for position, row in enumerate(rows):
+            grouped.setdefault(key(row), []).append((position, row))
+        cached = (rows, len(rows), grouped)
+        data._index[name] = cached  # type: ignore[assignment]
+    return cached[2]
+
+
+def completion_state(data: Dataset, module: Record, user_id: int) -> Record | None:
+    """``contents.completion_state``: the first completion row of the module and user."""
+    found = rows_by(data, "activity_completion").get((module["id"], user_id))
+    return found[0][1] if found else None
+
+
+class _Attempts:
+    """The dataset as the attempts handler sees it, its quiz attempts narrowed to one user's."""
+
+    def __init__(self, data: Dataset, attempts: list[Record]) -> None:
+        self._data, self.quiz_attempts = data, attempts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._data, name)
+
+
+def _user_attempts(handler: Callable[..., Any]) -> Callable[..., Any]:
+    def answer(data: Dataset, caller: int, params: dict[str, Any]) -> Any:
+        user_id = params.get("userid") or caller
+        mine = rows_by(data, "quiz_attempts").get(user_id, [])
+        return handler(_Attempts(data, [row for _, row in mine]), caller, params)
+
+    answer.__wrapped__ = handler  # type: ignore[attr-defined]
+    return answer
+
+
+def groups_of_user(self: Dataset, user_id: int) -> list[Record]:
+    """``Dataset.groups_of_user``: the user's groups, in the order of ``groups``."""
+    ids = {row["groupid"] for row in self._group("group_members", "userid").get(user_id, [])}
+    if not ids:
+        return []
+    by_id = rows_by(self, "groups")
+    return [row for _, row in sorted(found for i in ids for found in by_id.get(i, []))]
+
+
+def warm(data: Dataset) -> None:
+    """Build every index now (~1 s at 100x), so the first calls of a run do not pay for it."""
+    for table in KEYS:
+        rows_by(data, table)
+
+
+def install() -> None:
+    """Use the look-ups in this process (idempotent)."""
+    contents.completion_state = completion_state
+    if not hasattr(REGISTRY[_ATTEMPTS], "__wrapped__"):
+        REGISTRY[_ATTEMPTS] = _user_attempts(REGISTRY[_ATTEMPTS])
+    Dataset.groups_of_user = groups_of_user  # type: ignore[method-assign]
