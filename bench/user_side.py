@@ -15,7 +15,13 @@ script) in a fresh process and reports, as one ``RESULT {json}`` line:
   its live processes, sampled every 50 ms from /proc), ``peak_pss_mb`` the same in
   proportional set size (pages shared between forked processes counted once), and
   ``max_process_rss_mb`` the largest single process (``ru_maxrss`` of the reaped children);
-* ``processes``: how many distinct processes the tree had.
+* ``processes``: how many distinct processes the tree had;
+* with ``--series-seconds W``, ``rss_series``: the largest tree RSS (and PSS, and process
+  count) of each W-second window from the command's start, so memory over a long run can be
+  read (does it grow with the rows harvested, or peak at one load?), and
+  ``started_monotonic`` / ``started_epoch``: the start on this machine's monotonic clock
+  (the one bench/site.py stamps its call counts with) and in epoch seconds (Dagster's
+  event log), to line windows up with calls and steps.
 
 The wrapper's own CPU (the sampling) is not in the figures.
 """
@@ -78,11 +84,20 @@ def _memory_kb(pid: int) -> tuple[int, int]:
 class TreeSampler(threading.Thread):
     """Samples the memory of every process below ``root`` (this process) until stopped."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.stop = threading.Event()
         self.peak_rss_kb = self.peak_pss_kb = 0
         self.seen: set[int] = set()
+        self.window, self.t0 = window, time.monotonic()
+        self.series: list[list[int]] = []  # per window: max RSS KB, max PSS KB, max processes
+
+    def _record(self, rss: int, pss: int, processes: int) -> None:
+        index = max(int((time.monotonic() - self.t0) // self.window), 0)
+        while len(self.series) <= index:
+            self.series.append([0, 0, 0])
+        row = self.series[index]
+        row[0], row[1], row[2] = max(row[0], rss), max(row[1], pss), max(row[2], processes)
 
     def run(self) -> None:
         me = os.getpid()
@@ -98,6 +113,8 @@ class TreeSampler(threading.Thread):
                 r, p = _memory_kb(pid)
                 rss, pss = rss + r, pss + p
             self.peak_rss_kb, self.peak_pss_kb = max(self.peak_rss_kb, rss), max(self.peak_pss_kb, pss)
+            if self.window:
+                self._record(rss, pss, len(tree))
             self.stop.wait(SAMPLE_SECONDS)
 
 
@@ -120,16 +137,18 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="K=V", help="set in the command's environment")
     parser.add_argument("--label", default="")
     parser.add_argument("--log", help="write the command's output here")
+    parser.add_argument("--series-seconds", type=float, default=0.0, help="also report RSS per window of this length")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     env = dict(os.environ)
     env.update(item.split("=", 1) for item in args.env)
     make_subreaper()
-    sampler = TreeSampler()
+    sampler = TreeSampler(args.series_seconds)
     log = open(args.log, "w") if args.log else subprocess.DEVNULL  # noqa: SIM115
     sampler.start()
     started = time.perf_counter()
+    sampler.t0, started_epoch = time.monotonic(), time.time()
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     code = proc.wait()
     wall = time.perf_counter() - started
@@ -139,8 +158,21 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if log is not subprocess.DEVNULL:
         log.close()
+    series = {}
+    if args.series_seconds:
+        series = {
+            "started_monotonic": sampler.t0,
+            "started_epoch": started_epoch,
+            "rss_series": {
+                "window_s": args.series_seconds,
+                "rss_mb": [round(r / 1024, 1) for r, _, _ in sampler.series],
+                "pss_mb": [round(p / 1024, 1) for _, p, _ in sampler.series],
+                "processes": [n for _, _, n in sampler.series],
+            },
+        }
     emit(
-        {
+        series
+        | {
             "side": args.label or os.path.basename(command[0]),
             "success": code == 0,
             "returncode": code,
