@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/run.py [--scale 1|10|100] [--quick] [--only-incremental] [--active-share 0.05]
                                   [--user-rounds 3] [--only-user] [--no-user] [--user-executors default]
+                                  [--only-scaled-chain [--no-script] [--window-seconds 10]]
+
+``--only-scaled-chain --scale 10|100`` runs only the chain as a user runs it on the scaled
+site, probed first and watched throughout (bench/scaled_chain.py).
 
 Starts the demo Moodle in its own process with the site model (bench/common.py SiteModel:
 2 workers x 32-40 ms, calibrated on a small real Moodle 4.5 site) and probes its capacity.
@@ -59,7 +63,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import CHAIN, KEYS, SiteModel, model_dict, parse_result  # noqa: E402
 from bench.probe import sweep as probe_sweep  # noqa: E402
-from bench.user_view import chain_at_scale, user_view  # noqa: E402
+from bench.scaled_chain import chain_at_scale, only_scaled_chain  # noqa: E402
+from bench.user_view import user_view  # noqa: E402
 
 DEMO_TOKEN = "demo-token-admin-0123456789abcdef"
 CHILD_TIMEOUT = 1800
@@ -93,7 +98,8 @@ class Site:
             text=True,
             cwd=ROOT,
         )
-        self.url = self._read()["url"]
+        self.info = self._read()  # url, generation seconds, RSS once ready
+        self.url = self.info["url"]
 
     def _read(self) -> dict:
         line = self.proc.stdout.readline()
@@ -389,6 +395,11 @@ def main() -> None:
     )
     parser.add_argument("--only-user", action="store_true", help="run only the user view (and the scaled chain)")
     parser.add_argument("--no-user", action="store_true", help="skip the user view")
+    parser.add_argument(
+        "--only-scaled-chain", action="store_true", help="only the chain as a user runs it at --scale, watched"
+    )
+    parser.add_argument("--no-script", action="store_true", help="no async script beside the scaled chain")
+    parser.add_argument("--window-seconds", type=float, default=10.0, help="the scaled chain's sampling window")
     args = parser.parse_args()
     model = SiteModel()
     out: dict[str, Any] = {
@@ -404,6 +415,18 @@ def main() -> None:
         "the client"
     )
     tmp = tempfile.mkdtemp(prefix="moodle-bench-")
+    if args.only_scaled_chain:
+        out |= only_scaled_chain(
+            lambda: Site(args.scale, model),
+            args.scale,
+            tmp,
+            args.probe_seconds,
+            not args.no_script,
+            args.window_seconds,
+            needed_calls,
+        )
+        write_results(out, f"user-chain-scale{int(args.scale)}")
+        return
     if args.only_incremental:
         inc = out["incremental"] = incremental_refresh(model, args.scale, args.active_share, tmp, args.rotate)
         print_incremental(inc, args.active_share)

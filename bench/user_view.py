@@ -105,16 +105,25 @@ class UserView:
             env["MOODLE_DUCKDB_PATH"] = db
         return env
 
-    def measure(self, label: str, command: list[str], db: str | None = None) -> dict[str, Any]:
+    def measure(
+        self,
+        label: str,
+        command: list[str],
+        db: str | None = None,
+        side: tuple[str, ...] = (),
+        timeout: float = TIMEOUT,
+    ) -> dict[str, Any]:
+        """``command`` under bench/user_side.py (``side``: more of its options)."""
         self.count += 1
         log = self.tmp / f"user-{self.count:03d}-{label.replace(' ', '_')}.log"
         self.site.command("reset")
         done = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "user_side.py"), "--label", label, "--log", str(log), "--", *command],
+            [sys.executable, str(ROOT / "bench" / "user_side.py"), "--label", label, "--log", str(log), *side]
+            + ["--", *command],
             env=self._env(db),
             capture_output=True,
             text=True,
-            timeout=TIMEOUT,
+            timeout=timeout,
             cwd=ROOT,
         )
         if done.returncode != 0:
@@ -155,9 +164,12 @@ class UserView:
     def import_definitions(self) -> dict[str, Any]:
         return self.measure("import", [sys.executable, "-c", f"import {MODULE}"])
 
-    def materialize(self, label: str, selection: str, db: str, executor: str = "default") -> dict[str, Any]:
+    def materialize(self, label: str, selection: str, db: str, executor: str = "default", **kw: Any) -> dict[str, Any]:
         return self.measure(
-            label, [DAGSTER, "asset", "materialize", "-m", MODULE, "--select", selection, *self._config(executor)], db
+            label,
+            [DAGSTER, "asset", "materialize", "-m", MODULE, "--select", selection, *self._config(executor)],
+            db,
+            **kw,
         )
 
     def harvest(self, label: str, db: str, executor: str = "default") -> dict[str, Any]:
@@ -178,12 +190,13 @@ class UserView:
             db,
         )
 
-    def script(self, label: str, name: str, db: str, *args: str) -> dict[str, Any]:
-        return self.measure(label, [sys.executable, str(ROOT / "bench" / name), self.site.url, db, *args], db)
+    def script(self, label: str, name: str, db: str, *args: str, **kw: Any) -> dict[str, Any]:
+        return self.measure(label, [sys.executable, str(ROOT / "bench" / name), self.site.url, db, *args], db, **kw)
 
     def run_events(self, result: dict[str, Any]) -> dict[str, Any]:
         """Seconds of the last run's phases, from its SQLite event log: process start -> run
-        start (imports, code location, run creation), the steps, run end -> exit."""
+        start (imports, code location, run creation), the steps, run end -> exit; and each
+        step's first and last event (epoch seconds)."""
         import sqlite3
 
         runs = sorted((self.home / "history" / "runs").glob("*-*.db"), key=lambda p: p.stat().st_mtime)
@@ -212,6 +225,7 @@ class UserView:
             "run_s": round(stamp["end"] - stamp["PIPELINE_START"], 2),
             "steps": len(steps),
             "step_seconds": round(busy, 2),
+            "step_spans": {step: [min(ts), max(ts)] for step, ts in steps.items()},
         }
 
 
@@ -354,46 +368,4 @@ def user_view(
             f"  harvest {s[f'harvest [{default}]']['wall']:.1f}s vs floor {targets['harvest_floor_s']:.1f}s "
             f"({targets['harvest_wall_ratio']:.2f}, target <= 1.15)"
         )
-    return out
-
-
-def chain_at_scale(site: Any, tmp: str, capacity: float, label: str, with_script: bool = True) -> dict[str, Any]:
-    """The chain as a user runs it on a bigger site, the async script beside it, and the load times."""
-    view = UserView(site, tmp)
-    out: dict[str, Any] = {}
-    db = f"{tmp}/u-chain-{label}.duckdb"
-    chain = view.materialize(f"chain-{label}", CHAIN_SELECTION, db)
-    chain["events"] = view.run_events(chain)
-    out["chain"] = chain
-    print(
-        f"  chain [{label}] wall {chain['wall']:.1f}s, {chain['calls']} calls, {chain['calls'] / chain['wall']:.1f} calls/s "
-        f"({chain['calls'] / chain['wall'] / capacity:.0%} of capacity), CPU {chain['cpu']:.1f}s, peak RSS "
-        f"{chain['peak_rss_mb']:.0f} MB (largest process {chain['max_process_rss_mb']:.0f})",
-        flush=True,
-    )
-    if with_script:
-        script = view.script(
-            f"async8-{label}", "async_harvester.py", f"{tmp}/u-async8-{label}.duckdb", "--concurrency", "8"
-        )
-        out["async8"] = script
-        print(
-            f"  async 8 [{label}] wall {script['wall']:.1f}s, {script['calls']} calls, CPU {script['cpu']:.1f}s, peak RSS "
-            f"{script['peak_rss_mb']:.0f} MB; chain / script wall {chain['wall'] / script['wall']:.2f}",
-            flush=True,
-        )
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load_time.py"), db],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
-    if done.returncode == 0:
-        out["load_time"] = parse_result(done.stdout)["tables"]
-        for table, v in out["load_time"].items():
-            print(
-                f"    load {table:22s} {v['rows']:>8d} rows  stage {v['stage_s']:.3f}s  load {v['load_s']:.3f}s "
-                f"({v['load_us_per_row']:.1f} us/row)"
-            )
     return out
