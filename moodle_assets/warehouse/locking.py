@@ -4,19 +4,33 @@ DuckDB lets one process at a time open a database file (a read-only reader block
 writer too). Dagster runs steps in separate processes and analysts open the file from
 notebooks, so a connection retries the lock with jittered backoff and, when it gives up,
 says who holds the file and what to do instead of surfacing DuckDB's bare IO error.
+
+``lock_timeout`` bounds how long the file may stay in the *same* hands, not the whole wait.
+With many writers (several sites publishing into one warehouse, steps of one run side by
+side) the file changes hands all the time and a writer's turn may come late; a timeout
+counted from the first attempt failed such a writer although nothing was stuck (a step
+waited behind a sibling that itself waited for the file). So the clock restarts whenever
+the file is seen to change hands: another process holds it now, the file or its WAL was
+written, or a writer of this process finished. A holder that keeps the file without writing
+(a notebook, a CLI left open) still fails the wait after ``lock_timeout``; and no wait lasts
+longer than ``MAX_WAIT_FACTOR`` timeouts in all.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+
+from .paths import is_local_file
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +39,42 @@ _LOCK_TEXT = "Could not set lock on file"
 T = TypeVar("T")
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 2.0
+MAX_WAIT_FACTOR = 10
+
+_turns_lock = threading.Lock()
+_turns: dict[str, int] = {}  # by file: times a writer of this process was seen to finish or the holder changed
+
+
+def file_key(path: str) -> str:
+    """The file a path names, so two spellings of one file share their bookkeeping
+    (``md:`` and ``:memory:`` as given)."""
+    return os.path.realpath(path) if is_local_file(path) else path
+
+
+def note_turn(path: str) -> None:
+    """The file changed hands (a writer of this process finished, or another process holds it now)."""
+    key = file_key(path)
+    with _turns_lock:
+        _turns[key] = _turns.get(key, 0) + 1
+
+
+def turns(path: str) -> int:
+    with _turns_lock:
+        return _turns.get(file_key(path), 0)
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def holder_mark(path: str, error: BaseException) -> tuple:
+    """What changes when the file changes hands: the holder's PID, the file's and its WAL's
+    modification times, and the turns taken by writers of this process."""
+    match = _PID.search(str(error))
+    return (match.group(1) if match else None, _mtime(path), _mtime(path + ".wal"), turns(path))
 
 
 class WarehouseLockedError(RuntimeError):
@@ -87,9 +137,11 @@ def sleep(seconds: float) -> None:
 def retry_while_locked(
     open_database: Callable[[], T], path: str, timeout: float, snapshot_path: str | None = None
 ) -> T:
-    """Call ``open_database`` until it stops failing on the file lock, for at most ``timeout``
-    seconds, then raise WarehouseLockedError naming the holder."""
-    start = time.monotonic()
+    """Call ``open_database`` until it stops failing on the file lock, then return it. Give up
+    with WarehouseLockedError naming the holder once the file has stayed in the same hands
+    for ``timeout`` seconds (or after ``MAX_WAIT_FACTOR`` timeouts in all)."""
+    start = changed = time.monotonic()
+    mark = None
     delay = _FIRST_DELAY
     attempt = 0
     while True:
@@ -99,10 +151,15 @@ def retry_while_locked(
         except (duckdb.Error, InProcessConflict) as error:
             if not is_lock_error(error):
                 raise
-            waited = time.monotonic() - start
-            remaining = timeout - waited
+            now = time.monotonic()
+            seen = holder_mark(path, error)
+            if mark is not None and seen != mark:
+                changed = now
+                note_turn(path)  # writers of this process waiting behind this one see it too
+            mark = seen
+            remaining = min(timeout - (now - changed), MAX_WAIT_FACTOR * timeout - (now - start))
             if remaining <= 0:
-                raise _locked(path, waited, error, snapshot_path) from error
+                raise _locked(path, now - start, error, snapshot_path) from error
             pause = min(remaining, delay * random.uniform(0.5, 1.0))
             log.info("DuckDB file %s is locked (attempt %d), retrying in %.2fs: %s", path, attempt, pause, error)
             sleep(pause)

@@ -17,23 +17,19 @@ file open passes straight on: it may be holding the very instance the writer wai
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .locking import WarehouseLockedError
-from .paths import is_local_file
+from .locking import MAX_WAIT_FACTOR, WarehouseLockedError, file_key, note_turn, turns
 
 _registry = threading.Lock()
 _locks: dict[str, threading.RLock] = {}
 _open_here = threading.local()  # per thread: {file key: connections open}
 
 
-def writer_key(path: str) -> str:
-    """The file a path names, so two spellings of one file share a lock (``md:``/``:memory:`` as given)."""
-    return os.path.realpath(path) if is_local_file(path) else path
+writer_key = file_key  # the file a path names: two spellings of one file share a lock
 
 
 def _lock_for(path: str) -> threading.RLock:
@@ -49,24 +45,29 @@ def _lock_for(path: str) -> threading.RLock:
 def writing(path: str, timeout: float) -> Iterator[None]:
     """Be this process's only writer of ``path`` until the block ends (re-entrant per thread).
 
-    Waits at most ``timeout`` seconds for another thread's write, then raises
-    :class:`WarehouseLockedError` naming this process as the holder.
+    Waits for other threads' writes; raises :class:`WarehouseLockedError` naming this process
+    as the holder once no writer has finished for ``timeout`` seconds and the writer ahead has
+    not seen the file change hands meanwhile (it may itself be waiting for another process:
+    see :mod:`.locking`), or after ``MAX_WAIT_FACTOR`` timeouts in all.
     """
     lock = _lock_for(path)
-    started = time.monotonic()
+    started = changed = time.monotonic()
+    seen = turns(path)
     # Polled rather than a timed acquire: a timed wait on a lock sleeps until an absolute
     # deadline, which a shifted clock (libfaketime, used to run the suite on another day) turns
     # into a wait of the shift's length; a short sleep is relative and always wakes.
     while not lock.acquire(blocking=False):
-        if time.monotonic() - started >= timeout:
-            raise WarehouseLockedError(
-                path, time.monotonic() - started, "another thread of this process is writing to the file"
-            )
+        now = time.monotonic()
+        if turns(path) != seen:
+            seen, changed = turns(path), now
+        if now - changed >= timeout or now - started >= MAX_WAIT_FACTOR * timeout:
+            raise WarehouseLockedError(path, now - started, "another thread of this process is writing to the file")
         time.sleep(0.002)
     try:
         yield
     finally:
         lock.release()
+        note_turn(path)
 
 
 @contextmanager
