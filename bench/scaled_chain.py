@@ -119,6 +119,8 @@ def watch(sampler: CallSampler, result: dict[str, Any], capacity: float, window:
         "tree_rss_mb": tree,
         "site_rss_mb": site_rss,
         "site_cpu_s": round(_at(samples, end, 3) - _at(samples, t0, 3), 1),
+        # the raw samples (seconds and calls since the command's start, site RSS MB), for other windows
+        "samples": [[round(t - t0, 2), round(c - _at(samples, t0)), round(rss, 1)] for t, c, rss, _ in samples],
         "count_answer_ms": {
             "median": round(statistics.median(sampler.answer_ms), 2),
             "max": round(max(sampler.answer_ms), 2),
