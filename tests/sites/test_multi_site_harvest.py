@@ -18,13 +18,16 @@ from dagster import MultiPartitionKey, instance_for_test, materialize
 
 from moodle_assets.assets.factory import build_endpoint_asset
 from moodle_assets.assets.resources import MoodleResource, WarehouseResource
-from moodle_assets.definitions import build_definitions
+from moodle_assets.definitions import SITES_URL, build_definitions
 from moodle_assets.endpoints import load_specs
 from moodle_assets.sites import load_sites
 from moodle_assets.sites.demo import sites_yaml, start_demo_sites
 
 SPECS = load_specs(include_user=False)
 CHAIN = ["site_info", "course_index", "courses", "enrolled_users", "quizzes", "quiz_attempts"]
+# A site that is down refuses every connection: its retries need not wait the real backoff (0.5 s
+# doubling). The resource's URL and token stay the definitions' own (each site's come from the file).
+FAST_BACKOFF = {"url": SITES_URL, "token": "", "backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05}
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +54,16 @@ def two_sites(tmp_path_factory):
             os.environ[name] = value
 
 
-def run_site(defs, job: str, key, db: str, instance, selection=None):
+def run_site(defs, job: str, key, db: str, instance, selection=None, moodle=None):
+    resources = {"warehouse": {"config": {"path": db}}}
+    if moodle:
+        resources["moodle"] = {"config": moodle}
     return defs.resolve_job_def(job).execute_in_process(
         partition_key=key,
         instance=instance,
         raise_on_error=False,
         asset_selection=selection,
-        run_config={"resources": {"warehouse": {"config": {"path": db}}}},
+        run_config={"resources": resources},
     )
 
 
@@ -200,7 +206,8 @@ def test_one_site_down_fails_only_its_own_run(two_sites, tmp_path):
         unset = run_site(defs, "moodle_harvest", "offline", db, instance, selection)
         os.environ["MOODLE_SITE_OFFLINE_TOKEN"] = "not-a-real-token"
         try:
-            down = run_site(defs, "moodle_harvest", "offline", db, instance, selection)
+            # the refused connections are retried as usual, without the default backoff's seconds of waiting
+            down = run_site(defs, "moodle_harvest", "offline", db, instance, selection, FAST_BACKOFF)
         finally:
             os.environ.pop("MOODLE_SITE_OFFLINE_TOKEN", None)
     assert ok.success and not unset.success and not down.success
