@@ -4,6 +4,7 @@ the templates' default), from the Launchpad or a schedule."""
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
 from dagster import AssetCheckSeverity
@@ -17,10 +18,19 @@ UPSTREAM = ["course_index", "courses", "enrolled_users", "quizzes"]
 
 
 @pytest.fixture(scope="module")
-def loaded(demo_server, tmp_path_factory):
+def first_harvest(demo_server, tmp_path_factory) -> str:
+    """The upstream and quiz_attempts harvested once, at the project clock's moment; never written
+    again: each user takes a copy."""
+    db = str(tmp_path_factory.mktemp("rotation") / "first_harvest.duckdb")
+    assert run(endpoint_assets([*UPSTREAM, "quiz_attempts"]), resources(demo_server.url, DEMO_TOKEN, db)).success
+    return db
+
+
+@pytest.fixture(scope="module")
+def loaded(demo_server, first_harvest, tmp_path_factory):
     db = str(tmp_path_factory.mktemp("rotation") / "warehouse.duckdb")
+    shutil.copyfile(first_harvest, db)
     res = resources(demo_server.url, DEMO_TOKEN, db)
-    assert run(endpoint_assets([*UPSTREAM, "quiz_attempts"]), res).success
     [(items,)] = rows(db, "SELECT count(*) FROM moodle._items WHERE table_name = 'moodle.quiz_attempts'")
     return res, items
 
@@ -60,13 +70,13 @@ def check_evaluation(result):
     return evaluation
 
 
-def test_an_item_kept_longer_than_a_week_warns_until_a_full_refresh(demo_server, tmp_path):
+def test_an_item_kept_longer_than_a_week_warns_until_a_full_refresh(demo_server, first_harvest, tmp_path):
     """Eight nights of incremental runs with no full refresh and no rotation: the check warns and
     says what to do; a full refresh reads everything again and it passes."""
-    res = resources(demo_server.url, DEMO_TOKEN, str(tmp_path / "w.duckdb"))
+    db = str(tmp_path / "w.duckdb")
+    shutil.copyfile(first_harvest, db)  # the harvest at the project clock's moment
+    res = resources(demo_server.url, DEMO_TOKEN, db)
     start = clock.now_ts()
-    with clock.frozen(start):
-        assert run(endpoint_assets([*UPSTREAM, "quiz_attempts"]), res).success
     with clock.frozen(start + 8 * 86400):
         result, meta = attempts_run(res, 0)
         assert meta["oldest_item_age_days"] == 8.0
