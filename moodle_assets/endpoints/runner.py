@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from moodle_assets.endpoints.extract import extract_metadata, extract_records, first
+from moodle_assets.endpoints.held import HeldPages
 from moodle_assets.endpoints.macros import MacroContext, render
 from moodle_assets.endpoints.settings import (  # noqa: F401 (choose_function, coerce_setting: re-exported)
     EndpointFailure,
@@ -260,7 +261,13 @@ async def harvest(
     async def process(call: Call) -> None:
         # A fan-out item is loaded whole or not at all: its pages are held until the walk ends,
         # so an error on a later page never leaves a partial item that looks complete.
-        held: list[tuple[list[dict], list]] = []
+        held = HeldPages()
+        try:
+            await walk(call, held)
+        finally:
+            held.close()
+
+    async def walk(call: Call, held: HeldPages) -> None:
         pages = 0
         try:
             async for page, records in _pages(client, resolved, call):
@@ -268,7 +275,7 @@ async def harvest(
                 outcome.pages += 1
                 metadata = extract_metadata(page, spec.metadata_path)
                 if fan_out:
-                    held.append((records, metadata))
+                    held.append(records, metadata)
                 else:
                     outcome.metadata.extend(metadata)
                     take(records, call.context)

@@ -13,6 +13,7 @@ take ``page``/``perpage`` (some with a ``total``). Two traps shape the code:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -207,7 +208,9 @@ class _RepeatGuard:
     """Fails when a page repeats an earlier one: the server is ignoring the paging.
 
     Earlier pages are remembered by fingerprint, so a server cycling through a few pages
-    (A, B, A, ...) is caught on its first repeat, not after ``max_pages`` calls.
+    (A, B, A, ...) is caught on its first repeat, not after ``max_pages`` calls. A fingerprint
+    is a digest of the page's JSON, not the JSON itself: a course of 22,600 students kept its
+    227 pages' text (~23 MB) until the walk ended.
     """
 
     def __init__(self, function: str, paging: str):
@@ -218,7 +221,9 @@ class _RepeatGuard:
 
     def check(self, records: Sequence[Any], where: str) -> None:
         current = list(records)
-        fingerprint = json.dumps(current, sort_keys=True, default=str)
+        fingerprint = hashlib.blake2b(
+            json.dumps(current, sort_keys=True, default=str).encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
         if current == self.previous:
             repeated = f"the previous page's {len(current)} records"
         elif fingerprint in self.seen:
