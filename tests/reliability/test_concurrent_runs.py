@@ -108,17 +108,17 @@ def _contents(db: str) -> dict[str, list[tuple]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def sequential(busy_site, tmp_path_factory) -> dict[str, list[tuple]]:
+def _sequential(site, folder: Path) -> dict[str, list[tuple]]:
     """The same two runs one after the other, in this process: what the file must end up as."""
-    db = str(tmp_path_factory.mktemp("sequential") / "warehouse.duckdb")
-    res = resources(busy_site.url, DEMO_TOKEN, db, max_concurrency=MAX_CONCURRENCY)
+    folder.mkdir()
+    db = str(folder / "warehouse.duckdb")
+    res = resources(site.url, DEMO_TOKEN, db, max_concurrency=MAX_CONCURRENCY)
     assert run([a for a in endpoint_assets() if a.partitions_def is None], res).success
     assert run(_calendar_assets(), res, run_config=run_config("calendar"), tags=range_tags(FIRST, LAST)).success
     return _contents(db)
 
 
-def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_run(busy_site, sequential, tmp_path):
+def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_run(busy_site, tmp_path):
     partitions = _calendar_assets()[0].partitions_def.get_partition_keys()
     window = partitions[partitions.index(FIRST) : partitions.index(LAST) + 1]
     assert len(window) == 60
@@ -127,6 +127,8 @@ def test_a_backfill_and_a_full_harvest_at_once_leave_the_tables_of_a_sequential_
     harvest = _start([busy_site.url, db, str(MAX_CONCURRENCY), "harvest"])
     backfill = _start([busy_site.url, db, str(MAX_CONCURRENCY), "calendar", FIRST, LAST])
     try:
+        # The sequential runs go while the two processes start up (each waits for "go" before its run).
+        sequential = _sequential(busy_site, tmp_path / "sequential")
         assert harvest.stdout.readline().strip() == "READY"
         assert backfill.stdout.readline().strip() == "READY"
         busy_site.reset_calls()
