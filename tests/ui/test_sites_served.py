@@ -1,9 +1,9 @@
 """Several sites as the Dagster UI shows them, read through the webserver's GraphQL API.
 
-Two emulated sites and a sites file; one site's site_info materialised from the CLI the way
-a user does; then the webserver on the code location: every Moodle asset has one partition
-per site, the calendar is site x day, and the UI's per-partition status says which site is
-loaded.
+Two emulated sites and a sites file; the webserver on the code location, and (while it starts)
+one site's site_info materialised from the CLI the way a user does; then, asked once the run is
+done: every Moodle asset has one partition per site, the calendar is site x day, and the UI's
+per-partition status says which site is loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import subprocess
 
 import httpx
 import pytest
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 
 from moodle_assets.sites.demo import sites_yaml, start_demo_sites
 from tests.ui.helpers import free_port, process, tail, venv_bin, wait_for_http
@@ -54,20 +56,24 @@ def served(tmp_path_factory):
             "MOODLE_PROJECT_DIR": str(home),
             "MOODLE_SITES_FILE": str(home / "moodle_sites.yaml"),
         }
-        materialize = [venv_bin("dagster"), "asset", "materialize", "-m", "moodle_assets.definitions"]
-        done = subprocess.run(
-            [*materialize, "--select", "moodle/site_info", "--partition", sites[0].name],
-            env=env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        # The instance's storage is created here, so the webserver and the CLI run, started side by
+        # side below, both open it instead of both creating it.
+        DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
         port = free_port()
         log = home / "webserver.log"
         args = [venv_bin("dagster-webserver"), "-m", "moodle_assets.definitions", "-h", "127.0.0.1", "-p", str(port)]
         with process(args, env=env, cwd=home, log=log) as proc:
+            # While the webserver starts: the run, from the CLI, before anything is asked of the UI.
+            materialize = [venv_bin("dagster"), "asset", "materialize", "-m", "moodle_assets.definitions"]
+            done = subprocess.run(
+                [*materialize, "--select", "moodle/site_info", "--partition", sites[0].name],
+                env=env,
+                cwd=home,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
             base = f"http://127.0.0.1:{port}"
             wait_for_http(f"{base}/server_info", proc, log, timeout=60)
             response = httpx.post(f"{base}/graphql", json={"query": QUERY}, timeout=30)
