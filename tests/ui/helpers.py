@@ -14,6 +14,10 @@ from pathlib import Path
 
 import httpx
 
+# A webserver the tests only query: nothing a clean shutdown would write is read afterwards, so
+# its group is killed at once rather than waited for (its clean exit took over a second).
+WEBSERVER_GRACE = 0.0
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -22,14 +26,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen]:
-    """Start ``args`` in its own process group; stop that group (and only it) on exit."""
+def process(
+    args: list[str], *, env: dict[str, str], cwd: Path, log: Path, grace: float = 10.0
+) -> Iterator[subprocess.Popen]:
+    """Start ``args`` in its own process group; stop that group (and only it) on exit, giving the
+    leader ``grace`` seconds to exit on SIGINT before the group is killed."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             yield proc
         finally:
-            stop_group(proc)
+            stop_group(proc, grace)
 
 
 def stop_group(proc: subprocess.Popen, grace: float = 10.0) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.ui.helpers import free_port, process, tail, venv_bin, wait_for_http
+from tests.ui.helpers import WEBSERVER_GRACE, free_port, process, tail, venv_bin, wait_for_http
 
 CALENDAR_START = "2025-01-01"
 GROUPS = {"site", "courses", "people", "assessment", "engagement", "analytics"}
@@ -91,7 +91,7 @@ def served(tmp_path_factory):
     port = free_port()
     log = home / "webserver.log"
     args = [venv_bin("dagster-webserver"), "-m", "moodle_assets.definitions", "-h", "127.0.0.1", "-p", str(port)]
-    with process(args, env=env, cwd=home, log=log) as proc:
+    with process(args, env=env, cwd=home, log=log, grace=WEBSERVER_GRACE) as proc:
         base = f"http://127.0.0.1:{port}"
         info = wait_for_http(f"{base}/server_info", proc, log, timeout=60).json()
         assert info["dagster_version"].startswith("1.13."), info

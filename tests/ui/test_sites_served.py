@@ -17,7 +17,7 @@ from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
 from moodle_assets.sites.demo import sites_yaml, start_demo_sites
-from tests.ui.helpers import free_port, process, tail, venv_bin, wait_for_http
+from tests.ui.helpers import WEBSERVER_GRACE, free_port, process, tail, venv_bin, wait_for_http
 
 QUERY = """
 {
@@ -62,7 +62,7 @@ def served(tmp_path_factory):
         port = free_port()
         log = home / "webserver.log"
         args = [venv_bin("dagster-webserver"), "-m", "moodle_assets.definitions", "-h", "127.0.0.1", "-p", str(port)]
-        with process(args, env=env, cwd=home, log=log) as proc:
+        with process(args, env=env, cwd=home, log=log, grace=WEBSERVER_GRACE) as proc:
             # While the webserver starts: the run, from the CLI, before anything is asked of the UI.
             materialize = [venv_bin("dagster"), "asset", "materialize", "-m", "moodle_assets.definitions"]
             done = subprocess.run(
