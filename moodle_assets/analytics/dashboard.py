@@ -10,7 +10,7 @@ not written and the asset says so; the summary is still in its metadata.
 import os
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from moodle_assets.assets.resources import WarehouseResource
 from moodle_assets.warehouse import Warehouse
@@ -53,7 +53,17 @@ def report_path(database_path: str) -> Path | None:
 
 
 def read_dashboard_data(warehouse: Warehouse, now: int, site: str | None = None) -> DashboardData:
-    """The dashboard's rows; with ``site``, that site's share of a shared warehouse of several."""
+    """The dashboard's rows; with ``site``, that site's share of a shared warehouse of several.
+
+    Fails naming what to materialise first when a model it reads was never built (run alone
+    from the UI on a new warehouse), instead of DuckDB's bare catalog error."""
+    missing = [name for name in READS if not warehouse.table_exists(f"{SCHEMA}.{name}")]
+    if missing:
+        keys = ", ".join(f"{SCHEMA}/{name}" for name in missing)
+        raise Failure(
+            f"{NAME} reads {', '.join(f'{SCHEMA}.{n}' for n in missing)}, which do not exist yet: "
+            f"materialise {keys} first (or select them together with this asset)."
+        )
 
     def rows(sql: str) -> list[dict]:
         return warehouse.query_dicts(sql)

@@ -70,3 +70,19 @@ def test_rendering_the_dashboard_does_not_import_pandas():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_dashboard_before_its_models_names_what_to_materialise(tmp_path):
+    """Run alone on a new warehouse (a user's first click on it in the UI): one Failure saying
+    which models to materialise, not DuckDB's catalog error."""
+    import pytest
+    from dagster import Failure
+
+    from moodle_assets.analytics.dashboard import read_dashboard_data
+    from moodle_assets.warehouse import Warehouse
+
+    with pytest.raises(Failure) as raised:
+        read_dashboard_data(Warehouse(str(tmp_path / "new.duckdb")), now=0)
+    message = str(raised.value.description)
+    assert "analytics.course_overview" in message and "analytics.assessment_results" in message
+    assert "materialise analytics/course_overview, analytics/engagement_weekly" in message
