@@ -162,7 +162,7 @@ def test_separate_processes_agree_through_the_environment(tmp_path):
             timeout=120,
         )
     finally:
-        server.terminate()
+        server.kill()  # SIGKILL: a SIGTERM is ignored when the suite runs under a parent that ignores it
         server.wait(timeout=30)
     assert done.returncode == 0, done.stderr
     assert f"  since={int(ELSEWHERE.timestamp()) - DAY}" in done.stdout.splitlines()
