@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 from datetime import date
 
 from moodle_assets.analytics.report import DashboardData, figures
@@ -68,7 +69,8 @@ def test_rendering_the_dashboard_does_not_import_pandas():
         "render(data())\n"
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    root = Path(__file__).resolve().parents[2]  # the project: `tests` imports from there, wherever pytest runs
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
