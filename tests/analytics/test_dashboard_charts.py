@@ -2,8 +2,8 @@
 
 import subprocess
 import sys
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 from moodle_assets.analytics.report import DashboardData, figures
 
