@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/run.py [--scale 1|10|100] [--quick] [--only-incremental] [--active-share 0.05]
                                   [--user-rounds 3] [--only-user] [--no-user] [--user-executors default]
-                                  [--only-scaled-chain [--no-script] [--window-seconds 10]]
+                                  [--only-scaled-chain [--no-script] [--window-seconds 10]
+                                   [--scaled-parts chain,harvest,enrolled]]
 
 ``--only-scaled-chain --scale 10|100`` runs only the chain as a user runs it on the scaled
-site, probed first and watched throughout (bench/scaled_chain.py).
+site, probed first and watched throughout (bench/scaled_chain.py); ``--scaled-parts`` adds
+the full harvest as the schedule runs it, or the chain's head up to enrolled_users.
 
 Starts the demo Moodle in its own process with the site model (bench/common.py SiteModel:
 2 workers x 32-40 ms, calibrated on a small real Moodle 4.5 site) and probes its capacity.
@@ -107,6 +109,12 @@ def main() -> None:
     )
     parser.add_argument("--no-script", action="store_true", help="no async script beside the scaled chain")
     parser.add_argument("--window-seconds", type=float, default=10.0, help="the scaled chain's sampling window")
+    parser.add_argument(
+        "--scaled-parts",
+        default="chain",
+        help="with --only-scaled-chain, comma-separated: chain (with the script unless --no-script), harvest "
+        "(moodle_harvest as the schedule runs it, against calls / capacity), enrolled (the chain up to enrolled_users)",
+    )
     args = parser.parse_args()
     model = SiteModel()
     out: dict[str, Any] = {
@@ -131,8 +139,10 @@ def main() -> None:
             not args.no_script,
             args.window_seconds,
             needed_calls,
+            parts := tuple(p.strip() for p in args.scaled_parts.split(",") if p.strip()),
         )
-        write_results(out, f"user-chain-scale{int(args.scale)}")
+        name = "chain" if parts == ("chain",) else "-".join(parts)
+        write_results(out, f"user-{name}-scale{int(args.scale)}")
         return
     if args.only_incremental:
         inc = out["incremental"] = incremental_refresh(model, args.scale, args.active_share, tmp, args.rotate)

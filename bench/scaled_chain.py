@@ -51,7 +51,7 @@ TIMEOUT = 4 * 3600  # the chain at 100x takes ~40 minutes; a hung run still ends
 
 
 class SharedSite:
-    """A bench/run.py ``Site`` whose stdin commands come from two threads: the measured run's
+    """A bench/measure.py ``Site`` whose stdin commands come from two threads: the measured run's
     (reset, stats) and the call sampler's (count)."""
 
     def __init__(self, site: Any) -> None:
@@ -272,6 +272,41 @@ def chain_at_scale(
     return out
 
 
+# The chain's head: enrolled_users is where the biggest courses page one after another.
+ENROLLED_SELECTION = "moodle/site_info,moodle/course_index,moodle/courses,moodle/enrolled_users"
+
+
+def run_at_scale(site: Any, tmp: str, capacity: float, label: str, part: str, window: float = WINDOW) -> dict[str, Any]:
+    """``harvest``: the nightly harvest as the schedule runs it (``dagster job execute -j
+    moodle_harvest``) against its floor, its own calls at the probed capacity; ``enrolled``: the
+    chain's head up to enrolled_users (a few minutes even at 100x). Watched like the chain."""
+    shared = SharedSite(site)
+    view = UserView(shared, tmp)
+    db = f"{tmp}/u-{part}-{label}.duckdb"
+    if part == "harvest":
+        run = watched(
+            view, shared, capacity, window, lambda **kw: view.harvest(f"harvest-{label}", db, **kw), dagster=True
+        )
+    else:
+        run = watched(
+            view,
+            shared,
+            capacity,
+            window,
+            lambda **kw: view.materialize(f"{part}-{label}", ENROLLED_SELECTION, db, **kw),
+            dagster=True,
+        )
+    print_side(f"{part} [{label}]", run, capacity)
+    floor = run["calls"] / capacity
+    run["floor_s"], run["wall_over_floor"] = round(floor, 1), round(run["wall"] / floor, 3)
+    if part == "harvest":
+        verdict = "MET " if run["wall"] <= 1.15 * floor else "MISS"
+        print(
+            f"  {verdict} harvest <= 1.15 x calls / capacity: {run['wall']:.1f}s / {floor:.1f}s = {run['wall_over_floor']:.2f}"
+        )
+    return {part: run}
+
+
 def only_scaled_chain(
     open_site: Callable[[], Any],
     scale: float,
@@ -280,8 +315,10 @@ def only_scaled_chain(
     with_script: bool,
     window: float = WINDOW,
     need: Callable[[str], dict[str, int]] | None = None,
+    parts: tuple[str, ...] = ("chain",),
 ) -> dict[str, Any]:
-    """The whole mode: the scaled site started, probed, the chain watched, the verdicts."""
+    """The whole mode: the scaled site started, probed, the chain (and/or the full harvest)
+    watched, the verdicts."""
     out: dict[str, Any] = {"window_s": window}
     started = time.perf_counter()
     with open_site() as site:
@@ -295,13 +332,19 @@ def only_scaled_chain(
         capacity = max(probe.values())
         out["probe"], out["capacity"] = {str(k): round(v, 1) for k, v in probe.items()}, capacity
         print("probe: " + ", ".join(f"{k}: {v:.1f}" for k, v in probe.items()) + f" -> capacity {capacity:.1f} calls/s")
-        print(f"\n== the fan-out chain as a user runs it, {scale:g}x, watched every {window:g} s", flush=True)
-        label = f"{scale:g}x"
-        out[f"user_chain{int(scale)}"] = chain = chain_at_scale(site, tmp, capacity, label, with_script, window)
+        label, chain = f"{scale:g}x", None
+        if "chain" in parts:
+            print(f"\n== the fan-out chain as a user runs it, {scale:g}x, watched every {window:g} s", flush=True)
+            out[f"user_chain{int(scale)}"] = chain = chain_at_scale(site, tmp, capacity, label, with_script, window)
+        for part in (p for p in parts if p != "chain"):
+            print(f"\n== {part} as a user runs it, {scale:g}x, watched every {window:g} s", flush=True)
+            out[f"user_{part}{int(scale)}"] = run_at_scale(site, tmp, capacity, label, part, window)
         after = probe_sweep(site.url, DEMO_TOKEN, (4, 8), probe_seconds)
         out["probe_after"] = {str(k): round(v, 1) for k, v in after.items()}
         out["site_after"] = site.command("count")
         print("probe after the runs: " + ", ".join(f"{k}: {v:.1f}" for k, v in after.items()))
+    if chain is None:
+        return out
     if need is not None and chain["chain"]["success"]:
         out["need"] = need(f"{tmp}/u-chain-{label}.duckdb")
     verdicts(out, chain, scale)

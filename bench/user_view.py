@@ -172,7 +172,7 @@ class UserView:
             **kw,
         )
 
-    def harvest(self, label: str, db: str, executor: str = "default") -> dict[str, Any]:
+    def harvest(self, label: str, db: str, executor: str = "default", **kw: Any) -> dict[str, Any]:
         return self.measure(
             label,
             [
@@ -188,6 +188,7 @@ class UserView:
                 *self._config(executor),
             ],
             db,
+            **kw,
         )
 
     def script(self, label: str, name: str, db: str, *args: str, **kw: Any) -> dict[str, Any]:
