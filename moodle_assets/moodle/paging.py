@@ -9,14 +9,28 @@ take ``page``/``perpage`` (some with a ``total``). Two traps shape the code:
   LIMIT), so a short page does not mean "last page" unless the caller knows it does;
 * a misspelt option is silently ignored and the full list comes back every time, so a
   naive loop would never end. A page identical to the previous one stops with an error.
+
+Because only an empty page ends a limit/offset walk, a walk is one call after another: a
+course of 22,600 students is 227 calls with one in flight, and at the end of a fan-out, when
+a few big courses are all that is left, the site idles at a fraction of the calls it may take.
+So :func:`limit_offset` can *read ahead*: given ``read_ahead`` (how many pages beyond the
+current one it may have requested, asked before each page), it issues the calls for the next
+offsets as tasks while it waits for the current page, and consumes the answers strictly in
+offset order, so the pages, their records and the repeat check are the sequential ones. It
+reads ahead only after two full pages (a small course wastes no call), and the cost is at
+most ``k`` calls past an item's end: when the empty page arrives, the calls still pending are
+cancelled (one still waiting for a slot at the site never reaches it) and the answers or
+errors of pages past the end are dropped. The runner gives read-ahead only spare concurrency
+(the tail of a fan-out), so it never adds calls in flight beyond ``max_concurrency``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from .errors import MoodleError
@@ -27,6 +41,9 @@ T = TypeVar("T")
 
 MAX_PAGES = 10_000
 LIMIT_OPTION_NAMES = frozenset({"limitfrom", "limitnumber"})
+# Full pages a limit/offset walk must have seen before it reads ahead: most courses end within
+# two pages, and reading ahead there would only add calls past their end.
+READ_AHEAD_AFTER_FULL_PAGES = 2
 
 
 class Caller(Protocol):
@@ -46,6 +63,7 @@ async def limit_offset(
     page_size: int,
     records_of: RecordsOf,
     max_pages: int = MAX_PAGES,
+    read_ahead: Callable[[], int] | None = None,
 ) -> AsyncIterator[Any]:
     """Page with ``options[]`` ``limitfrom``/``limitnumber`` until a page is empty.
 
@@ -53,6 +71,10 @@ async def limit_offset(
     options appended. The offset always advances by ``page_size``, not by the records
     received, because Moodle applies the LIMIT before it drops records. Yields every
     non-empty page, and the first page even when empty (its response may carry warnings).
+
+    ``read_ahead`` returns how many pages beyond the current one the walk may have requested
+    now (0: none); it is asked before each page once two full pages were seen. Calls issued
+    ahead are consumed in offset order and cancelled when the walk ends, fails or is closed.
     """
     _check_page_size(page_size)
     own_options = list(params.get("options") or [])
@@ -66,27 +88,44 @@ async def limit_offset(
             f"{function}: options {clashing} are set by limit_offset paging; "
             "remove them from params and pass page_size instead"
         )
+
+    def call(page: int) -> Awaitable[Any]:
+        offset = page * page_size
+        options = [{"name": "limitfrom", "value": offset}, {"name": "limitnumber", "value": page_size}]
+        return client.call(function, {**params, "options": [*own_options, *options]})
+
     guard = _RepeatGuard(function, "limitfrom/limitnumber")
-    offset = 0
-    for page in range(max_pages):
-        page_params = {
-            **params,
-            "options": [
-                *own_options,
-                {"name": "limitfrom", "value": offset},
-                {"name": "limitnumber", "value": page_size},
-            ],
-        }
-        response = await client.call(function, page_params)
-        records = records_of(response)
-        if not records:
-            if page == 0:
-                yield response
-            return
-        guard.check(records, f"limitfrom={offset}")
-        yield response
-        offset += page_size
-    raise _too_many_pages(function, max_pages)
+    ahead: dict[int, asyncio.Task[Any]] = {}  # page number -> its call, issued before its turn
+    current: asyncio.Task[Any] | None = None
+    full_pages = 0
+    try:
+        for page in range(max_pages):
+            pages_ahead = 0
+            if read_ahead is not None and full_pages >= READ_AHEAD_AFTER_FULL_PAGES:
+                pages_ahead = max(read_ahead(), 0)
+            current = ahead.pop(page, None)
+            if current is None and pages_ahead:
+                # The current page's call first, so it reaches the site gate before those ahead.
+                current = asyncio.ensure_future(call(page))
+            for later in range(page + 1, min(page + 1 + pages_ahead, max_pages)):
+                if later not in ahead:
+                    ahead[later] = asyncio.ensure_future(call(later))
+            response = await (current if current is not None else call(page))
+            current = None
+            records = records_of(response)
+            if not records:
+                if page == 0:
+                    yield response
+                return
+            guard.check(records, f"limitfrom={page * page_size}")
+            if len(records) >= page_size:
+                full_pages += 1
+            yield response
+        raise _too_many_pages(function, max_pages)
+    finally:
+        # The end, an error, or the consumer giving up: the calls ahead are not wanted (a page
+        # past the end answers nothing useful, and its error is no error of this walk).
+        await _cancel([*ahead.values(), *([current] if current is not None else [])])
 
 
 async def page_perpage(
@@ -160,12 +199,15 @@ class LimitOffset:
     """``options[]`` ``limitfrom``/``limitnumber`` (:func:`limit_offset`)."""
 
     page_size: int
+    read_ahead: Callable[[], int] | None = field(default=None, compare=False, repr=False)
     paged = True
 
     def pages(
         self, client: Caller, function: str, params: Mapping[str, Any], records_of: RecordsOf
     ) -> AsyncIterator[Any]:
-        return limit_offset(client, function, params, page_size=self.page_size, records_of=records_of)
+        return limit_offset(
+            client, function, params, page_size=self.page_size, records_of=records_of, read_ahead=self.read_ahead
+        )
 
 
 @dataclass(frozen=True)
@@ -250,6 +292,16 @@ def _as_total(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel calls no longer wanted and wait for them, so none is left pending and none of
+    their errors is reported as never retrieved."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _check_page_size(page_size: int) -> None:
