@@ -11,6 +11,7 @@ Run config is applied in :mod:`moodle_assets.endpoints.settings` (re-exported he
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,7 +174,9 @@ class _WithHeaders:
         return await self.client.call(function, params, self.headers)
 
 
-async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncIterator[tuple[Any, list[dict]]]:
+async def _pages(
+    client: MoodleClient, resolved: Resolved, call: Call, read_ahead: Callable[[], int] | None = None
+) -> AsyncIterator[tuple[Any, list[dict]]]:
     """Each page of one call with its records, extracted once (paging needs them too)."""
     spec = resolved.spec
     extracted: dict[int, list[dict]] = {}
@@ -189,17 +192,20 @@ async def _pages(client: MoodleClient, resolved: Resolved, call: Call) -> AsyncI
 
     if call.headers:
         client = _WithHeaders(client, call.headers)
-    async for page in paging_of(resolved).pages(client, resolved.function, call.params, records_of):
-        yield with_records(page)
+    pages = paging_of(resolved, read_ahead).pages(client, resolved.function, call.params, records_of)
+    async with contextlib.aclosing(pages):  # closed at once: it may hold calls read ahead
+        async for page in pages:
+            yield with_records(page)
 
 
-def paging_of(resolved: Resolved) -> Paging:
-    """The paging style a resolved spec's calls use."""
+def paging_of(resolved: Resolved, read_ahead: Callable[[], int] | None = None) -> Paging:
+    """The paging style a resolved spec's calls use; ``read_ahead`` is for limit/offset walks
+    (see :func:`moodle_assets.moodle.paging.limit_offset`)."""
     paging = resolved.paginate
     if paging is None:
         return Unpaged()
     if paging.style == "limit_offset":
-        return LimitOffset(paging.page_size)
+        return LimitOffset(paging.page_size, read_ahead)
     return PagePerPage(
         paging.page_size,
         page_param=paging.page_param,
@@ -225,7 +231,8 @@ async def harvest(
     would hide the refusal. In a fan-out a per-item error is recorded in the outcome; codes
     in the spec's ``empty_on`` count as "no data here" when Moodle answers them to an item's
     first call. An error later in an item's paging walk is always a failed item and none of
-    its pages are loaded, and a permission error is never "no data".
+    its pages are loaded, and a permission error is never "no data". In the tail, limit/offset
+    walks read ahead into the concurrency the finished workers left (``pages_ahead``).
     """
     spec = resolved.spec
     outcome = HarvestOutcome()
@@ -242,6 +249,17 @@ async def harvest(
     workers = max(1, min(client.settings.max_concurrency, planned))
     for _ in range(workers):
         queue.put_nowait(None)
+    walking = 0  # items taken by a worker and not finished
+
+    def pages_ahead() -> int:
+        """How far each limit/offset walk may read ahead: the calls no worker uses, shared by the
+        items still walking, so the tail of a fan-out (a few big courses left) keeps the site busy.
+
+        While the queue holds items every worker walks one and nothing is spare. A walk reads
+        ahead only after two full pages, when all workers have started; from then on items only
+        finish, so a walk's share only grows, and every walk's own call plus its calls ahead
+        stay within max_concurrency."""
+        return max(0, (client.settings.max_concurrency - walking) // walking) if walking else 0
 
     def take(records: list[dict], context: Mapping[str, Any]) -> None:
         if spec.dedupe and spec.primary_key:
@@ -270,15 +288,16 @@ async def harvest(
     async def walk(call: Call, held: HeldPages) -> None:
         pages = 0
         try:
-            async for page, records in _pages(client, resolved, call):
-                pages += 1
-                outcome.pages += 1
-                metadata = extract_metadata(page, spec.metadata_path)
-                if fan_out:
-                    held.append(records, metadata)
-                else:
-                    outcome.metadata.extend(metadata)
-                    take(records, call.context)
+            async with contextlib.aclosing(_pages(client, resolved, call, pages_ahead)) as walked:
+                async for page, records in walked:
+                    pages += 1
+                    outcome.pages += 1
+                    metadata = extract_metadata(page, spec.metadata_path)
+                    if fan_out:
+                        held.append(records, metadata)
+                    else:
+                        outcome.metadata.extend(metadata)
+                        take(records, call.context)
         except MoodleAPIError as err:
             code = err.errorcode or err.exception or "error"
             if err.errorcode in spec.fail_on:
@@ -326,9 +345,11 @@ async def harvest(
                 take(records, call.context)
 
     async def work() -> None:
-        nonlocal completed
+        nonlocal completed, walking
         while (call := await queue.get()) is not None:
+            walking += 1
             await process(call)
+            walking -= 1  # not when it fails the endpoint: the others are about to be cancelled
             completed += 1
             if progress:
                 progress(outcome, completed)
