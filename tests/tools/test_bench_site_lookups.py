@@ -1,8 +1,9 @@
-"""The benchmark site's enrolled-users look-up answers exactly as the emulator's own handler.
+"""The benchmark site's look-ups answer exactly as the emulator's own handlers.
 
 bench/site_lookups.py cuts a course's enrolments to the page before the handler runs, so the
-benchmark's site pays for one page, as Moodle's SQL LIMIT does, not for the whole course. Its
-answers must stay the handler's: same users, order, fields, short pages and errors.
+benchmark's site pays for one page, as Moodle's SQL LIMIT does, not for the whole course; and it
+finds a user's grades and submissions by index instead of scanning the tables per item. Its
+answers must stay the handlers': same users, order, fields, grades, short pages and errors.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from bench import site_lookups
 from bench.common import DEMO_NOW
 from moodle_assets.demo.dataset import ADMIN_ID, DemoConfig, generate
-from moodle_assets.demo.functions import REGISTRY
+from moodle_assets.demo.functions import REGISTRY, grades
 
 FUNCTION = "core_enrol_get_enrolled_users"
 
@@ -106,3 +107,25 @@ def test_enrolments_out_of_user_order_and_of_deleted_users():
             options = [{"name": "limitfrom", "value": start}, {"name": "limitnumber", "value": size}]
             params = {"courseid": course, "options": options}
             assert _answer(paged, data, params) == _answer(handler, data, params), (start, size)
+
+
+def test_grade_reports_equal_the_handlers(data, monkeypatch):
+    """Every course's user grade report and every user's grades overview, with and without the
+    indexed look-ups of grades, submissions and attempts."""
+    items, overview = REGISTRY["gradereport_user_get_grade_items"], REGISTRY["gradereport_overview_get_course_grades"]
+    courses = sorted({e["courseid"] for e in data.enrolments})
+    users = sorted({e["userid"] for e in data.enrolments})
+    calls = [(items, {"courseid": c, "userid": 0, "groupid": 0}) for c in courses]
+    calls += [(overview, {"userid": u}) for u in users]
+    expected = [_answer(handler, data, params) for handler, params in calls]
+    monkeypatch.setattr(grades, "_grade", site_lookups.grade)
+    monkeypatch.setattr(grades, "_submitted", site_lookups.submitted)
+    assert [_answer(handler, data, params) for handler, params in calls] == expected
+    submitted = [
+        i["gradedatesubmitted"]
+        for answer in expected[: len(courses)]
+        if isinstance(answer, dict)
+        for report in answer["usergrades"]
+        for i in report["gradeitems"]
+    ]
+    assert any(submitted) and any(t is None for t in submitted)  # both kinds of item among them
