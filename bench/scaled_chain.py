@@ -283,19 +283,13 @@ def run_at_scale(site: Any, tmp: str, capacity: float, label: str, part: str, wi
     shared = SharedSite(site)
     view = UserView(shared, tmp)
     db = f"{tmp}/u-{part}-{label}.duckdb"
-    if part == "harvest":
-        run = watched(
-            view, shared, capacity, window, lambda **kw: view.harvest(f"harvest-{label}", db, **kw), dagster=True
-        )
-    else:
-        run = watched(
-            view,
-            shared,
-            capacity,
-            window,
-            lambda **kw: view.materialize(f"{part}-{label}", ENROLLED_SELECTION, db, **kw),
-            dagster=True,
-        )
+
+    def command(**kw: Any) -> dict[str, Any]:
+        if part == "harvest":
+            return view.harvest(f"harvest-{label}", db, **kw)
+        return view.materialize(f"{part}-{label}", ENROLLED_SELECTION, db, **kw)
+
+    run = watched(view, shared, capacity, window, command, dagster=True)
     print_side(f"{part} [{label}]", run, capacity)
     floor = run["calls"] / capacity
     run["floor_s"], run["wall_over_floor"] = round(floor, 1), round(run["wall"] / floor, 3)
