@@ -168,20 +168,24 @@ def test_max_pages_bounds_the_calls_ahead():
     assert sorted(site.offsets) == list(range(0, 600, PAGE))
 
 
+async def until_error(
+    site: Site, read_ahead: Callable[[], int] | None, error: type[Exception]
+) -> tuple[list[Any], str]:
+    """The pages a walk yields before it fails with ``error``, and the error's message."""
+    pages: list[Any] = []
+    with pytest.raises(error) as caught:
+        async for page in walk(site, read_ahead):
+            pages.append(page)
+    return pages, str(caught.value)
+
+
 def test_an_error_before_the_end_fails_the_walk_as_without_read_ahead():
     def fail(offset: int) -> bool:
         return offset == 700
 
-    async def until_error(site: Site, read_ahead: Callable[[], int] | None) -> tuple[list[Any], str]:
-        pages: list[Any] = []
-        with pytest.raises(MoodleAPIError) as caught:
-            async for page in walk(site, read_ahead):
-                pages.append(page)
-        return pages, str(caught.value)
-
-    sequential = run(lambda: until_error(Site(fail=fail, hold_from=800), None))
+    sequential = run(lambda: until_error(Site(fail=fail, hold_from=800), None, MoodleAPIError))
     site = Site(fail=fail, hold_from=800)
-    assert run(lambda: until_error(site, lambda: 3)) == sequential
+    assert run(lambda: until_error(site, lambda: 3, MoodleAPIError)) == sequential
     assert [len(page) for page in sequential[0]] == [100, 100, 100, 100, 100, 97, 100]
     assert sequential[1] == "refused at 700"
     assert {800, 900} <= set(site.cancelled) and site.in_flight == 0  # the calls ahead of 700
@@ -191,16 +195,9 @@ def test_a_server_cycling_through_pages_is_caught_as_without_read_ahead():
     """Pages A, B, C, A...: the repeat check sees the pages in offset order, so the walk fails on
     the same page, with the same message, and only the calls ahead of it are lost."""
 
-    async def until_error(site: Site, read_ahead: Callable[[], int] | None) -> tuple[list[Any], str]:
-        pages: list[Any] = []
-        with pytest.raises(MoodleError) as caught:
-            async for page in walk(site, read_ahead):
-                pages.append(page)
-        return pages, str(caught.value)
-
-    sequential = run(lambda: until_error(Site(repeat_every=3), None))
+    sequential = run(lambda: until_error(Site(repeat_every=3), None, MoodleError))
     site = Site(repeat_every=3, delay=lambda offset: 0.001 * (offset // PAGE % 2))
-    assert run(lambda: until_error(site, lambda: 3)) == sequential
+    assert run(lambda: until_error(site, lambda: 3, MoodleError)) == sequential
     assert len(sequential[0]) == 3 and "the page at limitfrom=300 repeats" in sequential[1]
     assert max(site.offsets) <= 600 and site.in_flight == 0
 
