@@ -9,7 +9,8 @@ so this is the path a user's first click takes, not ``materialize()`` in the tes
 * ``moodle/enrolled_users`` selected alone on an empty warehouse fails with one message naming
   the asset to materialise first, and creates no table;
 * with ``course_index`` and ``courses`` loaded first, ``enrolled_users`` alone succeeds and
-  holds every enrolment the site lists, counted by calling the site directly.
+  holds every enrolment the site lists, counted by calling the site directly;
+* an analytics model alone on an empty warehouse fails naming the model to materialise first.
 """
 
 from __future__ import annotations
@@ -187,3 +188,10 @@ def test_enrolled_users_alone_after_courses_holds_every_enrolment_the_site_lists
     with duckdb.connect(path, read_only=True) as con:
         got = set(con.execute("SELECT courseid, id FROM moodle.enrolled_users").fetchall())
     assert expected and got == expected
+
+
+def test_an_analytics_model_alone_on_an_empty_warehouse_names_the_model_to_load_first(ui, tmp_path):
+    status, events = ui.launch([["analytics", "course_overview"]], warehouse=str(tmp_path / "empty.duckdb"))
+    assert status == "FAILURE"
+    [message] = failures(events)
+    assert "materialise asset analytics/learner_progress first" in message, message
