@@ -76,8 +76,8 @@ def site_call(url: str, function: str, **params) -> object:
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory, demo_server):
-    """``launch(paths, warehouse=None)``: one selection run as the UI runs it, returning (status,
-    events); ``default_warehouse``: the file a run without config lands in."""
+    """The runs below, launched as the UI launches them: ``results[name]`` is (status, events);
+    ``default_warehouse`` the file a run without config lands in."""
     home = tmp_path_factory.mktemp("dagster_home")
     (home / "dagster.yaml").write_text("")
     env = {
@@ -107,7 +107,7 @@ def ui(tmp_path_factory, demo_server):
 
         [repo] = graphql(LOCATION)["repositoriesOrError"]["nodes"]
 
-        def launch(paths: list[list[str]], warehouse: str | None = None) -> tuple[str, list[dict]]:
+        def launch(paths: list[list[str]], warehouse: str | None = None) -> str:
             checks = [
                 {"assetKey": {"path": path}, "name": check["name"]}
                 for path in paths
@@ -128,7 +128,9 @@ def ui(tmp_path_factory, demo_server):
             }
             launched = graphql(LAUNCH, params=params)["launchPipelineExecution"]
             assert launched["__typename"] == "LaunchRunSuccess", f"{launched}\n{tail(log)}"
-            run_id = launched["run"]["runId"]
+            return launched["run"]["runId"]
+
+        def ended(run_id: str) -> tuple[str, list[dict]]:
             deadline, status = time.monotonic() + RUN_TIMEOUT, None
             while time.monotonic() < deadline:
                 answer = graphql(RUN, runId=run_id)
@@ -136,17 +138,31 @@ def ui(tmp_path_factory, demo_server):
                 if status in ("SUCCESS", "FAILURE", "CANCELED"):
                     return status, answer["logsForRun"]["events"]
                 time.sleep(0.5)
-            raise AssertionError(f"run {run_id} of {paths} still {status} after {RUN_TIMEOUT}s:\n{tail(log)}")
+            raise AssertionError(f"run {run_id} still {status} after {RUN_TIMEOUT}s:\n{tail(log)}")
 
-        yield SimpleNamespace(launch=launch, default_warehouse=env["MOODLE_DUCKDB_PATH"])
+        # Independent runs are launched at once, as a user may click several assets in turn; each
+        # is still one selection, run alone on its own warehouse file.
+        chain = str(home / "chain.duckdb")
+        runs = {
+            "site_info": launch([["moodle", "site_info"]]),  # no config at all, as the button sends it
+            "enrolled_alone": launch([["moodle", "enrolled_users"]], str(home / "empty.duckdb")),
+            "model_alone": launch([["analytics", "course_overview"]], str(home / "empty-model.duckdb")),
+            "courses": launch([["moodle", "course_index"], ["moodle", "courses"]], chain),
+        }
+        results = {name: ended(run_id) for name, run_id in runs.items()}
+        if results["courses"][0] == "SUCCESS":
+            results["enrolled_after_courses"] = ended(launch([["moodle", "enrolled_users"]], chain))
+        yield SimpleNamespace(
+            results=results, default_warehouse=env["MOODLE_DUCKDB_PATH"], empty=str(home / "empty.duckdb"), chain=chain
+        )
 
 
 def failures(events: list[dict]) -> list[str]:
     return [e["error"]["message"] for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
 
 
-def test_site_info_alone_with_the_buttons_empty_config_lands_the_site(ui, demo_server, tmp_path):
-    status, events = ui.launch([["moodle", "site_info"]])
+def test_site_info_alone_with_the_buttons_empty_config_lands_the_site(ui, demo_server):
+    status, events = ui.results["site_info"]
     assert status == "SUCCESS", failures(events)
     expected = site_call(demo_server.url, "core_webservice_get_site_info")
     with duckdb.connect(ui.default_warehouse, read_only=True) as con:
@@ -154,23 +170,21 @@ def test_site_info_alone_with_the_buttons_empty_config_lands_the_site(ui, demo_s
     assert rows == [(expected["sitename"], expected["release"], expected["siteurl"])]
 
 
-def test_enrolled_users_alone_on_an_empty_warehouse_fails_naming_what_to_materialise(ui, tmp_path):
-    path = str(tmp_path / "empty.duckdb")
-    status, events = ui.launch([["moodle", "enrolled_users"]], warehouse=path)
+def test_enrolled_users_alone_on_an_empty_warehouse_fails_naming_what_to_materialise(ui):
+    status, events = ui.results["enrolled_alone"]
     assert status == "FAILURE"
     [message] = failures(events)
     assert "moodle/courses" in message and "materialise" in message, message
-    if os.path.exists(path):
-        with duckdb.connect(path, read_only=True) as con:
+    if os.path.exists(ui.empty):
+        with duckdb.connect(ui.empty, read_only=True) as con:
             tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'moodle'").fetchall()
         assert ("enrolled_users",) not in tables
 
 
-def test_enrolled_users_alone_after_courses_holds_every_enrolment_the_site_lists(ui, demo_server, tmp_path):
-    path = str(tmp_path / "chain.duckdb")
-    status, events = ui.launch([["moodle", "course_index"], ["moodle", "courses"]], warehouse=path)
+def test_enrolled_users_alone_after_courses_holds_every_enrolment_the_site_lists(ui, demo_server):
+    status, events = ui.results["courses"]
     assert status == "SUCCESS", failures(events)
-    status, events = ui.launch([["moodle", "enrolled_users"]], warehouse=path)
+    status, events = ui.results["enrolled_after_courses"]
     assert status == "SUCCESS", failures(events)
     # The courses the token can read (the search lists them all; core_course_get_courses refuses
     # some), and every user each of them lists.
@@ -185,13 +199,13 @@ def test_enrolled_users_alone_after_courses_holds_every_enrolment_the_site_lists
         for course in readable
         for user in site_call(demo_server.url, "core_enrol_get_enrolled_users", courseid=course)
     }
-    with duckdb.connect(path, read_only=True) as con:
+    with duckdb.connect(ui.chain, read_only=True) as con:
         got = set(con.execute("SELECT courseid, id FROM moodle.enrolled_users").fetchall())
     assert expected and got == expected
 
 
-def test_an_analytics_model_alone_on_an_empty_warehouse_names_the_model_to_load_first(ui, tmp_path):
-    status, events = ui.launch([["analytics", "course_overview"]], warehouse=str(tmp_path / "empty.duckdb"))
+def test_an_analytics_model_alone_on_an_empty_warehouse_names_the_model_to_load_first(ui):
+    status, events = ui.results["model_alone"]
     assert status == "FAILURE"
     [message] = failures(events)
     assert "materialise asset analytics/learner_progress first" in message, message
