@@ -132,3 +132,28 @@ def test_a_model_built_without_a_raw_table_fails_its_check_naming_the_table(buil
         [*analytics_assets, *analytics_checks], selection=selection, resources=res, raise_on_error=False
     )
     assert [(e.asset_key.path[-1], e.check_name) for e in again.get_asset_check_evaluations() if not e.passed] == []
+
+
+def test_duplicate_keys_block_the_models_downstream(built, tmp_path):
+    """keys_unique is blocking: a model whose keys repeat would make every model and the
+    dashboard built on it double count, so they are not built from it in the same run."""
+    db = str(tmp_path / "doubled.duckdb")
+    shutil.copy(built.db, db)
+    wh = Warehouse(db, lock_timeout=10)
+    # One enrolment twice in the raw table: learner_progress then has that (course, user) twice.
+    wh.query("INSERT INTO moodle.enrolled_users SELECT * FROM moodle.enrolled_users LIMIT 1", read_only=False)
+    progress, overview = AssetKey(["analytics", "learner_progress"]), AssetKey(["analytics", "course_overview"])
+    result = materialize(
+        [*analytics_assets, *analytics_checks],
+        selection=AssetSelection.assets(progress, overview) | AssetSelection.checks_for_assets(progress),
+        resources={
+            "warehouse": WarehouseResource(path=db, lock_timeout_seconds=10),
+            "analytics": AnalyticsSettings(now=DEMO_NOW),
+        },
+        raise_on_error=False,
+    )
+    outcome = {(e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert outcome[progress, "keys_unique"] is False
+    assert outcome[progress, "raw_tables_loaded"] is True  # the model's other checks still ran
+    materialised = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert progress in materialised and overview not in materialised
