@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from dagster import AssetCheckSeverity, AssetKey, AssetSelection, materialize
+from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, AssetSelection, materialize
 
 from moodle_assets.analytics import analytics_assets, analytics_checks
 from moodle_assets.analytics.models import ENGAGEMENT_WEEKLY, LEARNER_PROGRESS
@@ -157,3 +157,21 @@ def test_duplicate_keys_block_the_models_downstream(built, tmp_path):
     assert outcome[progress, "raw_tables_loaded"] is True  # the model's other checks still ran
     materialised = {e.asset_key for e in result.get_asset_materialization_events()}
     assert progress in materialised and overview not in materialised
+
+
+def test_one_check_of_a_model_runs_alone(built):
+    """A model's checks share one step, but a user re-running one of them after a fix (the
+    UI's check page, or a selection) gets that one evaluated, and nothing is rebuilt."""
+    key = AssetKey(["analytics", "learner_progress"])
+    result = materialize(
+        [*analytics_assets, *analytics_checks],
+        selection=AssetSelection.checks(AssetCheckKey(key, "courses_exist")),
+        resources={
+            "warehouse": WarehouseResource(path=built.db, lock_timeout_seconds=10),
+            "analytics": AnalyticsSettings(now=DEMO_NOW),
+        },
+    )
+    assert [(e.asset_key, e.check_name, e.passed) for e in result.get_asset_check_evaluations()] == [
+        (key, "courses_exist", True)
+    ]
+    assert result.get_asset_materialization_events() == []
