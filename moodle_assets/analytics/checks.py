@@ -2,9 +2,10 @@
 
 Each check is one COUNT over the finished table, so it can be re-run on its own from the UI
 after a manual fix. A model's checks share one step (they are cheap; a step each cost a
-harvest ~1-2 s of Dagster's per-step bookkeeping), and each is still selectable alone. Keys must be unique (blocking: downstream models and the dashboard
-would double count), rates must lie in [0, 1], and every row's course must be a course of
-``moodle.courses`` (a warning: it means raw tables were loaded from different runs).
+harvest ~1-2 s of Dagster's per-step bookkeeping), and each is still selectable alone.
+Keys must be unique (blocking: downstream models and the dashboard would double count),
+rates must lie in [0, 1], and every row's course must be a course of ``moodle.courses``
+(a warning: it means raw tables were loaded from different runs).
 ``raw_tables_loaded`` (an error) reads the table's last build in ``moodle._loads``: a model
 built while a raw table it reads (or one its upstream models read) was never materialised
 has zeros that mean "not loaded"; the check names the tables and the assets to materialise.

@@ -2,7 +2,8 @@
 
 ``dagster dev`` serves the code location from a code server; a launched run is queued, taken
 by the daemon and executed in a new process (Dagster's default run coordinator and launcher),
-so this is the path a user's first click takes, not ``materialize()`` in the test's process. Against the demo Moodle over HTTP:
+so this is the path a user's first click takes, not ``materialize()`` in the test's process.
+Against the demo Moodle over HTTP:
 
 * ``moodle/site_info`` selected alone (with its checks, as the button sends them, and no run
   config) succeeds and lands the site the emulator answers when asked directly;
